@@ -1,0 +1,489 @@
+//! The Conversions API event: built from the settings, the mapping and one
+//! firing, normalised and hashed, and checked the way Meta will check it so
+//! that nothing Meta would refuse is sent.
+
+use crate::input::{Contact, Firing};
+use crate::mapping::{self, Context};
+use crate::normalize::{self, Locale, Normalized, UserKey};
+use crate::outcome::{Problem, Warning};
+use crate::settings::{ActionSource, Settings};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Meta refuses events older than this (reference section 2).
+pub const MAX_AGE_SECS: i64 = 7 * 24 * 3600;
+/// Events this far in the future are refused (clock skew allowance).
+pub const MAX_FUTURE_SECS: i64 = 60;
+
+/// One event of the `data` array, as sent.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Event {
+    /// Standard or custom event name.
+    pub event_name: String,
+    /// When the conversion happened, Unix seconds.
+    pub event_time: i64,
+    /// How it happened.
+    pub action_source: &'static str,
+    /// The deduplication key shared with the Pixel's `eventID`.
+    pub event_id: String,
+    /// The page where it happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_source_url: Option<String>,
+    /// The page before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer_url: Option<String>,
+    /// Attribution only, no ad optimisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_out: Option<bool>,
+    /// Customer information: hashed keys as SHA-256, raw keys as is.
+    pub user_data: Map<String, Value>,
+    /// Value, currency, contents and custom properties.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub custom_data: Map<String, Value>,
+}
+
+/// An event ready to send, with what was dropped on the way.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The event.
+    pub event: Event,
+    /// The `user_data` keys that went out valid.
+    pub match_keys: Vec<String>,
+    /// Fields dropped or corrected.
+    pub warnings: Vec<Warning>,
+}
+
+/// An event that cannot be sent: why, and what was known.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// What makes it unsendable.
+    pub problems: Vec<Problem>,
+    /// The event id it would have had.
+    pub event_id: String,
+    /// Fields dropped on the way.
+    pub warnings: Vec<Warning>,
+}
+
+/// Builds the event of one firing. `now` (Unix seconds) checks its age.
+pub fn build(settings: &Settings, contact: &Contact, firing: &Firing, now: i64) -> Result<Built, Refused> {
+    let ctx = Context::new(contact, firing);
+    let locale = Locale::for_contact(contact.country.as_deref(), settings.default_country);
+    let mut warnings = Vec::new();
+    let mut problems = Vec::new();
+
+    let mut event = Event {
+        event_name: settings.event.as_str().to_string(),
+        event_time: firing.occurred_at,
+        action_source: settings.action_source.as_str(),
+        event_id: String::new(),
+        event_source_url: None,
+        referrer_url: None,
+        opt_out: None,
+        user_data: Map::new(),
+        custom_data: Map::new(),
+    };
+    let mut user_values: Vec<(UserKey, Vec<String>, bool)> = Vec::new();
+
+    for (param, template, explicit) in mapping::effective(&settings.event, &settings.mapping) {
+        let resolved = template.resolve(&ctx);
+        let Some(value) = resolved else {
+            if explicit && !template.is_literal() {
+                warnings.push(Warning::new(
+                    &param,
+                    format!("`{}` is empty for this firing; the parameter is left out", template.as_str()),
+                ));
+            }
+            continue;
+        };
+        if let Some(key) = param.strip_prefix("user_data.") {
+            let key = UserKey::parse(key).expect("mapping keys are checked in settings");
+            user_values.push((key, texts(&value), explicit));
+        } else if let Some(field) = param.strip_prefix("custom_data.") {
+            match custom_data_value(field, value) {
+                Ok(v) => {
+                    event.custom_data.insert(field.to_string(), v);
+                }
+                Err(why) => warnings.push(Warning::new(&param, format!("left out: {why}"))),
+            }
+        } else {
+            match param.as_str() {
+                "event_id" => event.event_id = texts(&value).into_iter().next().unwrap_or_default(),
+                "event_source_url" | "referrer_url" => {
+                    let url = texts(&value).into_iter().next().unwrap_or_default();
+                    if url.starts_with("http://") || url.starts_with("https://") {
+                        if param == "event_source_url" {
+                            event.event_source_url = Some(url);
+                        } else {
+                            event.referrer_url = Some(url);
+                        }
+                    } else {
+                        warnings.push(Warning::new(&param, "left out: a URL must start with http:// or https://"));
+                    }
+                }
+                "opt_out" => match boolean(&value) {
+                    Some(b) => event.opt_out = Some(b),
+                    None => warnings.push(Warning::new(&param, "left out: must be true or false")),
+                },
+                _ => unreachable!("mapping keys are checked in settings"),
+            }
+        }
+    }
+
+    if event.event_id.trim().is_empty() {
+        event.event_id = firing.id.clone();
+    }
+    if event.event_source_url.is_none() {
+        event.event_source_url = settings.event_source_url.clone();
+    }
+
+    // A click id in the landing URL is the fbc the Pixel would have set.
+    if !user_values.iter().any(|(k, v, _)| *k == UserKey::Fbc && !v.is_empty()) {
+        if let Some(fbc) = event
+            .event_source_url
+            .as_deref()
+            .and_then(|u| normalize::fbc_from_url(u, firing.occurred_at * 1000))
+        {
+            user_values.push((UserKey::Fbc, vec![fbc], false));
+        }
+    }
+
+    let mut match_keys = Vec::new();
+    user_values.sort_by_key(|(k, _, _)| *k);
+    for (key, raws, _) in user_values {
+        let mut wire: Vec<String> = Vec::new();
+        let mut dropped: Vec<String> = Vec::new();
+        for raw in raws.iter().take(if key.multi() { usize::MAX } else { 1 }) {
+            match normalize::normalize(key, raw, &locale) {
+                Ok(n) => {
+                    let out = if key == UserKey::ExternalId && !settings.hash_external_id {
+                        match n {
+                            Normalized::Plain(p) | Normalized::Hashed(p) => p,
+                        }
+                    } else if key.hashed() {
+                        n.hash()
+                    } else {
+                        match n {
+                            Normalized::Plain(p) | Normalized::Hashed(p) => p,
+                        }
+                    };
+                    if !wire.contains(&out) {
+                        wire.push(out);
+                    }
+                }
+                Err(why) => dropped.push(why),
+            }
+        }
+        let field = format!("user_data.{}", key.as_str());
+        for why in &dropped {
+            let of = if raws.len() > 1 { format!(" (one of {} values)", raws.len()) } else { String::new() };
+            warnings.push(Warning::new(&field, format!("dropped{of}: {why}")));
+        }
+        match wire.len() {
+            0 => {}
+            1 => {
+                event.user_data.insert(key.as_str().into(), Value::String(wire.remove(0)));
+                match_keys.push(key.as_str().to_string());
+            }
+            _ => {
+                event
+                    .user_data
+                    .insert(key.as_str().into(), Value::Array(wire.into_iter().map(Value::String).collect()));
+                match_keys.push(key.as_str().to_string());
+            }
+        }
+    }
+
+    if let Some(Value::Array(items)) = event.custom_data.get("contents") {
+        if !event.custom_data.contains_key("num_items") {
+            let n: i64 = items
+                .iter()
+                .map(|i| i.get("quantity").and_then(Value::as_i64).unwrap_or(1))
+                .sum();
+            event.custom_data.insert("num_items".into(), Value::from(n));
+        }
+    }
+
+    check(settings, &event, now, &mut problems, &mut warnings);
+
+    if problems.is_empty() {
+        Ok(Built {
+            event,
+            match_keys,
+            warnings,
+        })
+    } else {
+        Err(Refused {
+            problems,
+            event_id: event.event_id,
+            warnings,
+        })
+    }
+}
+
+/// The checks Meta applies to a whole request, done before sending.
+fn check(settings: &Settings, event: &Event, now: i64, problems: &mut Vec<Problem>, warnings: &mut Vec<Warning>) {
+    let age = now - event.event_time;
+    if age > MAX_AGE_SECS {
+        problems.push(Problem::new(
+            "event_time",
+            format!(
+                "the trigger fired {} days ago; Meta refuses events older than 7 days",
+                age / 86_400
+            ),
+        ));
+    } else if -age > MAX_FUTURE_SECS {
+        problems.push(Problem::new(
+            "event_time",
+            format!("the trigger's time is {} seconds in the future; check the platform's clock", -age),
+        ));
+    }
+    if event.event_name == "Purchase" {
+        for field in ["value", "currency"] {
+            if !event.custom_data.contains_key(field) {
+                problems.push(Problem::new(
+                    format!("custom_data.{field}"),
+                    format!("a Purchase needs a {field}; map custom_data.{field} to the order's {field}"),
+                ));
+            }
+        }
+    }
+    if settings.action_source == ActionSource::Website {
+        if event.event_source_url.is_none() {
+            problems.push(Problem::new(
+                "event_source_url",
+                "a website event needs the page URL; map event_source_url or set a default in the settings",
+            ));
+        }
+        if !event.user_data.contains_key("client_user_agent") {
+            problems.push(Problem::new(
+                "user_data.client_user_agent",
+                "a website event needs the browser's user agent; map user_data.client_user_agent, or choose another action source",
+            ));
+        }
+    }
+    const IDENTIFYING: [&str; 6] = ["em", "ph", "external_id", "fbc", "fbp", "lead_id"];
+    if !IDENTIFYING.iter().any(|k| event.user_data.contains_key(*k)) {
+        warnings.push(Warning::new(
+            "user_data",
+            "no email, phone, external id, click id, browser id or lead id: Meta may refuse the event as too thin to match (2804050)",
+        ));
+    }
+}
+
+/// Every text in a resolved value (a list gives each element).
+fn texts(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Number(n) => vec![n.to_string()],
+        Value::Bool(b) => vec![b.to_string()],
+        Value::Array(a) => a.iter().flat_map(texts).collect(),
+        Value::Null | Value::Object(_) => Vec::new(),
+    }
+}
+
+fn boolean(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(true),
+            "false" | "no" | "0" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_i64().map(|i| i != 0),
+        _ => None,
+    }
+}
+
+/// A money amount or count: a JSON number, or text such as `42.50`,
+/// `$1,234.50` or `1234`.
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => {
+            let t: String = s
+                .trim()
+                .trim_start_matches(|c: char| !c.is_ascii_digit() && c != '-' && c != '.')
+                .trim_end_matches(|c: char| !c.is_ascii_digit())
+                .to_string();
+            let grouped = t.contains(',') && {
+                let int = t.split('.').next().unwrap_or("");
+                let mut groups = int.split(',');
+                groups.next().is_some_and(|g| (1..=3).contains(&g.trim_start_matches('-').len()))
+                    && groups.all(|g| g.len() == 3)
+            };
+            let t = if grouped { t.replace(',', "") } else { t };
+            t.parse::<f64>().ok().filter(|f| f.is_finite())
+        }
+        _ => None,
+    }
+}
+
+fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
+    match field {
+        "value" | "predicted_ltv" => match number(&v) {
+            Some(n) if n >= 0.0 => Ok(serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)),
+            _ => Err("not a non-negative amount".into()),
+        },
+        "currency" => {
+            let c = texts(&v).into_iter().next().unwrap_or_default().trim().to_ascii_uppercase();
+            if CURRENCIES.contains(&c.as_str()) {
+                Ok(Value::String(c.to_ascii_lowercase()))
+            } else {
+                Err("not an ISO 4217 currency code such as USD or EUR".into())
+            }
+        }
+        "num_items" => match number(&v) {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok(Value::from(n as i64)),
+            _ => Err("not a whole number".into()),
+        },
+        "content_ids" => {
+            let ids: Vec<Value> = texts(&v).into_iter().filter(|s| !s.trim().is_empty()).map(Value::String).collect();
+            if ids.is_empty() { Err("no ids".into()) } else { Ok(Value::Array(ids)) }
+        }
+        "contents" => contents(v),
+        "content_type" => match texts(&v).first().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            Some(t @ ("product" | "product_group")) => Ok(Value::String(t.to_string())),
+            _ => Err("content_type is product or product_group".into()),
+        },
+        "delivery_category" => match texts(&v).first().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            Some(t @ ("in_store" | "curbside" | "home_delivery")) => Ok(Value::String(t.to_string())),
+            _ => Err("delivery_category is in_store, curbside or home_delivery".into()),
+        },
+        "content_name" | "content_category" | "order_id" | "status" | "search_string" => {
+            Ok(Value::String(texts(&v).into_iter().next().unwrap_or_default()))
+        }
+        _ => Ok(v),
+    }
+}
+
+/// `contents` from a list of line items, reading the names shops use.
+fn contents(v: Value) -> Result<Value, String> {
+    let Value::Array(items) = v else {
+        return Err("contents must be a list of items".into());
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Value::Object(o) = item else { continue };
+        let pick = |names: &[&str]| names.iter().find_map(|n| o.get(*n).filter(|v| !v.is_null()));
+        let Some(id) = pick(&["id", "sku", "product_id", "variant_id"]).and_then(|v| texts(v).into_iter().next()) else {
+            continue;
+        };
+        let mut c = Map::new();
+        c.insert("id".into(), Value::String(id));
+        if let Some(q) = pick(&["quantity", "qty"]).and_then(number) {
+            c.insert("quantity".into(), Value::from(q as i64));
+        }
+        if let Some(p) = pick(&["item_price", "price", "unit_price"]).and_then(number) {
+            if let Some(n) = serde_json::Number::from_f64(p) {
+                c.insert("item_price".into(), Value::Number(n));
+            }
+        }
+        if let Some(d) = pick(&["delivery_category"]) {
+            c.insert("delivery_category".into(), d.clone());
+        }
+        out.push(Value::Object(c));
+    }
+    if out.is_empty() { Err("no item has an id".into()) } else { Ok(Value::Array(out)) }
+}
+
+/// Active ISO 4217 currency codes.
+pub const CURRENCIES: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
+    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
+    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
+    "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
+    "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings;
+    use serde_json::json;
+
+    const NOW: i64 = 1_767_000_000;
+
+    fn settings(extra: &str) -> Settings {
+        settings::parse(&format!(r#"{{"pixel_id":"1","access_token":"t","event":"Purchase"{extra}}}"#)).unwrap()
+    }
+
+    fn contact() -> Contact {
+        Contact {
+            id: "c-1".into(),
+            emails: vec!["Ada@Example.com".into(), "ada@example.com".into(), "broken".into()],
+            phones: vec!["(650) 555-1212".into()],
+            first_name: Some("Ada".into()),
+            country: Some("United States".into()),
+            ..Contact::default()
+        }
+    }
+
+    fn order() -> Firing {
+        let mut f = Firing::new("f-1", "order_placed", NOW - 60);
+        f.data = json!({
+            "order": {"id": "ord-1001", "total": "1,299.00", "currency": "usd",
+                      "items": [{"sku": "A1", "qty": 2, "price": 600}, {"sku": "B2", "price": 99}]},
+            "page": {"url": "https://shop.example/thanks?fbclid=IwAbC"},
+            "client": {"user_agent": "Mozilla/5.0", "ip_address": "203.0.113.9"}
+        });
+        f
+    }
+
+    #[test]
+    fn an_empty_mapping_sends_what_the_contact_and_order_have() {
+        let b = build(&settings(""), &contact(), &order(), NOW).unwrap();
+        let e = &b.event;
+        assert_eq!(e.event_id, "ord-1001", "Purchase dedups on the order id");
+        assert_eq!(e.event_time, NOW - 60);
+        assert_eq!(e.custom_data["value"], json!(1299.0));
+        assert_eq!(e.custom_data["currency"], json!("usd"));
+        assert_eq!(e.custom_data["num_items"], json!(3));
+        assert_eq!(e.user_data["em"], json!(normalize::sha256_hex("ada@example.com")), "duplicates collapse");
+        assert_eq!(e.user_data["ph"], json!(normalize::sha256_hex("16505551212")));
+        assert_eq!(e.user_data["fbc"], json!(format!("fb.1.{}.IwAbC", (NOW - 60) * 1000)));
+        assert_eq!(e.user_data["client_ip_address"], json!("203.0.113.9"));
+        assert!(b.match_keys.contains(&"em".to_string()));
+        assert!(b.warnings.iter().any(|w| w.field == "user_data.em" && w.message.contains("one of 3")));
+        let body = serde_json::to_string(e).unwrap();
+        assert!(!body.contains("Ada"), "no raw personal data in {body}");
+    }
+
+    #[test]
+    fn meta_rejections_are_caught_before_sending() {
+        let mut f = order();
+        f.occurred_at = NOW - 8 * 86_400;
+        f.data = json!({"order": {"id": "o"}});
+        let r = build(&settings(""), &contact(), &f, NOW).unwrap_err();
+        let paths: Vec<_> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["event_time", "custom_data.value", "custom_data.currency", "event_source_url", "user_data.client_user_agent"]
+        );
+        assert_eq!(r.event_id, "o");
+    }
+
+    #[test]
+    fn explicit_mapping_overrides_defaults_and_warns_when_empty() {
+        let s = settings(
+            r#","action_source":"system_generated","mapping":{"event_id":"{{trigger.order.number}}","custom_data.value":"{{trigger.order.total}}","custom_data.currency":"EUR"}"#,
+        );
+        let b = build(&s, &contact(), &order(), NOW).unwrap();
+        assert_eq!(b.event.event_id, "f-1", "falls back to the firing id");
+        assert_eq!(b.event.custom_data["currency"], json!("eur"));
+        assert!(b.warnings.iter().any(|w| w.field == "event_id"));
+    }
+
+    #[test]
+    fn numbers_in_the_forms_people_type() {
+        assert_eq!(number(&json!("$1,234.50")), Some(1234.5));
+        assert_eq!(number(&json!("42")), Some(42.0));
+        assert_eq!(number(&json!(7)), Some(7.0));
+        assert_eq!(number(&json!("12,5")), None, "a decimal comma is ambiguous");
+        assert_eq!(number(&json!("abc")), None);
+    }
+}

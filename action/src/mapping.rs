@@ -1,0 +1,503 @@
+//! Merge fields: the templates a workflow builder writes to say where each
+//! Meta parameter comes from (`{{contact.email}}`, `{{trigger.order.total}}`,
+//! literals), the defaults per event, and their resolution for one firing.
+//!
+//! Template syntax: text with `{{ ... }}` parts. Inside, one or more
+//! alternatives separated by `|`, tried in order until one has a value:
+//! a path (`contact.<field>`, `trigger.<path>`, with `*` to collect every
+//! element of a list) or a quoted literal (`"USD"`). A template that is one
+//! `{{ ... }}` alone keeps the value's JSON type (a number stays a number, a
+//! list stays a list); mixed text renders as text.
+
+use crate::input::{Contact, Firing};
+use crate::normalize::UserKey;
+use crate::settings::EventName;
+use serde_json::{Map, Value};
+
+/// Parameters outside `user_data` and `custom_data` that a mapping can set.
+pub const EVENT_PARAMS: [&str; 4] = ["event_id", "event_source_url", "referrer_url", "opt_out"];
+
+/// The standard `custom_data` fields.
+pub const CUSTOM_DATA_FIELDS: [&str; 13] = [
+    "value",
+    "currency",
+    "content_ids",
+    "contents",
+    "content_type",
+    "content_name",
+    "content_category",
+    "order_id",
+    "num_items",
+    "predicted_ltv",
+    "status",
+    "search_string",
+    "delivery_category",
+];
+
+/// Every named mappable parameter (custom properties `custom_data.<name>`
+/// come on top).
+pub const MAPPABLE_PARAMS: [&str; 42] = [
+    "event_id",
+    "event_source_url",
+    "referrer_url",
+    "opt_out",
+    "user_data.em",
+    "user_data.ph",
+    "user_data.fn",
+    "user_data.ln",
+    "user_data.ge",
+    "user_data.db",
+    "user_data.ct",
+    "user_data.st",
+    "user_data.zp",
+    "user_data.country",
+    "user_data.external_id",
+    "user_data.client_ip_address",
+    "user_data.client_user_agent",
+    "user_data.fbc",
+    "user_data.fbp",
+    "user_data.subscription_id",
+    "user_data.fb_login_id",
+    "user_data.lead_id",
+    "user_data.anon_id",
+    "user_data.madid",
+    "user_data.page_id",
+    "user_data.page_scoped_user_id",
+    "user_data.ctwa_clid",
+    "user_data.ig_account_id",
+    "user_data.ig_sid",
+    "custom_data.value",
+    "custom_data.currency",
+    "custom_data.content_ids",
+    "custom_data.contents",
+    "custom_data.content_type",
+    "custom_data.content_name",
+    "custom_data.content_category",
+    "custom_data.order_id",
+    "custom_data.num_items",
+    "custom_data.predicted_ltv",
+    "custom_data.status",
+    "custom_data.search_string",
+    "custom_data.delivery_category",
+];
+
+/// Whether a mapping may set `param`.
+pub fn is_mappable(param: &str) -> bool {
+    if MAPPABLE_PARAMS.contains(&param) {
+        return true;
+    }
+    if let Some(key) = param.strip_prefix("user_data.") {
+        return UserKey::parse(key).is_some();
+    }
+    param.strip_prefix("custom_data.").is_some_and(|name| {
+        !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+/// One alternative inside `{{ ... }}`.
+#[derive(Debug, Clone, PartialEq)]
+enum Source {
+    Contact(Vec<String>),
+    Trigger(Vec<String>),
+    Literal(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Text(String),
+    Field(Vec<Source>),
+}
+
+/// A parsed merge-field template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    parts: Vec<Part>,
+    source: String,
+}
+
+impl Template {
+    /// Parses a template; `Err` says what is wrong in words a builder
+    /// understands.
+    pub fn parse(text: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find("{{") {
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_string()));
+            }
+            let after = &rest[open + 2..];
+            let Some(close) = after.find("}}") else {
+                return Err(format!("`{text}` opens a merge field with {{{{ but never closes it with }}}}"));
+            };
+            let inner = &after[..close];
+            let mut sources = Vec::new();
+            for alt in split_alternatives(inner)? {
+                sources.push(parse_source(alt.trim())?);
+            }
+            parts.push(Part::Field(sources));
+            rest = &after[close + 2..];
+        }
+        if rest.contains("}}") {
+            return Err(format!("`{text}` closes a merge field with }}}} that was never opened"));
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_string()));
+        }
+        Ok(Template {
+            parts,
+            source: text.to_string(),
+        })
+    }
+
+    /// The template as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the template is a literal with no merge field.
+    pub fn is_literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Text(_)))
+    }
+
+    /// The template's value for one firing; `None` when every merge field it
+    /// reads is empty.
+    pub fn resolve(&self, ctx: &Context<'_>) -> Option<Value> {
+        if let [Part::Field(sources)] = self.parts.as_slice() {
+            return sources.iter().find_map(|s| ctx.lookup(s));
+        }
+        let mut out = String::new();
+        let mut any_field = false;
+        let mut any_value = false;
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Field(sources) => {
+                    any_field = true;
+                    if let Some(v) = sources.iter().find_map(|s| ctx.lookup(s)) {
+                        any_value = true;
+                        out.push_str(&scalar_text(&v));
+                    }
+                }
+            }
+        }
+        if any_field && !any_value {
+            return None;
+        }
+        let out = out.trim().to_string();
+        (!out.is_empty()).then_some(Value::String(out))
+    }
+}
+
+fn split_alternatives(inner: &str) -> Result<Vec<&str>, String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut in_quote = false;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '"' => in_quote = !in_quote,
+            '|' if !in_quote => {
+                out.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if in_quote {
+        return Err(format!("`{{{{{inner}}}}}` has a quote that is never closed"));
+    }
+    out.push(&inner[start..]);
+    Ok(out)
+}
+
+fn parse_source(alt: &str) -> Result<Source, String> {
+    if let Some(lit) = alt.strip_prefix('"') {
+        return lit
+            .strip_suffix('"')
+            .map(|l| Source::Literal(l.to_string()))
+            .ok_or_else(|| format!("`{alt}` is missing its closing quote"));
+    }
+    let mut segs = alt.split('.');
+    let root = segs.next().unwrap_or_default();
+    let path: Vec<String> = segs.map(str::to_string).collect();
+    if path.is_empty() || path.iter().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
+        return Err(format!(
+            "`{alt}` is not a merge field; write contact.<field> or trigger.<path>, e.g. contact.email"
+        ));
+    }
+    match root {
+        "contact" => Ok(Source::Contact(path)),
+        "trigger" => Ok(Source::Trigger(path)),
+        _ => Err(format!(
+            "`{alt}` starts with `{root}`; merge fields start with contact. or trigger."
+        )),
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.first().map(scalar_text).unwrap_or_default(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// What merge fields read: the contact and the firing.
+pub struct Context<'a> {
+    contact: &'a Contact,
+    firing: &'a Firing,
+}
+
+impl<'a> Context<'a> {
+    /// A context for one firing.
+    pub fn new(contact: &'a Contact, firing: &'a Firing) -> Self {
+        Context { contact, firing }
+    }
+
+    fn lookup(&self, source: &Source) -> Option<Value> {
+        let v = match source {
+            Source::Literal(l) => Some(Value::String(l.clone())),
+            Source::Contact(path) => self.contact_field(path),
+            Source::Trigger(path) => self.trigger_field(path),
+        }?;
+        (!is_empty(&v)).then_some(v)
+    }
+
+    fn contact_field(&self, path: &[String]) -> Option<Value> {
+        let c = self.contact;
+        let text = |s: &Option<String>| s.clone().map(Value::String);
+        let list = |l: &[String]| Value::Array(l.iter().cloned().map(Value::String).collect());
+        let (head, tail) = path.split_first()?;
+        let v = match head.as_str() {
+            "id" => Some(Value::String(c.id.clone())),
+            "email" => c.emails.first().cloned().map(Value::String),
+            "emails" => Some(list(&c.emails)),
+            "phone" => c.phones.first().cloned().map(Value::String),
+            "phones" => Some(list(&c.phones)),
+            "first_name" => text(&c.first_name),
+            "last_name" => text(&c.last_name),
+            "full_name" => {
+                let full = [&c.first_name, &c.last_name]
+                    .iter()
+                    .filter_map(|s| s.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Some(Value::String(full))
+            }
+            "gender" => text(&c.gender),
+            "date_of_birth" => text(&c.date_of_birth),
+            "city" => text(&c.city),
+            "state" => text(&c.state),
+            "postal_code" => text(&c.postal_code),
+            "country" => text(&c.country),
+            "custom" => return walk(&Value::Object(c.custom_fields.clone()), tail),
+            other => return c.custom_fields.get(other).and_then(|v| walk(v, tail)),
+        }?;
+        if tail.is_empty() { Some(v) } else { None }
+    }
+
+    fn trigger_field(&self, path: &[String]) -> Option<Value> {
+        let f = self.firing;
+        match path {
+            [one] if one == "id" => Some(Value::String(f.id.clone())),
+            [one] if one == "type" => Some(Value::String(f.trigger_type.clone())),
+            [one] if one == "occurred_at" => Some(Value::from(f.occurred_at)),
+            [first, rest @ ..] if first == "data" => walk(&f.data, rest),
+            _ => walk(&f.data, path),
+        }
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.iter().all(is_empty),
+        _ => false,
+    }
+}
+
+/// Follows `path` into a JSON value; `*` maps the rest of the path over
+/// every element of a list. A number segment indexes a list.
+fn walk(v: &Value, path: &[String]) -> Option<Value> {
+    let Some((head, tail)) = path.split_first() else {
+        return Some(v.clone());
+    };
+    match v {
+        Value::Object(m) => m.get(head.as_str()).and_then(|x| walk(x, tail)),
+        Value::Array(items) if head == "*" => {
+            let out: Vec<Value> = items.iter().filter_map(|x| walk(x, tail)).collect();
+            (!out.is_empty()).then_some(Value::Array(out))
+        }
+        Value::Array(items) => head
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| items.get(i))
+            .and_then(|x| walk(x, tail)),
+        _ => None,
+    }
+}
+
+/// The mapping an event uses when the builder leaves a parameter empty.
+pub fn defaults(event: &EventName) -> Vec<(&'static str, &'static str)> {
+    let mut m = vec![
+        ("event_id", "{{trigger.event_id | trigger.id}}"),
+        ("event_source_url", "{{trigger.page.url | trigger.page_url | trigger.url}}"),
+        ("referrer_url", "{{trigger.page.referrer | trigger.referrer_url}}"),
+        ("user_data.em", "{{contact.emails}}"),
+        ("user_data.ph", "{{contact.phones}}"),
+        ("user_data.fn", "{{contact.first_name}}"),
+        ("user_data.ln", "{{contact.last_name}}"),
+        ("user_data.ge", "{{contact.gender}}"),
+        ("user_data.db", "{{contact.date_of_birth}}"),
+        ("user_data.ct", "{{contact.city}}"),
+        ("user_data.st", "{{contact.state}}"),
+        ("user_data.zp", "{{contact.postal_code}}"),
+        ("user_data.country", "{{contact.country}}"),
+        ("user_data.external_id", "{{contact.id}}"),
+        ("user_data.client_ip_address", "{{trigger.client.ip_address | trigger.ip_address}}"),
+        ("user_data.client_user_agent", "{{trigger.client.user_agent | trigger.user_agent}}"),
+        ("user_data.fbc", "{{trigger.client.fbc | trigger.fbc | contact.fbc}}"),
+        ("user_data.fbp", "{{trigger.client.fbp | trigger.fbp | contact.fbp}}"),
+    ];
+    let money = |total: &'static str, currency: &'static str| {
+        [("custom_data.value", total), ("custom_data.currency", currency)]
+    };
+    match event.as_str() {
+        "Purchase" => {
+            m[0].1 = "{{trigger.event_id | trigger.order.id | trigger.id}}";
+            m.extend(money(
+                "{{trigger.order.total | trigger.order.value | trigger.value}}",
+                "{{trigger.order.currency | trigger.currency}}",
+            ));
+            m.extend([
+                ("custom_data.order_id", "{{trigger.order.id}}"),
+                ("custom_data.contents", "{{trigger.order.items}}"),
+                ("custom_data.content_type", "{{trigger.order.content_type}}"),
+                ("custom_data.num_items", "{{trigger.order.item_count}}"),
+            ]);
+        }
+        "InitiateCheckout" => {
+            m[0].1 = "{{trigger.event_id | trigger.checkout.id | trigger.id}}";
+            m.extend(money(
+                "{{trigger.checkout.total | trigger.cart.total | trigger.value}}",
+                "{{trigger.checkout.currency | trigger.cart.currency | trigger.currency}}",
+            ));
+            m.extend([
+                ("custom_data.contents", "{{trigger.checkout.items | trigger.cart.items}}"),
+                ("custom_data.num_items", "{{trigger.checkout.item_count | trigger.cart.item_count}}"),
+            ]);
+        }
+        "Lead" | "CompleteRegistration" => {
+            m.extend(money("{{trigger.value}}", "{{trigger.currency}}"));
+            m.push(("custom_data.content_name", "{{trigger.form.name | trigger.funnel.name}}"));
+        }
+        "PageView" => {
+            m.push(("custom_data.content_name", "{{trigger.page.title}}"));
+        }
+        _ => {
+            m.extend(money("{{trigger.value}}", "{{trigger.currency}}"));
+        }
+    }
+    m
+}
+
+/// The mapping in force: the builder's entries, then the event's defaults
+/// for every parameter the builder left out.
+pub fn effective(event: &EventName, explicit: &[(String, Template)]) -> Vec<(String, Template, bool)> {
+    let mut out: Vec<(String, Template, bool)> = explicit
+        .iter()
+        .map(|(p, t)| (p.clone(), t.clone(), true))
+        .collect();
+    for (param, text) in defaults(event) {
+        if !explicit.iter().any(|(p, _)| p == param) {
+            let t = Template::parse(text).expect("default templates parse");
+            out.push((param.to_string(), t, false));
+        }
+    }
+    out
+}
+
+/// The default mappings of every standard event, for the descriptor.
+pub fn defaults_document() -> Value {
+    let mut doc = Map::new();
+    for name in crate::settings::STANDARD_EVENTS.iter().take(5) {
+        let m: Map<String, Value> = defaults(&EventName::parse(name))
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect();
+        doc.insert(name.to_string(), Value::Object(m));
+    }
+    let custom: Map<String, Value> = defaults(&EventName::Custom(String::new()))
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    doc.insert("(custom event)".into(), Value::Object(custom));
+    Value::Object(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> (Contact, Firing) {
+        let mut custom = Map::new();
+        custom.insert("loyalty_tier".into(), json!("gold"));
+        let contact = Contact {
+            id: "c-1".into(),
+            emails: vec!["a@example.com".into(), "b@example.com".into()],
+            first_name: Some("Ada".into()),
+            custom_fields: custom,
+            ..Contact::default()
+        };
+        let mut firing = Firing::new("f-9", "order_placed", 1_700_000_000);
+        firing.data = json!({"order": {"id": "o-7", "total": 42.5, "items": [{"id": "sku1"}, {"id": "sku2"}]}});
+        (contact, firing)
+    }
+
+    fn resolve(t: &str) -> Option<Value> {
+        let (c, f) = sample();
+        Template::parse(t).unwrap().resolve(&Context::new(&c, &f))
+    }
+
+    #[test]
+    fn merge_fields_resolve_with_their_type() {
+        assert_eq!(resolve("{{contact.email}}"), Some(json!("a@example.com")));
+        assert_eq!(resolve("{{contact.emails}}"), Some(json!(["a@example.com", "b@example.com"])));
+        assert_eq!(resolve("{{trigger.order.total}}"), Some(json!(42.5)));
+        assert_eq!(resolve("{{trigger.order.items.*.id}}"), Some(json!(["sku1", "sku2"])));
+        assert_eq!(resolve("{{trigger.order.items.1.id}}"), Some(json!("sku2")));
+        assert_eq!(resolve("{{trigger.id}}"), Some(json!("f-9")));
+        assert_eq!(resolve("{{contact.loyalty_tier}}"), Some(json!("gold")));
+        assert_eq!(resolve("{{contact.custom.loyalty_tier}}"), Some(json!("gold")));
+    }
+
+    #[test]
+    fn alternatives_literals_and_text() {
+        assert_eq!(resolve("{{trigger.order.currency | \"EUR\"}}"), Some(json!("EUR")));
+        assert_eq!(resolve("order {{trigger.order.id}}"), Some(json!("order o-7")));
+        assert_eq!(resolve("USD"), Some(json!("USD")));
+        assert_eq!(resolve("{{contact.last_name}}"), None);
+        assert_eq!(resolve("x-{{contact.last_name}}"), None);
+    }
+
+    #[test]
+    fn bad_templates_say_why() {
+        for bad in ["{{contact.email", "{{email}}", "{{order.total}}", "x}}", "{{trigger.\"a}}", "{{contact.}}"] {
+            assert!(Template::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_default_template_parses_and_is_mappable() {
+        for name in crate::settings::STANDARD_EVENTS {
+            for (param, t) in defaults(&EventName::parse(name)) {
+                assert!(is_mappable(param), "{param}");
+                Template::parse(t).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,673 @@
+//! Customer data as Meta matches it: one function per `user_data` key
+//! (reference section 3), then SHA-256 for the keys Meta wants hashed.
+//!
+//! Every function takes the raw value and returns the normalised value or
+//! the reason it was dropped. Hashing is separate so test vectors can check
+//! both steps.
+
+use crate::regions::{self, Country};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+/// A `user_data` key of the Conversions API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UserKey {
+    /// Email.
+    Em,
+    /// Phone, E.164 digits.
+    Ph,
+    /// First name.
+    Fn,
+    /// Last name.
+    Ln,
+    /// Gender.
+    Ge,
+    /// Date of birth.
+    Db,
+    /// City.
+    Ct,
+    /// State or province.
+    St,
+    /// Postal code.
+    Zp,
+    /// Country.
+    Country,
+    /// The advertiser's id of the person.
+    ExternalId,
+    /// IP address of the browser.
+    ClientIpAddress,
+    /// User agent of the browser.
+    ClientUserAgent,
+    /// Click id cookie `_fbc`.
+    Fbc,
+    /// Browser id cookie `_fbp`.
+    Fbp,
+    /// Subscription id.
+    SubscriptionId,
+    /// Facebook Login id.
+    FbLoginId,
+    /// Lead Ads lead id.
+    LeadId,
+    /// App install id.
+    AnonId,
+    /// Mobile advertiser id.
+    Madid,
+    /// Facebook page id.
+    PageId,
+    /// Page-scoped user id.
+    PageScopedUserId,
+    /// Click-to-WhatsApp click id.
+    CtwaClid,
+    /// Instagram account id.
+    IgAccountId,
+    /// Instagram-scoped user id.
+    IgSid,
+}
+
+impl UserKey {
+    /// Every key, in the order they are sent.
+    pub const ALL: [UserKey; 25] = [
+        UserKey::Em,
+        UserKey::Ph,
+        UserKey::Fn,
+        UserKey::Ln,
+        UserKey::Ge,
+        UserKey::Db,
+        UserKey::Ct,
+        UserKey::St,
+        UserKey::Zp,
+        UserKey::Country,
+        UserKey::ExternalId,
+        UserKey::ClientIpAddress,
+        UserKey::ClientUserAgent,
+        UserKey::Fbc,
+        UserKey::Fbp,
+        UserKey::SubscriptionId,
+        UserKey::FbLoginId,
+        UserKey::LeadId,
+        UserKey::AnonId,
+        UserKey::Madid,
+        UserKey::PageId,
+        UserKey::PageScopedUserId,
+        UserKey::CtwaClid,
+        UserKey::IgAccountId,
+        UserKey::IgSid,
+    ];
+
+    /// Meta's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKey::Em => "em",
+            UserKey::Ph => "ph",
+            UserKey::Fn => "fn",
+            UserKey::Ln => "ln",
+            UserKey::Ge => "ge",
+            UserKey::Db => "db",
+            UserKey::Ct => "ct",
+            UserKey::St => "st",
+            UserKey::Zp => "zp",
+            UserKey::Country => "country",
+            UserKey::ExternalId => "external_id",
+            UserKey::ClientIpAddress => "client_ip_address",
+            UserKey::ClientUserAgent => "client_user_agent",
+            UserKey::Fbc => "fbc",
+            UserKey::Fbp => "fbp",
+            UserKey::SubscriptionId => "subscription_id",
+            UserKey::FbLoginId => "fb_login_id",
+            UserKey::LeadId => "lead_id",
+            UserKey::AnonId => "anon_id",
+            UserKey::Madid => "madid",
+            UserKey::PageId => "page_id",
+            UserKey::PageScopedUserId => "page_scoped_user_id",
+            UserKey::CtwaClid => "ctwa_clid",
+            UserKey::IgAccountId => "ig_account_id",
+            UserKey::IgSid => "ig_sid",
+        }
+    }
+
+    /// Parses Meta's wire name.
+    pub fn parse(s: &str) -> Option<UserKey> {
+        UserKey::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether Meta requires (or, for `external_id`, recommends) a SHA-256.
+    pub fn hashed(self) -> bool {
+        matches!(
+            self,
+            UserKey::Em
+                | UserKey::Ph
+                | UserKey::Fn
+                | UserKey::Ln
+                | UserKey::Ge
+                | UserKey::Db
+                | UserKey::Ct
+                | UserKey::St
+                | UserKey::Zp
+                | UserKey::Country
+                | UserKey::ExternalId
+        )
+    }
+
+    /// Whether Meta accepts several values (an array) for this key.
+    pub fn multi(self) -> bool {
+        self.hashed()
+    }
+}
+
+/// A value ready to hash, or a hash the platform already had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Normalized {
+    /// The normalised plain value.
+    Plain(String),
+    /// Already a SHA-256 (64 hex): lowercased and passed through.
+    Hashed(String),
+}
+
+impl Normalized {
+    /// The value sent to Meta for a hashed key.
+    pub fn hash(&self) -> String {
+        match self {
+            Normalized::Plain(v) => sha256_hex(v),
+            Normalized::Hashed(h) => h.clone(),
+        }
+    }
+}
+
+/// Where the contact is, for the keys whose reading depends on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Locale {
+    /// The contact's country, or the action's default.
+    pub country: &'static Country,
+}
+
+impl Locale {
+    /// The locale of a contact: its own country when it names a known one,
+    /// else the default (alpha-2).
+    pub fn for_contact(contact_country: Option<&str>, default_alpha2: &str) -> Locale {
+        let country = contact_country
+            .and_then(regions::country)
+            .or_else(|| regions::by_alpha2(default_alpha2))
+            .unwrap_or_else(|| regions::by_alpha2("US").expect("US is in the table"));
+        Locale { country }
+    }
+}
+
+/// Lowercase hex SHA-256 of the UTF-8 bytes.
+pub fn sha256_hex(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Whether a value is already a SHA-256: 64 hex digits, any case.
+pub fn is_sha256(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Normalises one raw value for `key`. `Err` carries the reason it is
+/// dropped. Raw (unhashed) keys come back as [`Normalized::Plain`].
+pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("empty".into());
+    }
+    if key.hashed() && is_sha256(trimmed) {
+        return Ok(Normalized::Hashed(trimmed.to_ascii_lowercase()));
+    }
+    let plain = match key {
+        UserKey::Em => email(trimmed),
+        UserKey::Ph => phone(trimmed, locale.country),
+        UserKey::Fn | UserKey::Ln => name(trimmed),
+        UserKey::Ge => gender(trimmed),
+        UserKey::Db => date_of_birth(trimmed, locale.country),
+        UserKey::Ct => city(trimmed),
+        UserKey::St => state(trimmed, locale.country),
+        UserKey::Zp => postal_code(trimmed, locale.country),
+        UserKey::Country => country(trimmed),
+        UserKey::ExternalId => Ok(trimmed.to_string()),
+        UserKey::ClientIpAddress => ip_address(trimmed),
+        UserKey::ClientUserAgent => Ok(trimmed.to_string()),
+        UserKey::Fbc => fbc(trimmed),
+        UserKey::Fbp => fbp(trimmed),
+        UserKey::LeadId | UserKey::FbLoginId | UserKey::PageId | UserKey::IgAccountId => {
+            digits_id(trimmed)
+        }
+        UserKey::SubscriptionId
+        | UserKey::AnonId
+        | UserKey::Madid
+        | UserKey::PageScopedUserId
+        | UserKey::CtwaClid
+        | UserKey::IgSid => raw_id(trimmed),
+    }?;
+    if plain.is_empty() {
+        return Err("nothing is left after normalisation".into());
+    }
+    if !key.hashed() && is_sha256(&plain) {
+        return Err("Meta wants this key unhashed, but the value is a SHA-256".into());
+    }
+    Ok(Normalized::Plain(plain))
+}
+
+/// `em`: trimmed, lowercase, `local@domain.tld`. Unicode letters allowed.
+pub fn email(s: &str) -> Result<String, String> {
+    let e = s.trim().to_lowercase();
+    let e = e.strip_prefix("mailto:").unwrap_or(&e).to_string();
+    let Some((local, domain)) = e.rsplit_once('@') else {
+        return Err("not an email address: there is no @".into());
+    };
+    let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '@' | ',' | ';' | '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\\');
+    if local.is_empty() || local.chars().any(bad) {
+        return Err("the part before @ is empty or has spaces or forbidden characters".into());
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let tld_ok = labels
+        .last()
+        .is_some_and(|t| t.chars().count() >= 2 && t.chars().all(char::is_alphanumeric));
+    if labels.len() < 2
+        || !tld_ok
+        || labels.iter().any(|l| {
+            l.is_empty()
+                || l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+    {
+        return Err("the domain after @ is not a valid domain such as example.com".into());
+    }
+    Ok(e)
+}
+
+/// `ph`: digits with the country calling code, no `+`, no leading zeros.
+///
+/// A number written with `+` or `00` (or `011` in North America) is
+/// international; otherwise the national trunk prefix is removed and the
+/// calling code of `country` put in front. `(0)` after a country code is a
+/// trunk marker and is dropped. Extensions and letters are removed.
+pub fn phone(s: &str, country: &Country) -> Result<String, String> {
+    let mut text = s.trim().to_lowercase();
+    // Extensions: "x123", "ext. 123", "extension 123", "#123", ";ext=123".
+    for marker in [";ext=", "extension", "ext.", "ext", " x", "#"] {
+        if let Some(pos) = text.find(marker) {
+            if text[..pos].chars().filter(char::is_ascii_digit).count() >= 6 {
+                text.truncate(pos);
+            }
+        }
+    }
+    let text = text.replace("(0)", "");
+    let intl_plus = text.trim_start().starts_with('+');
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return Err("no digits".into());
+    }
+    let international = if intl_plus {
+        Some(digits.clone())
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        Some(rest.to_string())
+    } else if country.calling_code == "1" && digits.starts_with("011") {
+        Some(digits[3..].to_string())
+    } else {
+        None
+    };
+    let full = match international {
+        Some(d) => d.trim_start_matches('0').to_string(),
+        None => national_to_international(&digits, country),
+    };
+    if !(7..=15).contains(&full.len()) {
+        return Err(format!(
+            "{} digits with the country code; a phone number has 7 to 15",
+            full.len()
+        ));
+    }
+    Ok(full)
+}
+
+fn national_to_international(digits: &str, country: &Country) -> String {
+    let cc = country.calling_code;
+    if cc == "1" {
+        // North America: 10 national digits; 11 starting with 1 already
+        // carry the country code.
+        return match digits.len() {
+            10 => format!("1{digits}"),
+            11 if digits.starts_with('1') => digits.to_string(),
+            _ => digits.to_string(),
+        };
+    }
+    let trunk = country.trunk_prefix;
+    if !trunk.is_empty() && digits.starts_with(trunk) {
+        return format!("{cc}{}", &digits[trunk.len()..]);
+    }
+    // Written without `+` but already with the country code, as CRMs often
+    // store it: `447911123456`. National numbers are shorter than
+    // international ones, so a long number starting with the code is taken
+    // as international.
+    if digits.starts_with(cc) && digits.len() >= 10 + cc.len().saturating_sub(1) {
+        return digits.to_string();
+    }
+    format!("{cc}{digits}")
+}
+
+/// `fn`, `ln`: lowercase, letters of every script only.
+pub fn name(s: &str) -> Result<String, String> {
+    let n: String = s
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if n.is_empty() {
+        return Err("no letters".into());
+    }
+    Ok(n)
+}
+
+/// `ct`: lowercase, letters of every script only (spaces, punctuation and
+/// digits removed).
+pub fn city(s: &str) -> Result<String, String> {
+    name(s)
+}
+
+/// `ge`: `f` or `m`.
+pub fn gender(s: &str) -> Result<String, String> {
+    let g = s.trim().to_lowercase();
+    match g.as_str() {
+        "f" | "female" | "woman" | "w" | "girl" | "femme" | "femenino" | "mujer" | "weiblich" => {
+            Ok("f".into())
+        }
+        "m" | "male" | "man" | "boy" | "homme" | "masculino" | "hombre" | "männlich" => {
+            Ok("m".into())
+        }
+        _ => Err("Meta accepts only female (f) or male (m)".into()),
+    }
+}
+
+const MONTH_FIRST: [&str; 12] = [
+    "US", "PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW", "PH", "BZ",
+];
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// `db`: `YYYYMMDD`. ISO forms (`1990-05-26`, `1990/05/26`, `19900526`),
+/// numeric forms read in the contact's country order (month first in the
+/// US, day first elsewhere), and forms with an English month name
+/// (`26 May 1990`, `May 26, 1990`). Impossible dates are refused.
+pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
+    let s = s.trim();
+    // ISO date-times: keep the date.
+    let s = s.split(['T', ' ']).next().filter(|d| d.len() >= 8 && d.chars().next().is_some_and(|c| c.is_ascii_digit()) && d.chars().nth(4).is_some_and(|c| !c.is_ascii_digit())).unwrap_or(s);
+    let parts: Vec<&str> = s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let (y, m, d) = match parts.as_slice() {
+        [one] if one.len() == 8 && one.bytes().all(|b| b.is_ascii_digit()) => {
+            (num(&one[0..4])?, num(&one[4..6])?, num(&one[6..8])?)
+        }
+        [a, b, c] => {
+            let month_word = |p: &str| {
+                let l = p.to_lowercase();
+                MONTHS
+                    .iter()
+                    .position(|m| l.starts_with(m) && l.chars().all(char::is_alphabetic))
+                    .map(|i| i as u32 + 1)
+            };
+            if let Some(m) = month_word(a) {
+                (num(c)?, m, num(b)?)
+            } else if let Some(m) = month_word(b) {
+                (num(c)?, m, num(a)?)
+            } else if a.len() == 4 {
+                (num(a)?, num(b)?, num(c)?)
+            } else if c.len() == 4 {
+                if MONTH_FIRST.contains(&country.alpha2) {
+                    (num(c)?, num(a)?, num(b)?)
+                } else {
+                    (num(c)?, num(b)?, num(a)?)
+                }
+            } else {
+                return Err("the year must have four digits".into());
+            }
+        }
+        _ => return Err("not a date Meta can read; write it like 1990-05-26".into()),
+    };
+    if !(1900..=2100).contains(&y) {
+        return Err("the year is not a plausible year of birth".into());
+    }
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return Err("not a real date".into());
+    }
+    Ok(format!("{y:04}{m:02}{d:02}"))
+}
+
+fn num(s: &str) -> Result<u32, String> {
+    if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("not a date Meta can read; write it like 1990-05-26".into());
+    }
+    s.parse().map_err(|_| "not a number".to_string())
+}
+
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// `st`: US states and Canadian provinces as their 2-letter code, lowercase;
+/// elsewhere lowercase letters and digits only. Never truncated.
+pub fn state(s: &str, country: &Country) -> Result<String, String> {
+    let scope = match country.alpha2 {
+        "US" | "CA" => Some(country.alpha2),
+        _ => None,
+    };
+    if let Some(code) = regions::region_code(s, scope) {
+        return Ok(code.to_ascii_lowercase());
+    }
+    if scope.is_some() {
+        return Err(format!(
+            "not a {} of {}",
+            if scope == Some("US") { "state" } else { "province" },
+            country.name
+        ));
+    }
+    Ok(s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect())
+}
+
+/// `zp`: lowercase without spaces or dashes; US codes keep their first five
+/// digits (ZIP+4 drops the +4).
+pub fn postal_code(s: &str, country: &Country) -> Result<String, String> {
+    let z: String = s
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if country.alpha2 == "US" {
+        if z.len() >= 5 && z.bytes().all(|b| b.is_ascii_digit()) && matches!(z.len(), 5 | 9) {
+            return Ok(z[..5].to_string());
+        }
+        return Err("a US ZIP code has 5 digits (or ZIP+4)".into());
+    }
+    Ok(z)
+}
+
+/// `country`: ISO 3166-1 alpha-2, lowercase.
+pub fn country(s: &str) -> Result<String, String> {
+    regions::country_code(s)
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| "not a country name or ISO code Meta knows".to_string())
+}
+
+/// `client_ip_address`: a valid IPv4 or IPv6 address.
+pub fn ip_address(s: &str) -> Result<String, String> {
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| "not an IPv4 or IPv6 address".into())
+}
+
+/// `fbc`: `fb.{subdomain index}.{creation time ms}.{fbclid}`; the fbclid is
+/// case sensitive and kept as is.
+pub fn fbc(s: &str) -> Result<String, String> {
+    cookie(s, "fbc", |rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+}
+
+/// `fbp`: `fb.{subdomain index}.{creation time ms}.{random number}`.
+pub fn fbp(s: &str) -> Result<String, String> {
+    cookie(s, "fbp", |rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn cookie(s: &str, what: &str, last_ok: impl Fn(&str) -> bool) -> Result<String, String> {
+    let mut parts = s.splitn(4, '.');
+    let ok = parts.next() == Some("fb")
+        && parts
+            .next()
+            .is_some_and(|i| matches!(i, "0" | "1" | "2"))
+        && parts
+            .next()
+            .is_some_and(|t| t.len() >= 10 && t.len() <= 13 && t.bytes().all(|b| b.is_ascii_digit()))
+        && parts.next().is_some_and(&last_ok);
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "not a well-formed {what} (fb.<index>.<time ms>.<{}>)",
+            if what == "fbc" { "fbclid" } else { "random" }
+        ))
+    }
+}
+
+/// The `fbc` value for a landing URL carrying `fbclid`, or `None`. The
+/// subdomain index is 1 (the registrable domain, as the Pixel writes it).
+pub fn fbc_from_url(url: &str, time_ms: i64) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == "fbclid" && !v.is_empty()).then(|| format!("fb.1.{time_ms}.{v}"))
+    })
+}
+
+fn digits_id(s: &str) -> Result<String, String> {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err("this id is a number (digits only)".into())
+    }
+}
+
+fn raw_id(s: &str) -> Result<String, String> {
+    if s.chars().any(char::is_control) {
+        Err("contains control characters".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(alpha2: &str) -> Locale {
+        Locale::for_contact(Some(alpha2), "US")
+    }
+
+    fn norm(key: UserKey, raw: &str, country: &str) -> Result<String, String> {
+        normalize(key, raw, &at(country)).map(|n| match n {
+            Normalized::Plain(p) => p,
+            Normalized::Hashed(h) => h,
+        })
+    }
+
+    #[test]
+    fn reference_examples() {
+        let cases = [
+            (UserKey::Em, " John.Doe@Example.COM ", "US", "john.doe@example.com"),
+            (UserKey::Em, "tést@gmail.com", "US", "tést@gmail.com"),
+            (UserKey::Ph, "+1 (650) 555-1212", "US", "16505551212"),
+            (UserKey::Ph, "(650) 555-1212", "US", "16505551212"),
+            (UserKey::Ph, "020 7946 0018", "GB", "442079460018"),
+            (UserKey::Ph, "+44 (0)20 7946 0018", "GB", "442079460018"),
+            (UserKey::Ph, "0044 20 7946 0018", "US", "442079460018"),
+            (UserKey::Ph, "06 12 34 56 78", "FR", "33612345678"),
+            (UserKey::Ph, "06 1234 5678", "IT", "390612345678"),
+            (UserKey::Ph, "(650) 555-1212 ext. 42", "US", "16505551212"),
+            (UserKey::Fn, "Mary Ann", "US", "maryann"),
+            (UserKey::Ln, "O'Brien", "US", "obrien"),
+            (UserKey::Fn, "José", "US", "josé"),
+            (UserKey::Ge, "Female", "US", "f"),
+            (UserKey::Ge, "M", "US", "m"),
+            (UserKey::Db, "1990-05-26", "US", "19900526"),
+            (UserKey::Db, "1990/05/26", "US", "19900526"),
+            (UserKey::Db, "19900526", "US", "19900526"),
+            (UserKey::Db, "05/26/1990", "US", "19900526"),
+            (UserKey::Db, "26/05/1990", "GB", "19900526"),
+            (UserKey::Db, "26 May 1990", "GB", "19900526"),
+            (UserKey::Db, "May 26, 1990", "US", "19900526"),
+            (UserKey::Ct, "Menlo Park", "US", "menlopark"),
+            (UserKey::Ct, "São Paulo", "BR", "sãopaulo"),
+            (UserKey::St, "California", "US", "ca"),
+            (UserKey::St, "Bavaria", "DE", "bavaria"),
+            (UserKey::Zp, "94025-1234", "US", "94025"),
+            (UserKey::Zp, "SW1A 1AA", "GB", "sw1a1aa"),
+            (UserKey::Country, "United States", "US", "us"),
+            (UserKey::Country, "U.S.A.", "US", "us"),
+            (UserKey::Country, "Great Britain", "US", "gb"),
+            (UserKey::ClientIpAddress, "2001:db8::1", "US", "2001:db8::1"),
+            (UserKey::Fbc, "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890", "US", "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890"),
+            (UserKey::Fbp, "fb.1.1596403881668.1116446470", "US", "fb.1.1596403881668.1116446470"),
+        ];
+        for (key, raw, country, expected) in cases {
+            assert_eq!(norm(key, raw, country).as_deref(), Ok(expected), "{key:?} {raw:?} {country}");
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_refused_with_a_reason() {
+        let cases = [
+            (UserKey::Em, "not-an-email"),
+            (UserKey::Em, "a@b"),
+            (UserKey::Ph, "12"),
+            (UserKey::Ph, "+1234567890123456789"),
+            (UserKey::Ge, "other"),
+            (UserKey::Db, "1990-02-30"),
+            (UserKey::Db, "13/13/1990"),
+            (UserKey::Db, "26/05/90"),
+            (UserKey::Country, "Narnia"),
+            (UserKey::St, "Bavaria"),
+            (UserKey::ClientIpAddress, "300.1.1.1"),
+            (UserKey::Fbc, "fb.1.abc.def"),
+            (UserKey::Fbp, "fb.1.1596403881668.abc"),
+            (UserKey::Fn, "  "),
+            (UserKey::Fbc, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        ];
+        for (key, raw) in cases {
+            let r = norm(key, raw, "US");
+            assert!(r.is_err(), "{key:?} {raw:?} gave {r:?}");
+            assert!(!r.unwrap_err().is_empty());
+        }
+    }
+
+    #[test]
+    fn hashes_pass_through_once() {
+        let h = sha256_hex("john.doe@example.com");
+        assert_eq!(h, "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f");
+        let upper = h.to_ascii_uppercase();
+        assert_eq!(normalize(UserKey::Em, &upper, &at("US")), Ok(Normalized::Hashed(h.clone())));
+        assert_eq!(Normalized::Hashed(h.clone()).hash(), h);
+    }
+
+    #[test]
+    fn fbc_from_landing_url_keeps_case() {
+        assert_eq!(
+            fbc_from_url("https://shop.example/?utm=x&fbclid=IwAR2xYz&b=1", 1700000000000).as_deref(),
+            Some("fb.1.1700000000000.IwAR2xYz")
+        );
+        assert_eq!(fbc_from_url("https://shop.example/?a=b", 1), None);
+    }
+}

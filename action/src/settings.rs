@@ -1,0 +1,472 @@
+//! The action's settings: what a workflow builder fills in, parsed from the
+//! settings JSON document with every problem collected at once.
+
+use crate::mapping::{self, Template};
+use crate::outcome::Problem;
+use crate::regions;
+use serde_json::{Map, Value};
+
+/// The Graph API version used when the settings name none.
+pub const DEFAULT_API_VERSION: &str = "v24.0";
+
+/// The country that reads national phone numbers and dates when neither the
+/// contact nor the settings name one.
+pub const DEFAULT_COUNTRY: &str = "US";
+
+/// Meta's standard event names (reference section 2). The first five are the
+/// ones the platform's event picker offers first.
+pub const STANDARD_EVENTS: [&str; 18] = [
+    "Lead",
+    "Purchase",
+    "PageView",
+    "InitiateCheckout",
+    "CompleteRegistration",
+    "AddPaymentInfo",
+    "AddToCart",
+    "AddToWishlist",
+    "Contact",
+    "CustomizeProduct",
+    "Donate",
+    "FindLocation",
+    "Schedule",
+    "Search",
+    "StartTrial",
+    "SubmitApplication",
+    "Subscribe",
+    "ViewContent",
+];
+
+/// How the conversion happened, as Meta classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionSource {
+    /// On the advertiser's website (needs `event_source_url` and
+    /// `client_user_agent`).
+    Website,
+    /// By email.
+    Email,
+    /// In a mobile app.
+    App,
+    /// Over the phone.
+    PhoneCall,
+    /// In a chat.
+    Chat,
+    /// In a physical store.
+    PhysicalStore,
+    /// By a system, e.g. a CRM lead stage.
+    SystemGenerated,
+    /// Through business messaging.
+    BusinessMessaging,
+    /// Anything else.
+    Other,
+}
+
+impl ActionSource {
+    /// Every action source, in Meta's order.
+    pub const ALL: [ActionSource; 9] = [
+        ActionSource::Website,
+        ActionSource::Email,
+        ActionSource::App,
+        ActionSource::PhoneCall,
+        ActionSource::Chat,
+        ActionSource::PhysicalStore,
+        ActionSource::SystemGenerated,
+        ActionSource::BusinessMessaging,
+        ActionSource::Other,
+    ];
+
+    /// Meta's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionSource::Website => "website",
+            ActionSource::Email => "email",
+            ActionSource::App => "app",
+            ActionSource::PhoneCall => "phone_call",
+            ActionSource::Chat => "chat",
+            ActionSource::PhysicalStore => "physical_store",
+            ActionSource::SystemGenerated => "system_generated",
+            ActionSource::BusinessMessaging => "business_messaging",
+            ActionSource::Other => "other",
+        }
+    }
+
+    /// Parses Meta's wire name.
+    pub fn parse(s: &str) -> Option<ActionSource> {
+        ActionSource::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// The event a workflow action sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventName {
+    /// One of Meta's standard events, spelled as Meta spells it.
+    Standard(&'static str),
+    /// A custom event name.
+    Custom(String),
+}
+
+impl EventName {
+    /// Reads an event name; standard names are recognised whatever their
+    /// case, so `purchase` sends `Purchase`.
+    pub fn parse(s: &str) -> EventName {
+        match STANDARD_EVENTS.iter().find(|e| e.eq_ignore_ascii_case(s)) {
+            Some(e) => EventName::Standard(e),
+            None => EventName::Custom(s.to_string()),
+        }
+    }
+
+    /// The name as sent.
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventName::Standard(s) => s,
+            EventName::Custom(s) => s,
+        }
+    }
+}
+
+/// Valid settings of one Send Conversion Event action.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The pixel (dataset) id.
+    pub pixel_id: String,
+    /// The Conversions API access token. Secret.
+    pub access_token: String,
+    /// Graph API version, e.g. `v24.0`.
+    pub api_version: String,
+    /// The event sent.
+    pub event: EventName,
+    /// How the conversion happened.
+    pub action_source: ActionSource,
+    /// `event_source_url` when the firing carries no page URL.
+    pub event_source_url: Option<String>,
+    /// Meta's Test Events code, for testing before going live.
+    pub test_event_code: Option<String>,
+    /// ISO alpha-2 country for contacts without one.
+    pub default_country: &'static str,
+    /// Whether `external_id` is hashed (the default) or sent as is.
+    pub hash_external_id: bool,
+    /// The merge-field mapping: Meta parameter to template, explicit entries
+    /// over the event's defaults.
+    pub mapping: Vec<(String, Template)>,
+}
+
+/// The JSON pointers of secret settings fields.
+pub const SECRET_FIELDS: [&str; 1] = ["/access_token"];
+
+/// Reads a settings document, listing every problem at once.
+pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
+    let doc: Value = match serde_json::from_str(json) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(vec![Problem::new(
+                "",
+                format!("the settings are not valid JSON: {e}"),
+            )]);
+        }
+    };
+    let Some(obj) = doc.as_object() else {
+        return Err(vec![Problem::new("", "the settings must be a JSON object")]);
+    };
+    let mut problems = Vec::new();
+    for key in obj.keys() {
+        if !KNOWN_FIELDS.contains(&key.as_str()) {
+            problems.push(Problem::new(
+                format!("/{key}"),
+                format!("unknown setting `{key}`; known settings: {}", KNOWN_FIELDS.join(", ")),
+            ));
+        }
+    }
+
+    let pixel_id = required_string(obj, "pixel_id", &mut problems).and_then(|p| {
+        if !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()) {
+            Some(p)
+        } else {
+            problems.push(Problem::new(
+                "/pixel_id",
+                "the pixel id is the number shown in Meta Events Manager under the pixel's name (digits only)",
+            ));
+            None
+        }
+    });
+    let access_token = required_string(obj, "access_token", &mut problems).and_then(|t| {
+        if t.chars().any(char::is_whitespace) {
+            problems.push(Problem::new(
+                "/access_token",
+                "the access token contains spaces or line breaks; paste it again from Events Manager",
+            ));
+            None
+        } else {
+            Some(t)
+        }
+    });
+    let api_version = optional_string(obj, "api_version", &mut problems)
+        .map(|v| {
+            if valid_api_version(&v) {
+                v
+            } else {
+                problems.push(Problem::new(
+                    "/api_version",
+                    format!("`{v}` is not a Graph API version; write it like `{DEFAULT_API_VERSION}`"),
+                ));
+                String::new()
+            }
+        })
+        .unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+    let event = required_string(obj, "event", &mut problems).and_then(|e| {
+        let problem = if e.trim() != e {
+            Some("the event name has leading or trailing spaces")
+        } else if e.chars().count() > 50 {
+            Some("a custom event name has at most 50 characters")
+        } else if !e.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ' ' || c == '-') {
+            Some("an event name has letters, digits, spaces, `_` and `-` only")
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => {
+                problems.push(Problem::new("/event", p));
+                None
+            }
+            None => Some(EventName::parse(&e)),
+        }
+    });
+    let action_source = optional_string(obj, "action_source", &mut problems)
+        .and_then(|s| match ActionSource::parse(&s) {
+            Some(a) => Some(a),
+            None => {
+                let names: Vec<_> = ActionSource::ALL.iter().map(|a| a.as_str()).collect();
+                problems.push(Problem::new(
+                    "/action_source",
+                    format!("`{s}` is not an action source; use one of {}", names.join(", ")),
+                ));
+                None
+            }
+        })
+        .unwrap_or(ActionSource::Website);
+    let event_source_url = optional_string(obj, "event_source_url", &mut problems).and_then(|u| {
+        if u.starts_with("http://") || u.starts_with("https://") {
+            Some(u)
+        } else {
+            problems.push(Problem::new(
+                "/event_source_url",
+                "the event source URL must start with http:// or https://",
+            ));
+            None
+        }
+    });
+    let test_event_code = optional_string(obj, "test_event_code", &mut problems).filter(|c| !c.is_empty());
+    let default_country = optional_string(obj, "default_country", &mut problems)
+        .and_then(|c| match regions::country_code(&c) {
+            Some(code) => Some(code),
+            None => {
+                problems.push(Problem::new(
+                    "/default_country",
+                    format!("`{c}` is not a country Meta knows; use a two-letter ISO code such as US or GB"),
+                ));
+                None
+            }
+        })
+        .unwrap_or(DEFAULT_COUNTRY);
+    let hash_external_id = match obj.get("hash_external_id") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            problems.push(Problem::new("/hash_external_id", "must be true or false"));
+            true
+        }
+    };
+    let mapping = match obj.get("mapping") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(m)) => parse_mapping(m, &mut problems),
+        Some(_) => {
+            problems.push(Problem::new(
+                "/mapping",
+                "the mapping must be an object from Meta parameter to merge-field template",
+            ));
+            Vec::new()
+        }
+    };
+
+    match (pixel_id, access_token, event) {
+        (Some(pixel_id), Some(access_token), Some(event)) if problems.is_empty() => Ok(Settings {
+            pixel_id,
+            access_token,
+            api_version,
+            event,
+            action_source,
+            event_source_url,
+            test_event_code,
+            default_country,
+            hash_external_id,
+            mapping,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// Every settings field the action reads.
+pub const KNOWN_FIELDS: [&str; 10] = [
+    "pixel_id",
+    "access_token",
+    "api_version",
+    "event",
+    "action_source",
+    "event_source_url",
+    "test_event_code",
+    "default_country",
+    "hash_external_id",
+    "mapping",
+];
+
+fn parse_mapping(m: &Map<String, Value>, problems: &mut Vec<Problem>) -> Vec<(String, Template)> {
+    let mut out = Vec::with_capacity(m.len());
+    for (param, template) in m {
+        let path = format!("/mapping/{param}");
+        if !mapping::is_mappable(param) {
+            problems.push(Problem::new(
+                path,
+                format!("`{param}` is not a Meta parameter this action can set (see the README for the list)"),
+            ));
+            continue;
+        }
+        let Some(text) = template.as_str() else {
+            problems.push(Problem::new(
+                path,
+                "a mapping value is a template string such as \"{{contact.email}}\" or a literal",
+            ));
+            continue;
+        };
+        match Template::parse(text) {
+            Ok(t) => out.push((param.clone(), t)),
+            Err(e) => problems.push(Problem::new(path, e)),
+        }
+    }
+    out
+}
+
+fn required_string(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    match obj.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            problems.push(Problem::new(format!("/{key}"), format!("`{key}` is required")));
+            None
+        }
+        Some(_) => {
+            problems.push(Problem::new(format!("/{key}"), format!("`{key}` must be text")));
+            None
+        }
+    }
+}
+
+fn optional_string(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            problems.push(Problem::new(format!("/{key}"), format!("`{key}` must be text")));
+            None
+        }
+    }
+}
+
+fn valid_api_version(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
+    let mut parts = rest.split('.');
+    let (Some(major), Some(minor), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    [major, minor]
+        .iter()
+        .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The JSON Schema of the settings document, for the builder's form.
+pub fn schema() -> Value {
+    let names: Vec<_> = ActionSource::ALL.iter().map(|a| a.as_str()).collect();
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Send Conversion Event",
+        "type": "object",
+        "required": ["pixel_id", "access_token", "event"],
+        "additionalProperties": false,
+        "properties": {
+            "pixel_id": {"type": "string", "pattern": "^[0-9]{1,20}$", "title": "Pixel (dataset) ID",
+                "description": "The number under the pixel's name in Meta Events Manager."},
+            "access_token": {"type": "string", "title": "Conversions API access token", "writeOnly": true,
+                "description": "Generated in Events Manager > Settings > Conversions API. Stored as a secret."},
+            "api_version": {"type": "string", "pattern": "^v[0-9]{1,3}\\.[0-9]{1,3}$", "default": DEFAULT_API_VERSION,
+                "title": "Graph API version"},
+            "event": {"type": "string", "title": "Event", "maxLength": 50,
+                "examples": STANDARD_EVENTS,
+                "description": "A standard event or a custom event name."},
+            "action_source": {"type": "string", "enum": names, "default": "website", "title": "Where the conversion happened"},
+            "event_source_url": {"type": "string", "format": "uri", "title": "Event source URL",
+                "description": "Sent when the trigger carries no page URL. Required by Meta for website events."},
+            "test_event_code": {"type": "string", "title": "Test event code",
+                "description": "From Events Manager > Test Events. Remove it to go live."},
+            "default_country": {"type": "string", "default": DEFAULT_COUNTRY, "title": "Default country",
+                "description": "Reads national phone numbers and dates of contacts without a country."},
+            "hash_external_id": {"type": "boolean", "default": true, "title": "Hash the external id",
+                "description": "Turn off only if your Pixel sends external_id unhashed: both sides must send the same form."},
+            "mapping": {"type": "object", "title": "Field mapping",
+                "description": "Meta parameter to merge-field template; empty entries use the event's defaults.",
+                "propertyNames": {"anyOf": [{"enum": mapping::MAPPABLE_PARAMS.to_vec()}, {"pattern": "^custom_data\\.[A-Za-z0-9_]+$"}]},
+                "additionalProperties": {"type": "string"}}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_settings_take_defaults() {
+        let s = parse(r#"{"pixel_id":"123","access_token":"tok","event":"purchase"}"#).unwrap();
+        assert_eq!(s.event, EventName::Standard("Purchase"));
+        assert_eq!(s.api_version, "v24.0");
+        assert_eq!(s.action_source, ActionSource::Website);
+        assert_eq!(s.default_country, "US");
+        assert!(s.hash_external_id);
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_path() {
+        let problems = parse(
+            r#"{"pixel_id":"abc","event":"","api_version":"24","action_source":"web",
+                "event_source_url":"example.com","default_country":"Narnia","colour":1,
+                "mapping":{"user_data.shoe_size":"{{contact.x}}","custom_data.value":"{{trigger.total"}}"#,
+        )
+        .unwrap_err();
+        let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
+        for expected in [
+            "/colour",
+            "/pixel_id",
+            "/access_token",
+            "/api_version",
+            "/event",
+            "/action_source",
+            "/event_source_url",
+            "/default_country",
+            "/mapping/user_data.shoe_size",
+            "/mapping/custom_data.value",
+        ] {
+            assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+        }
+    }
+
+    #[test]
+    fn custom_event_names_are_kept_as_written() {
+        let s = parse(r#"{"pixel_id":"1","access_token":"t","event":"Booked Demo"}"#).unwrap();
+        assert_eq!(s.event, EventName::Custom("Booked Demo".into()));
+    }
+
+    #[test]
+    fn not_json_is_one_clear_problem() {
+        let p = parse("{pixel").unwrap_err();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("not valid JSON"));
+    }
+}
