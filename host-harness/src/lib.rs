@@ -1,0 +1,22 @@
+//! A wasmtime host for the Send Conversion Event component.
+//!
+//! - [`engine`]: one engine, the component compiled once, a fresh limited
+//!   store per execution;
+//! - [`egress`]: the only way out of the sandbox (allow-list, redirect,
+//!   timeouts, recording with secrets redacted);
+//! - [`workflow`], [`contacts`], [`firings`]: the input files, with errors
+//!   that name file, line and field;
+//! - [`run`]: firings through workflows into a [`report`];
+//! - [`graph_double`]: a local double of Meta's Graph API;
+//! - [`demo`]: the bundled examples end to end.
+
+pub mod contacts;
+pub mod demo;
+pub mod egress;
+pub mod engine;
+pub mod firings;
+pub mod graph_double;
+pub mod input;
+pub mod report;
+pub mod run;
+pub mod workflow;

@@ -1,1 +1,198 @@
-fn main(){}
+//! `host-harness`: run Send Conversion Event workflows locally.
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use host_harness::engine::{ActionEngine, BUNDLED_COMPONENT, Limits};
+use host_harness::graph_double::{DEFAULT_TOKEN, DoubleConfig, GraphDouble};
+use host_harness::report::Report;
+use host_harness::run::{RunOptions, run};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "host-harness", version, about = "Runs the Send Conversion Event component in wasmtime, with a local double of Meta's Graph API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Execute every trigger firing through the workflows that listen for it.
+    Run {
+        /// A workflow file (TOML or JSON) or a folder of them; repeatable.
+        #[arg(long, required = true)]
+        workflow: Vec<PathBuf>,
+        /// Contacts: CSV with a header row, a JSON array, or JSON lines.
+        #[arg(long)]
+        contacts: PathBuf,
+        /// Trigger firings, JSON lines.
+        #[arg(long)]
+        triggers: PathBuf,
+        /// Send Graph API requests here instead of graph.facebook.com
+        /// (e.g. a local double: http://127.0.0.1:8080).
+        #[arg(long)]
+        graph_url: Option<http::Uri>,
+        /// Write the full JSON report here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Run this component instead of the bundled one.
+        #[arg(long)]
+        component: Option<PathBuf>,
+        /// Executions in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Serve the local Graph API double until interrupted.
+    GraphDouble {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// An access token the double accepts; repeatable.
+        #[arg(long = "token", default_value = DEFAULT_TOKEN)]
+        tokens: Vec<String>,
+        /// A pixel id that exists; repeatable (default: any id of digits).
+        #[arg(long = "pixel")]
+        pixels: Vec<String>,
+    },
+    /// Run the bundled examples against the double and print a summary.
+    Demo {
+        /// Write the full JSON report here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Print the component's descriptor and settings schema.
+    Describe {
+        /// Describe this component instead of the bundled one.
+        #[arg(long)]
+        component: Option<PathBuf>,
+    },
+}
+
+fn load_engine(component: Option<&PathBuf>, concurrency: usize) -> Result<Arc<ActionEngine>> {
+    let bytes = match component {
+        Some(path) => std::fs::read(path).with_context(|| format!("cannot read the component {}", path.display()))?,
+        None => BUNDLED_COMPONENT.to_vec(),
+    };
+    let limits = Limits { max_concurrency: concurrency.max(1) as u32, ..Limits::default() };
+    Ok(Arc::new(ActionEngine::new(&bytes, limits)?))
+}
+
+fn write_report(report: &Report, path: Option<&PathBuf>) -> Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, serde_json::to_string_pretty(report)?)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match real_main().await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn real_main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { workflow, contacts, triggers, graph_url, report, component, concurrency } => {
+            let engine = load_engine(component.as_ref(), concurrency)?;
+            let options = RunOptions { workflows: workflow, contacts, firings: triggers, graph_url, concurrency };
+            let bar = progress_bar();
+            let tick = |done: usize, total: usize| {
+                if let Some(b) = &bar {
+                    b.set_length(total as u64);
+                    b.set_position(done as u64);
+                }
+            };
+            let result = run(engine, &options, &tick).await?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            print!("{}", result.summary(50));
+            write_report(&result, report.as_ref())?;
+            Ok(if result.all_accepted() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::GraphDouble { listen, tokens, pixels } => {
+            let config = DoubleConfig { tokens, pixels: (!pixels.is_empty()).then_some(pixels) };
+            let double = GraphDouble::start(listen, config).await?;
+            println!("Graph API double listening on {}", double.url());
+            println!("  POST {}/v24.0/<pixel id>/events   (Meta's route)", double.url());
+            println!("  GET  {}/_double/events            (what it received)", double.url());
+            println!("  GET  {}/_double/requests          (every request and answer)", double.url());
+            println!("  POST {}/_double/faults            (queue failures)", double.url());
+            tokio::signal::ctrl_c().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { report } => {
+            let engine = load_engine(None, 4)?;
+            let dir = host_harness::demo::scratch_dir();
+            let (result, double) = host_harness::demo::demo(engine, &dir).await?;
+            println!("Send Conversion Event demo: bundled workflows against the Graph API double at {}\n", double.url());
+            for f in &result.firings {
+                for e in &f.executions {
+                    let what = match (&e.answer, &e.error) {
+                        (Some(a), _) => format!("accepted, fbtrace_id {}", a.fbtrace_id),
+                        (_, Some(err)) => format!("{:?}: {}", e.status, err.message),
+                        _ => format!("{:?}", e.status),
+                    };
+                    println!(
+                        "  {:<22} event_id {:<10} match keys [{}]\n  {:<22} {what}",
+                        e.event_name.as_deref().unwrap_or("?"),
+                        e.event_id.as_deref().unwrap_or("-"),
+                        e.match_keys.join(" "),
+                        ""
+                    );
+                    for w in &e.warnings {
+                        println!("  {:<22} warning: {}: {}", "", w.field, w.message);
+                    }
+                }
+            }
+            println!("\n{}", result.summary(20));
+            let received = double.received();
+            println!("The double received {} events: {}", received.len(),
+                received.iter().map(|r| r.event_name.as_str()).collect::<Vec<_>>().join(", "));
+            println!("Example files: {}", dir.display());
+            write_report(&result, report.as_ref())?;
+            Ok(if result.all_accepted() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Describe { component } => {
+            let engine = load_engine(component.as_ref(), 1)?;
+            let d = engine.describe().await?;
+            let doc = serde_json::json!({
+                "name": d.name,
+                "title": d.title,
+                "version": d.version,
+                "description": d.description,
+                "supported_events": d.supported_events,
+                "secret_fields": d.secret_fields,
+                "settings_schema": serde_json::from_str::<serde_json::Value>(&d.settings_schema)?,
+                "default_mappings": serde_json::from_str::<serde_json::Value>(&d.default_mappings)?,
+                "imports": engine.imports(),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A progress bar on a terminal; none when output goes elsewhere.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} firings {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}

@@ -1,0 +1,192 @@
+//! The WebAssembly export: converts between the WIT types and the core's,
+//! and sends the request through `wasi:http` with waki.
+
+use crate::graph;
+use crate::input::{Contact, Firing};
+use crate::outcome::{self, ActionError};
+use crate::settings::ActionSource;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+wit_bindgen::generate!({
+    world: "send-conversion-event",
+    path: "../wit",
+});
+
+use exports::hoop::workflow::action as wit;
+
+struct Component;
+
+impl wit::Guest for Component {
+    fn describe() -> wit::Descriptor {
+        let d = crate::descriptor();
+        wit::Descriptor {
+            name: d.name,
+            title: d.title,
+            version: d.version,
+            description: d.description,
+            supported_events: d.supported_events,
+            settings_schema: d.settings_schema,
+            secret_fields: d.secret_fields,
+            default_mappings: d.default_mappings,
+        }
+    }
+
+    fn validate_settings(settings: String) -> Vec<wit::Problem> {
+        crate::validate_settings(&settings).into_iter().map(problem).collect()
+    }
+
+    fn execute(settings: String, firing: wit::Firing, contact: wit::Contact) -> Result<wit::Outcome, wit::Failure> {
+        let contact = match contact_from(contact) {
+            Ok(c) => c,
+            Err(p) => return Err(bare(ActionError::InvalidInput(vec![p]))),
+        };
+        let data = match serde_json::from_str(&firing.data) {
+            Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
+            Ok(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
+            _ => {
+                return Err(bare(ActionError::InvalidInput(vec![outcome::Problem::new(
+                    "trigger.data",
+                    "the trigger's data is not a JSON object",
+                )])));
+            }
+        };
+        let firing = Firing {
+            id: firing.id,
+            trigger_type: firing.trigger_type,
+            occurred_at: firing.occurred_at,
+            data,
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        crate::execute(&settings, &firing, &contact, now, &mut send)
+            .map(|o| wit::Outcome {
+                event_name: o.event_name,
+                event_id: o.event_id,
+                event_time: o.event_time,
+                action_source: action_source(o.action_source),
+                events_received: o.events_received,
+                fbtrace_id: o.fbtrace_id,
+                messages: o.messages,
+                match_keys: o.match_keys,
+                test_event: o.test_event,
+                warnings: o.warnings.into_iter().map(warning).collect(),
+            })
+            .map_err(failure)
+    }
+}
+
+export!(Component);
+
+fn send(req: &graph::Request) -> Result<(u16, String), outcome::TransportFailure> {
+    let response = waki::Client::new()
+        .post(&req.url)
+        .header("Authorization", req.authorization.as_str())
+        .header("Content-Type", "application/json")
+        .body(req.body.as_bytes())
+        .connect_timeout(Duration::from_millis(graph::TIMEOUT_MS))
+        .send()
+        .map_err(|e| transport(&e))?;
+    let status = response.status_code();
+    let body = response.body().map_err(|e| transport(&e))?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn transport(e: &anyhow::Error) -> outcome::TransportFailure {
+    let text = format!("{e:#}");
+    if text.contains("HttpRequestDenied") {
+        outcome::TransportFailure {
+            message: "the platform does not allow this action to reach the Graph API host".into(),
+            retriable: false,
+        }
+    } else {
+        outcome::TransportFailure {
+            message: format!("no answer from Meta: {text}"),
+            retriable: true,
+        }
+    }
+}
+
+fn contact_from(c: wit::Contact) -> Result<Contact, outcome::Problem> {
+    let custom_fields = match c.custom_fields.trim() {
+        "" => Default::default(),
+        text => match serde_json::from_str(text) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => {
+                return Err(outcome::Problem::new(
+                    "contact.custom_fields",
+                    "the contact's custom fields are not a JSON object",
+                ));
+            }
+        },
+    };
+    Ok(Contact {
+        id: c.id,
+        emails: c.emails,
+        phones: c.phones,
+        first_name: c.first_name,
+        last_name: c.last_name,
+        gender: c.gender,
+        date_of_birth: c.date_of_birth,
+        city: c.city,
+        state: c.state,
+        postal_code: c.postal_code,
+        country: c.country,
+        custom_fields,
+    })
+}
+
+fn problem(p: outcome::Problem) -> wit::Problem {
+    wit::Problem { path: p.path, message: p.message }
+}
+
+fn warning(w: outcome::Warning) -> wit::Warning {
+    wit::Warning { field: w.field, message: w.message }
+}
+
+fn bare(e: ActionError) -> wit::Failure {
+    failure(outcome::Failure::bare(e))
+}
+
+fn failure(f: outcome::Failure) -> wit::Failure {
+    let error = match f.error {
+        ActionError::InvalidSettings(p) => wit::ActionError::InvalidSettings(p.into_iter().map(problem).collect()),
+        ActionError::InvalidInput(p) => wit::ActionError::InvalidInput(p.into_iter().map(problem).collect()),
+        ActionError::Rejected(e) => wit::ActionError::Rejected(wit::MetaError {
+            http_status: e.http_status,
+            code: e.code,
+            subcode: e.subcode,
+            error_type: e.error_type,
+            message: e.message,
+            user_message: e.user_message,
+            fbtrace_id: e.fbtrace_id,
+            retriable: e.retriable,
+            advice: e.advice,
+        }),
+        ActionError::Transport(t) => wit::ActionError::Transport(wit::TransportFailure {
+            message: t.message,
+            retriable: t.retriable,
+        }),
+    };
+    wit::Failure {
+        error,
+        event_name: f.event_name,
+        event_id: f.event_id,
+        warnings: f.warnings.into_iter().map(warning).collect(),
+    }
+}
+
+fn action_source(a: ActionSource) -> wit::ActionSource {
+    match a {
+        ActionSource::Website => wit::ActionSource::Website,
+        ActionSource::Email => wit::ActionSource::Email,
+        ActionSource::App => wit::ActionSource::App,
+        ActionSource::PhoneCall => wit::ActionSource::PhoneCall,
+        ActionSource::Chat => wit::ActionSource::Chat,
+        ActionSource::PhysicalStore => wit::ActionSource::PhysicalStore,
+        ActionSource::SystemGenerated => wit::ActionSource::SystemGenerated,
+        ActionSource::BusinessMessaging => wit::ActionSource::BusinessMessaging,
+        ActionSource::Other => wit::ActionSource::Other,
+    }
+}

@@ -1,0 +1,272 @@
+//! The wasmtime side: one engine, the component compiled once and
+//! pre-instantiated, and a fresh, limited store for every execution.
+
+use crate::egress::{EgressHooks, EgressPolicy, Exchange};
+use anyhow::{Context as _, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+wasmtime::component::bindgen!({
+    world: "send-conversion-event",
+    path: "../wit",
+    exports: { default: async },
+});
+
+/// The WIT types of the action, as the host sees them.
+pub mod wit {
+    pub use super::exports::hoop::workflow::action::{
+        ActionError, ActionSource, Descriptor, Failure, MetaError, Outcome, Problem, TransportFailure, Warning,
+    };
+    pub use super::hoop::workflow::types::{Contact, Firing};
+}
+
+/// The Send Conversion Event component this host was built with.
+pub static BUNDLED_COMPONENT: &[u8] = include_bytes!(env!("ACTION_COMPONENT_PATH"));
+
+/// What one execution may use.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Linear memory of the component, bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock time of one execution, HTTP wait included.
+    pub wall_clock: Duration,
+    /// Time the component may spend running wasm (not waiting on the host).
+    pub cpu: Duration,
+    /// How many executions may be in flight at once (sizes the instance pool).
+    pub max_concurrency: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 64 << 20,
+            wall_clock: Duration::from_secs(10),
+            cpu: Duration::from_secs(2),
+            max_concurrency: 16,
+        }
+    }
+}
+
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Per-store state: WASI, wasi:http with our egress hooks, limits.
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: EgressHooks,
+    limits: StoreLimits,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// The loaded action: compile once, execute many times.
+pub struct ActionEngine {
+    engine: Engine,
+    pre: SendConversionEventPre<HostState>,
+    limits: Limits,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+/// What one execution returned, with every request it made.
+#[derive(Debug)]
+pub struct Execution {
+    /// The action's result, or why the host stopped it.
+    pub result: Result<Result<wit::Outcome, wit::Failure>, HostFailure>,
+    /// Every request the component made, in order, token redacted.
+    pub exchanges: Vec<Exchange>,
+    /// Wall-clock time of the execution.
+    pub elapsed: Duration,
+}
+
+/// The host stopped the component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostFailure {
+    /// The execution ran past its wall-clock limit.
+    WallClock(Duration),
+    /// The component trapped: a panic, out of memory, out of CPU time.
+    Trap(String),
+}
+
+impl std::fmt::Display for HostFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostFailure::WallClock(d) => write!(f, "stopped after {} ms (wall-clock limit)", d.as_millis()),
+            HostFailure::Trap(t) => write!(f, "the component crashed: {t}"),
+        }
+    }
+}
+
+impl ActionEngine {
+    /// Compiles `component` (a component binary) with `limits`.
+    pub fn new(component: &[u8], limits: Limits) -> Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let mut pool = PoolingAllocationConfig::new();
+        let slots = limits.max_concurrency.max(1) * 2;
+        pool.total_component_instances(slots)
+            .total_core_instances(slots * 16)
+            .total_memories(slots * 4)
+            .total_tables(slots * 4)
+            .max_memory_size(limits.memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+        let component = Component::new(&engine, component).map_err(anyhow::Error::from).context("the file is not a loadable component")?;
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        let pre = SendConversionEventPre::new(
+            linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .context("the component needs imports this host does not provide")?,
+        )?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let (stop, ticking) = (ticker_stop.clone(), engine.weak());
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match ticking.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        Ok(ActionEngine {
+            engine,
+            pre,
+            limits,
+            ticker_stop,
+        })
+    }
+
+    /// The limits executions run under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The names of the interfaces the component imports.
+    pub fn imports(&self) -> Vec<String> {
+        let ty = self.pre.instance_pre().component().component_type();
+        ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect()
+    }
+
+    fn store(&self, policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Store<HostState> {
+        let state = HostState {
+            // No stdio, args, env, files or sockets: the action needs none.
+            wasi: WasiCtx::builder().build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: EgressHooks::new(policy, log),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_bytes)
+                .instances(32)
+                .trap_on_grow_failure(true)
+                .build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store
+    }
+
+    /// The action's descriptor.
+    pub async fn describe(&self) -> Result<wit::Descriptor> {
+        let mut store = self.store(Arc::new(EgressPolicy::deny_all()), Default::default());
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(instance.hoop_workflow_action().call_describe(&mut store).await?)
+    }
+
+    /// Every problem of a settings document.
+    pub async fn validate_settings(&self, settings: &str) -> Result<Vec<wit::Problem>> {
+        let mut store = self.store(Arc::new(EgressPolicy::deny_all()), Default::default());
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(instance
+            .hoop_workflow_action()
+            .call_validate_settings(&mut store, settings)
+            .await?)
+    }
+
+    /// Runs the action once in a fresh store, egress under `policy`.
+    pub async fn execute(
+        &self,
+        policy: Arc<EgressPolicy>,
+        settings: &str,
+        firing: &wit::Firing,
+        contact: &wit::Contact,
+    ) -> Execution {
+        let started = Instant::now();
+        let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
+        let mut store = self.store(policy, log.clone());
+        let run = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            instance
+                .hoop_workflow_action()
+                .call_execute(&mut store, settings, firing, contact)
+                .await
+        };
+        // Epochs stop running wasm; only a timer stops a guest waiting on
+        // the host (an HTTP answer that never comes).
+        let result = match tokio::time::timeout(self.limits.wall_clock, run).await {
+            Err(_) => Err(HostFailure::WallClock(self.limits.wall_clock)),
+            Ok(Err(e)) => Err(HostFailure::Trap(describe_trap(&e))),
+            Ok(Ok(r)) => Ok(r),
+        };
+        let exchanges = std::mem::take(&mut *log.lock().unwrap());
+        Execution {
+            result,
+            exchanges,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+impl Drop for ActionEngine {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn describe_trap(e: &wasmtime::Error) -> String {
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        return match trap {
+            wasmtime::Trap::Interrupt => "CPU time limit reached (the component ran too long)".into(),
+            wasmtime::Trap::UnreachableCodeReached => "the component panicked".into(),
+            other => other.to_string(),
+        };
+    }
+    let text = format!("{e:#}");
+    if text.contains("memory") && text.contains("limit") || text.contains("grow") {
+        format!("memory limit reached: {text}")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,606 @@
+//! A local double of Meta's Graph API `/{version}/{pixel}/events`: it
+//! checks requests as Meta does, answers with Meta's shapes and codes,
+//! deduplicates, keeps what it received, and can be told to fail.
+//!
+//! Besides Meta's route it serves, for tests and people:
+//! - `GET /_double/events`: every event received, as JSON;
+//! - `GET /_double/requests`: every request and the answer given;
+//! - `POST /_double/faults`: queue failures (`[{"status":503,"code":2,"times":2}]`);
+//! - `POST /_double/reset`: forget everything.
+
+use anyhow::Result;
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The token the double accepts when none is configured.
+pub const DEFAULT_TOKEN: &str = "double-token";
+
+const MAX_EVENTS: usize = 1000;
+const MAX_AGE: i64 = 7 * 86_400;
+const MAX_AHEAD: i64 = 60;
+const DEDUP_WINDOW: i64 = 48 * 3600;
+const HASHED: [&str; 10] = ["em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country"];
+const UNHASHED: [&str; 14] = [
+    "client_ip_address",
+    "client_user_agent",
+    "fbc",
+    "fbp",
+    "subscription_id",
+    "fb_login_id",
+    "lead_id",
+    "anon_id",
+    "madid",
+    "page_id",
+    "page_scoped_user_id",
+    "ctwa_clid",
+    "ig_account_id",
+    "ig_sid",
+];
+const ACTION_SOURCES: [&str; 9] = [
+    "website",
+    "email",
+    "app",
+    "phone_call",
+    "chat",
+    "physical_store",
+    "system_generated",
+    "business_messaging",
+    "other",
+];
+
+/// What the double accepts.
+#[derive(Debug, Clone)]
+pub struct DoubleConfig {
+    /// Access tokens that are valid.
+    pub tokens: Vec<String>,
+    /// Pixel ids that exist; `None` accepts any id made of digits.
+    pub pixels: Option<Vec<String>>,
+}
+
+impl Default for DoubleConfig {
+    fn default() -> Self {
+        DoubleConfig {
+            tokens: vec![DEFAULT_TOKEN.to_string()],
+            pixels: None,
+        }
+    }
+}
+
+/// An answer the double gives instead of the real one, `times` times.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fault {
+    /// HTTP status.
+    pub status: u16,
+    /// Meta error code; with no code the body is an HTML error page, as a
+    /// proxy in front of Meta would send.
+    #[serde(default)]
+    pub code: Option<i32>,
+    /// Meta error subcode.
+    #[serde(default)]
+    pub subcode: Option<i32>,
+    /// `is_transient`.
+    #[serde(default)]
+    pub is_transient: bool,
+    /// Error message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// How many requests get this answer.
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One event the double accepted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReceivedEvent {
+    /// The pixel it was sent to.
+    pub pixel_id: String,
+    /// `event_name`.
+    pub event_name: String,
+    /// `event_id`, when given.
+    pub event_id: Option<String>,
+    /// Unix seconds of receipt.
+    pub received_at: i64,
+    /// Whether an earlier event had the same name and id (Meta keeps the first).
+    pub deduplicated: bool,
+    /// The request's `test_event_code`.
+    pub test_event_code: Option<String>,
+    /// The request's trace id.
+    pub fbtrace_id: String,
+    /// The event as received.
+    pub event: Value,
+}
+
+/// One request and the double's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Unix seconds.
+    pub at: i64,
+    /// Method and path, without query.
+    pub path: String,
+    /// Status answered.
+    pub status: u16,
+    /// Number of events in the request.
+    pub events: usize,
+    /// The error answered, if any.
+    pub error: Option<Value>,
+    /// Trace id answered.
+    pub fbtrace_id: String,
+}
+
+#[derive(Default)]
+struct State {
+    received: Vec<ReceivedEvent>,
+    requests: Vec<RequestRecord>,
+    faults: VecDeque<Fault>,
+    first_seen: HashMap<(String, String, String), i64>,
+    counter: u64,
+}
+
+/// A running double.
+pub struct GraphDouble {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl GraphDouble {
+    /// Starts serving on `listen` (port 0 picks a free one).
+    pub async fn start(listen: SocketAddr, config: DoubleConfig) -> Result<GraphDouble> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let state: Arc<Mutex<State>> = Default::default();
+        let config = Arc::new(config);
+        let shared = state.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (state, config) = (shared.clone(), config.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let (state, config) = (state.clone(), config.clone());
+                        async move { Ok::<_, std::convert::Infallible>(handle(req, &state, &config).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(GraphDouble { addr, state, server })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL, to pass as `--graph-url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every event accepted so far.
+    pub fn received(&self) -> Vec<ReceivedEvent> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Queues a failure for the next requests.
+    pub fn inject(&self, fault: Fault) {
+        self.state.lock().unwrap().faults.push_back(fault);
+    }
+}
+
+impl Drop for GraphDouble {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("valid response")
+}
+
+/// A Meta-shaped error.
+struct MetaError {
+    status: u16,
+    code: i32,
+    subcode: Option<i32>,
+    error_type: &'static str,
+    message: String,
+    user_title: Option<&'static str>,
+    user_msg: Option<String>,
+    is_transient: bool,
+}
+
+impl MetaError {
+    fn invalid(message: impl Into<String>) -> Self {
+        MetaError {
+            status: 400,
+            code: 100,
+            subcode: None,
+            error_type: "OAuthException",
+            message: message.into(),
+            user_title: None,
+            user_msg: None,
+            is_transient: false,
+        }
+    }
+
+    fn with_subcode(mut self, subcode: i32, title: &'static str, msg: impl Into<String>) -> Self {
+        self.subcode = Some(subcode);
+        self.user_title = Some(title);
+        self.user_msg = Some(msg.into());
+        self
+    }
+
+    fn body(&self, fbtrace_id: &str) -> Value {
+        let mut e = json!({
+            "message": self.message,
+            "type": self.error_type,
+            "code": self.code,
+            "is_transient": self.is_transient,
+            "fbtrace_id": fbtrace_id,
+        });
+        if let Some(s) = self.subcode {
+            e["error_subcode"] = json!(s);
+        }
+        if let Some(t) = self.user_title {
+            e["error_user_title"] = json!(t);
+        }
+        if let Some(m) = &self.user_msg {
+            e["error_user_msg"] = json!(m);
+        }
+        json!({ "error": e })
+    }
+}
+
+fn trace_id(state: &mut State) -> String {
+    state.counter += 1;
+    let digest = Sha256::digest(format!("{}-{}", state.counter, now()).as_bytes());
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    digest.iter().take(11).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
+async fn handle(req: Request<Incoming>, state: &Mutex<State>, config: &DoubleConfig) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let bearer = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return json_response(400, &json!({"error": "unreadable body"})),
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (&method, segments.as_slice()) {
+        (&Method::GET, ["_double", "events"]) => json_response(200, &json!(state.lock().unwrap().received)),
+        (&Method::GET, ["_double", "requests"]) => json_response(200, &json!(state.lock().unwrap().requests)),
+        (&Method::POST, ["_double", "reset"]) => {
+            *state.lock().unwrap() = State::default();
+            json_response(200, &json!({"reset": true}))
+        }
+        (&Method::POST, ["_double", "faults"]) => {
+            let faults: Result<Vec<Fault>, _> = serde_json::from_slice::<Vec<Fault>>(&body)
+                .or_else(|_| serde_json::from_slice::<Fault>(&body).map(|f| vec![f]));
+            match faults {
+                Ok(f) => {
+                    let n = f.len();
+                    state.lock().unwrap().faults.extend(f);
+                    json_response(200, &json!({"queued": n}))
+                }
+                Err(e) => json_response(400, &json!({"error": e.to_string()})),
+            }
+        }
+        (&Method::POST, [version, pixel, "events"]) if version.starts_with('v') => {
+            let token = bearer.or_else(|| query_param(&query, "access_token"));
+            events(state, config, pixel, token, &body)
+        }
+        _ => {
+            let mut s = state.lock().unwrap();
+            let trace = trace_id(&mut s);
+            let err = MetaError {
+                status: 400,
+                code: 2500,
+                subcode: None,
+                error_type: "OAuthException",
+                message: format!("Unknown path components: {path}"),
+                user_title: None,
+                user_msg: None,
+                is_transient: false,
+            };
+            json_response(err.status, &err.body(&trace))
+        }
+    }
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string))
+}
+
+fn events(
+    state: &Mutex<State>,
+    config: &DoubleConfig,
+    pixel: &str,
+    header_token: Option<String>,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
+    let mut s = state.lock().unwrap();
+    let trace = trace_id(&mut s);
+    let at = now();
+    let parsed: Result<Value, _> = serde_json::from_slice(body);
+    let n_events = parsed
+        .as_ref()
+        .ok()
+        .and_then(|v| v.get("data"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let path = format!("POST /{pixel}/events");
+
+    if let Some(mut fault) = s.faults.pop_front() {
+        if fault.times > 1 {
+            fault.times -= 1;
+            s.faults.push_front(fault.clone());
+        }
+        let (response, error) = match fault.code {
+            Some(code) => {
+                let err = MetaError {
+                    status: fault.status,
+                    code,
+                    subcode: fault.subcode,
+                    error_type: "OAuthException",
+                    message: fault.message.clone().unwrap_or_else(|| "An unexpected error has occurred.".into()),
+                    user_title: None,
+                    user_msg: None,
+                    is_transient: fault.is_transient,
+                };
+                let body = err.body(&trace);
+                (json_response(fault.status, &body), Some(body))
+            }
+            None => (
+                Response::builder()
+                    .status(fault.status)
+                    .header("content-type", "text/html")
+                    .body(Full::new(Bytes::from_static(b"<html><body>Service Unavailable</body></html>")))
+                    .expect("valid response"),
+                Some(json!({"html": fault.status})),
+            ),
+        };
+        s.requests.push(RequestRecord { at, path, status: fault.status, events: n_events, error, fbtrace_id: trace });
+        return response;
+    }
+
+    let doc = parsed.unwrap_or(Value::Null);
+    let token = header_token.or_else(|| doc.get("access_token").and_then(Value::as_str).map(str::to_string));
+    let verdict = check_request(config, pixel, token.as_deref(), &doc, at);
+    match verdict {
+        Err(err) => {
+            let body = err.body(&trace);
+            s.requests.push(RequestRecord {
+                at,
+                path,
+                status: err.status,
+                events: n_events,
+                error: Some(body.clone()),
+                fbtrace_id: trace,
+            });
+            json_response(err.status, &body)
+        }
+        Ok(data) => {
+            let test_event_code = doc.get("test_event_code").and_then(Value::as_str).map(str::to_string);
+            for event in data {
+                let event_name = event["event_name"].as_str().unwrap_or_default().to_string();
+                let event_id = event.get("event_id").and_then(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                });
+                let deduplicated = match &event_id {
+                    Some(id) => {
+                        let key = (pixel.to_string(), event_name.clone(), id.clone());
+                        match s.first_seen.get(&key) {
+                            Some(first) if at - first <= DEDUP_WINDOW => true,
+                            _ => {
+                                s.first_seen.insert(key, at);
+                                false
+                            }
+                        }
+                    }
+                    None => false,
+                };
+                s.received.push(ReceivedEvent {
+                    pixel_id: pixel.to_string(),
+                    event_name,
+                    event_id,
+                    received_at: at,
+                    deduplicated,
+                    test_event_code: test_event_code.clone(),
+                    fbtrace_id: trace.clone(),
+                    event: event.clone(),
+                });
+            }
+            s.requests.push(RequestRecord { at, path, status: 200, events: n_events, error: None, fbtrace_id: trace.clone() });
+            json_response(200, &json!({"events_received": n_events, "messages": [], "fbtrace_id": trace}))
+        }
+    }
+}
+
+fn check_request<'a>(
+    config: &DoubleConfig,
+    pixel: &str,
+    token: Option<&str>,
+    doc: &'a Value,
+    at: i64,
+) -> Result<&'a Vec<Value>, MetaError> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(MetaError {
+            code: 104,
+            ..MetaError::invalid("An access token is required to request this resource.")
+        });
+    };
+    if !config.tokens.iter().any(|t| t == token) {
+        return Err(MetaError {
+            code: 190,
+            ..MetaError::invalid("Invalid OAuth access token - Cannot parse access token")
+        });
+    }
+    let pixel_known = pixel.bytes().all(|b| b.is_ascii_digit())
+        && config.pixels.as_ref().is_none_or(|p| p.iter().any(|x| x == pixel));
+    if !pixel_known {
+        return Err(MetaError::invalid(format!(
+            "Unsupported post request. Object with ID '{pixel}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+        ))
+        .with_subcode(33, "Object does not exist", "Check the pixel id and the token's access to it."));
+    }
+    let Some(data) = doc.get("data").and_then(Value::as_array) else {
+        return Err(MetaError::invalid("(#100) The parameter data is required"));
+    };
+    if data.is_empty() {
+        return Err(MetaError::invalid("(#100) The parameter data must not be empty"));
+    }
+    if data.len() > MAX_EVENTS {
+        return Err(MetaError::invalid(format!(
+            "(#100) data: a request carries at most {MAX_EVENTS} events, this one has {}",
+            data.len()
+        )));
+    }
+    for (i, event) in data.iter().enumerate() {
+        check_event(i, event, at)?;
+    }
+    Ok(data)
+}
+
+fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
+    let invalid = |msg: String| MetaError::invalid(format!("(#100) data[{i}]: {msg}"));
+    let Some(name) = event.get("event_name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+        return Err(invalid("The parameter event_name is required".into()));
+    };
+    let Some(time) = event.get("event_time").and_then(Value::as_i64) else {
+        return Err(invalid("The parameter event_time is required and must be an integer (Unix seconds)".into()));
+    };
+    if at - time > MAX_AGE {
+        return Err(invalid("event_time is too far in the past".into()).with_subcode(
+            2804003,
+            "Event Timestamp Too Old",
+            "The timestamp for this event is too far in the past. Events need to be sent from your server within 7 days of when they occurred.",
+        ));
+    }
+    if time - at > MAX_AHEAD {
+        return Err(invalid("event_time is in the future".into()));
+    }
+    let source = event.get("action_source").and_then(Value::as_str).unwrap_or_default();
+    if !ACTION_SOURCES.contains(&source) {
+        return Err(invalid(format!("action_source must be one of {}", ACTION_SOURCES.join(", "))));
+    }
+    let Some(user_data) = event.get("user_data").and_then(Value::as_object) else {
+        return Err(invalid("The parameter user_data is required".into()));
+    };
+    if source == "website" {
+        let url_ok = event
+            .get("event_source_url")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
+        if !url_ok {
+            return Err(invalid("event_source_url is required for website events".into()));
+        }
+        if !user_data.get("client_user_agent").and_then(Value::as_str).is_some_and(|u| !u.is_empty()) {
+            return Err(invalid("client_user_agent is required for website events".into()));
+        }
+    }
+    for key in HASHED {
+        if let Some(v) = user_data.get(key) {
+            let values: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            for v in values {
+                let ok = v
+                    .as_str()
+                    .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+                if !ok {
+                    return Err(invalid(format!("user_data.{key} must be a SHA-256 hash (64 lowercase hex characters)")));
+                }
+            }
+        }
+    }
+    for key in UNHASHED {
+        if let Some(v) = user_data.get(key).and_then(Value::as_str) {
+            if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(format!("user_data.{key} must not be hashed")));
+            }
+        }
+    }
+    if let Some(fbc) = user_data.get("fbc").and_then(Value::as_str) {
+        let parts: Vec<&str> = fbc.splitn(4, '.').collect();
+        let ok = parts.len() == 4
+            && parts[0] == "fb"
+            && parts[2].bytes().all(|b| b.is_ascii_digit())
+            && !parts[3].is_empty();
+        if !ok {
+            return Err(invalid("user_data.fbc is malformed".into()).with_subcode(
+                2804001,
+                "Invalid fbc parameter",
+                "The fbc value is not in the format fb.<subdomain index>.<creation time>.<fbclid>.",
+            ));
+        }
+    }
+    if let Some(ip) = user_data.get("client_ip_address").and_then(Value::as_str) {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(invalid("user_data.client_ip_address is not a valid IP address".into()));
+        }
+    }
+    const IDENTIFYING: [&str; 6] = ["em", "ph", "external_id", "fbc", "fbp", "lead_id"];
+    if !IDENTIFYING.iter().any(|k| user_data.contains_key(*k)) {
+        return Err(invalid("too little customer information".into()).with_subcode(
+            2804050,
+            "Insufficient customer information",
+            "Add customer information parameters such as em, ph or external_id.",
+        ));
+    }
+    if name == "Purchase" {
+        let custom = event.get("custom_data");
+        let value_ok = custom.and_then(|c| c.get("value")).is_some_and(Value::is_number);
+        let currency_ok = custom
+            .and_then(|c| c.get("currency"))
+            .and_then(Value::as_str)
+            .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()));
+        if !value_ok || !currency_ok {
+            return Err(invalid("Purchase events need custom_data.value and custom_data.currency".into()).with_subcode(
+                2804009,
+                "Missing Value or Currency",
+                "Purchase events must include a value and a currency.",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Bad input, located: every problem with a file names the file, the line
+//! and the field, so the user can fix it without searching.
+
+use serde::Serialize;
+use std::fmt;
+use std::path::Path;
+
+/// One problem with an input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputError {
+    /// The file.
+    pub file: String,
+    /// 1-based line, when the problem has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The field (column, key or settings path), when the problem has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl InputError {
+    /// A problem at `file`, `line`, `field`.
+    pub fn new(file: &Path, line: Option<usize>, field: Option<&str>, message: impl Into<String>) -> Self {
+        InputError {
+            file: file.display().to_string(),
+            line,
+            field: field.map(str::to_string),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// The 1-based line of a slice that borrows from `text`.
+pub fn line_of_slice(text: &str, slice: &str) -> usize {
+    let offset = (slice.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    line_of(text, offset)
+}
+
+/// Reads a file as UTF-8, or says why not.
+pub fn read_text(path: &Path) -> Result<String, InputError> {
+    let bytes = std::fs::read(path).map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let line = line_of(&String::from_utf8_lossy(&e.as_bytes()[..offset]), offset);
+        InputError::new(path, Some(line), None, "the file is not valid UTF-8 text")
+    })
+}

@@ -1,0 +1,428 @@
+//! The run report: one entry per firing (every line of the firings file),
+//! one per action it ran, with Meta's answer or the error, the warnings and
+//! the requests made. JSON for machines, a summary for people.
+
+use crate::egress::Exchange;
+use crate::engine::{Execution, HostFailure, wit};
+use crate::input::InputError;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// How an execution or a firing ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Meta accepted the event.
+    Accepted,
+    /// Meta refused the event.
+    Rejected,
+    /// No answer from Meta (timeout, connection, refused egress).
+    Failed,
+    /// The settings or the firing's data cannot make an event; nothing sent.
+    Invalid,
+    /// The firing could not be run (bad line, unknown contact or trigger) or
+    /// the host stopped the component.
+    Error,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The component that ran.
+    pub component: ComponentInfo,
+    /// Where Graph API requests went, when redirected.
+    pub graph_url: Option<String>,
+    /// When the run started, RFC 3339.
+    pub started_at: String,
+    /// Wall-clock milliseconds.
+    pub elapsed_ms: u64,
+    /// Counts.
+    pub totals: Totals,
+    /// Problems with the workflow and contact files.
+    pub input_errors: Vec<InputError>,
+    /// One entry per firing, in file order.
+    pub firings: Vec<FiringReport>,
+}
+
+/// Name and version of the component.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentInfo {
+    /// Machine name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+}
+
+/// Counts over the run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    /// Firings read (good and bad lines).
+    pub firings: usize,
+    /// Action executions.
+    pub executions: usize,
+    /// Executions Meta accepted.
+    pub accepted: usize,
+    /// Executions Meta refused.
+    pub rejected: usize,
+    /// Executions without an answer.
+    pub failed: usize,
+    /// Executions refused before sending.
+    pub invalid: usize,
+    /// Firings that could not run, plus host failures.
+    pub errors: usize,
+    /// Problems in workflow and contact files.
+    pub input_errors: usize,
+}
+
+/// One firing.
+#[derive(Debug, Clone, Serialize)]
+pub struct FiringReport {
+    /// The firing's id, when readable.
+    pub firing_id: Option<String>,
+    /// `file:line`.
+    pub source: String,
+    /// Trigger type, when readable.
+    pub trigger_type: Option<String>,
+    /// Contact id, when readable.
+    pub contact_id: Option<String>,
+    /// Accepted when every execution was; else the first other status.
+    pub status: Status,
+    /// Why the firing could not run at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<InputError>,
+    /// One per action run.
+    pub executions: Vec<ExecutionReport>,
+}
+
+/// One action run for one firing.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionReport {
+    /// Workflow name.
+    pub workflow: String,
+    /// Action name.
+    pub action: String,
+    /// How it ended.
+    pub status: Status,
+    /// Event name.
+    pub event_name: Option<String>,
+    /// Event id sent or built.
+    pub event_id: Option<String>,
+    /// Meta's acknowledgement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+    /// The error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
+    /// Fields dropped or corrected.
+    pub warnings: Vec<WarningReport>,
+    /// `user_data` keys that went out valid.
+    pub match_keys: Vec<String>,
+    /// Every request made, token redacted.
+    pub requests: Vec<Exchange>,
+    /// Wall-clock milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// Meta's acknowledgement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    /// `events_received`.
+    pub events_received: u32,
+    /// `fbtrace_id`.
+    pub fbtrace_id: String,
+    /// `messages`.
+    pub messages: Vec<String>,
+    /// Sent with a test event code.
+    pub test_event: bool,
+    /// `event_time` sent.
+    pub event_time: i64,
+}
+
+/// A warning.
+#[derive(Debug, Clone, Serialize)]
+pub struct WarningReport {
+    /// The parameter.
+    pub field: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// An error, flattened for JSON.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ErrorReport {
+    /// `invalid_settings`, `invalid_input`, `rejected`, `transport` or `host`.
+    pub class: &'static str,
+    /// One line.
+    pub message: String,
+    /// Problems with their paths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<ProblemReport>,
+    /// Whether a later retry can succeed.
+    pub retriable: bool,
+    /// HTTP status from Meta.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Meta's code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    /// Meta's subcode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subcode: Option<i32>,
+    /// Meta's trace id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fbtrace_id: Option<String>,
+    /// What to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+}
+
+/// A problem with its path.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemReport {
+    /// Settings pointer or Meta parameter.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn problems(list: &[wit::Problem]) -> Vec<ProblemReport> {
+    list.iter().map(|p| ProblemReport { path: p.path.clone(), message: p.message.clone() }).collect()
+}
+
+fn warnings(list: &[wit::Warning]) -> Vec<WarningReport> {
+    list.iter().map(|w| WarningReport { field: w.field.clone(), message: w.message.clone() }).collect()
+}
+
+impl ExecutionReport {
+    /// The report of one execution.
+    pub fn from_execution(workflow: &str, action: &str, exec: Execution) -> Self {
+        let mut r = ExecutionReport {
+            workflow: workflow.to_string(),
+            action: action.to_string(),
+            status: Status::Error,
+            event_name: None,
+            event_id: None,
+            answer: None,
+            error: None,
+            warnings: Vec::new(),
+            match_keys: Vec::new(),
+            requests: exec.exchanges,
+            elapsed_ms: exec.elapsed.as_millis() as u64,
+        };
+        match exec.result {
+            Ok(Ok(o)) => {
+                r.status = Status::Accepted;
+                r.event_name = Some(o.event_name);
+                r.event_id = Some(o.event_id);
+                r.warnings = warnings(&o.warnings);
+                r.match_keys = o.match_keys;
+                r.answer = Some(Answer {
+                    events_received: o.events_received,
+                    fbtrace_id: o.fbtrace_id,
+                    messages: o.messages,
+                    test_event: o.test_event,
+                    event_time: o.event_time,
+                });
+            }
+            Ok(Err(f)) => {
+                r.event_name = f.event_name;
+                r.event_id = f.event_id;
+                r.warnings = warnings(&f.warnings);
+                let (status, error) = error_report(&f.error);
+                r.status = status;
+                r.error = Some(error);
+            }
+            Err(host) => {
+                r.error = Some(ErrorReport {
+                    class: "host",
+                    message: host.to_string(),
+                    retriable: matches!(host, HostFailure::WallClock(_)),
+                    ..ErrorReport::default()
+                });
+            }
+        }
+        r
+    }
+
+    /// An execution not run because the action's settings are invalid.
+    pub fn invalid_settings(workflow: &str, action: &str, list: &[wit::Problem]) -> Self {
+        let (status, error) = error_report(&wit::ActionError::InvalidSettings(list.to_vec()));
+        ExecutionReport {
+            workflow: workflow.to_string(),
+            action: action.to_string(),
+            status,
+            event_name: None,
+            event_id: None,
+            answer: None,
+            error: Some(error),
+            warnings: Vec::new(),
+            match_keys: Vec::new(),
+            requests: Vec::new(),
+            elapsed_ms: 0,
+        }
+    }
+}
+
+fn error_report(e: &wit::ActionError) -> (Status, ErrorReport) {
+    match e {
+        wit::ActionError::InvalidSettings(p) => (
+            Status::Invalid,
+            ErrorReport {
+                class: "invalid_settings",
+                message: format!("the action's settings are invalid ({} problems); nothing was sent", p.len()),
+                problems: problems(p),
+                ..ErrorReport::default()
+            },
+        ),
+        wit::ActionError::InvalidInput(p) => (
+            Status::Invalid,
+            ErrorReport {
+                class: "invalid_input",
+                message: p.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; "),
+                problems: problems(p),
+                ..ErrorReport::default()
+            },
+        ),
+        wit::ActionError::Rejected(m) => (
+            Status::Rejected,
+            ErrorReport {
+                class: "rejected",
+                message: m.message.clone(),
+                retriable: m.retriable,
+                http_status: Some(m.http_status),
+                code: Some(m.code),
+                subcode: m.subcode,
+                fbtrace_id: m.fbtrace_id.clone(),
+                advice: Some(m.advice.clone()),
+                ..ErrorReport::default()
+            },
+        ),
+        wit::ActionError::Transport(t) => (
+            Status::Failed,
+            ErrorReport {
+                class: "transport",
+                message: t.message.clone(),
+                retriable: t.retriable,
+                ..ErrorReport::default()
+            },
+        ),
+    }
+}
+
+impl FiringReport {
+    /// Sets the firing's status from its executions.
+    pub fn settle(&mut self) {
+        self.status = if self.error.is_some() {
+            Status::Error
+        } else {
+            self.executions.iter().map(|e| e.status).max().unwrap_or(Status::Error)
+        };
+    }
+}
+
+impl Report {
+    /// Recounts the totals.
+    pub fn tally(&mut self) {
+        let mut t = Totals { firings: self.firings.len(), input_errors: self.input_errors.len(), ..Totals::default() };
+        for f in &self.firings {
+            if f.error.is_some() {
+                t.errors += 1;
+            }
+            for e in &f.executions {
+                t.executions += 1;
+                match e.status {
+                    Status::Accepted => t.accepted += 1,
+                    Status::Rejected => t.rejected += 1,
+                    Status::Failed => t.failed += 1,
+                    Status::Invalid => t.invalid += 1,
+                    Status::Error => t.errors += 1,
+                }
+            }
+        }
+        self.totals = t;
+    }
+
+    /// Whether everything was accepted and every input was readable.
+    pub fn all_accepted(&self) -> bool {
+        self.input_errors.is_empty() && self.firings.iter().all(|f| f.status == Status::Accepted)
+    }
+
+    /// A summary for people: per event name, then every problem.
+    pub fn summary(&self, max_problems: usize) -> String {
+        let mut out = String::new();
+        let t = &self.totals;
+        let _ = writeln!(
+            out,
+            "{} firings, {} action runs in {:.1} s: {} accepted, {} refused by Meta, {} without answer, {} invalid, {} errors",
+            t.firings,
+            t.executions,
+            self.elapsed_ms as f64 / 1000.0,
+            t.accepted,
+            t.rejected,
+            t.failed,
+            t.invalid,
+            t.errors
+        );
+        let mut per_event: BTreeMap<String, [usize; 3]> = BTreeMap::new();
+        for e in self.firings.iter().flat_map(|f| &f.executions) {
+            let row = per_event.entry(e.event_name.clone().unwrap_or_else(|| "(no event)".into())).or_default();
+            row[0] += 1;
+            if e.status == Status::Accepted {
+                row[1] += 1;
+            } else {
+                row[2] += 1;
+            }
+        }
+        if !per_event.is_empty() {
+            let _ = writeln!(out, "\n  {:<28} {:>8} {:>9} {:>8}", "event", "runs", "accepted", "failed");
+            for (name, [runs, ok, bad]) in &per_event {
+                let _ = writeln!(out, "  {name:<28} {runs:>8} {ok:>9} {bad:>8}");
+            }
+        }
+        let mut lines = Vec::new();
+        for e in &self.input_errors {
+            lines.push(e.to_string());
+        }
+        for f in &self.firings {
+            if let Some(e) = &f.error {
+                lines.push(e.to_string());
+            }
+            for x in f.executions.iter().filter(|x| x.status != Status::Accepted) {
+                let Some(err) = &x.error else { continue };
+                let mut line = format!(
+                    "{} firing {} → {} ({}): {}",
+                    f.source,
+                    f.firing_id.as_deref().unwrap_or("?"),
+                    x.event_name.as_deref().unwrap_or(&x.action),
+                    err.class,
+                    err.message
+                );
+                if let Some(code) = err.code {
+                    let _ = write!(line, " [code {code}");
+                    if let Some(s) = err.subcode {
+                        let _ = write!(line, "/{s}");
+                    }
+                    if let Some(t) = &err.fbtrace_id {
+                        let _ = write!(line, ", fbtrace_id {t}");
+                    }
+                    line.push(']');
+                }
+                if let Some(a) = &err.advice {
+                    let _ = write!(line, "\n      {a}");
+                }
+                lines.push(line);
+            }
+        }
+        if !lines.is_empty() {
+            let _ = writeln!(out, "\nProblems ({}):", lines.len());
+            for l in lines.iter().take(max_problems) {
+                let _ = writeln!(out, "  {l}");
+            }
+            if lines.len() > max_problems {
+                let _ = writeln!(out, "  … and {} more in the report", lines.len() - max_problems);
+            }
+        }
+        out
+    }
+}

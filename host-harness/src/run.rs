@@ -1,0 +1,207 @@
+//! A run: every firing of a file through the workflows that listen for it,
+//! executed by the component, concurrently up to a bound, into a report.
+
+use crate::contacts;
+use crate::egress::EgressPolicy;
+use crate::engine::{ActionEngine, wit};
+use crate::firings;
+use crate::input::InputError;
+use crate::report::{ComponentInfo, ExecutionReport, FiringReport, Report, Status, Totals};
+use crate::workflow::{self, Workflow};
+use anyhow::Result;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Workflow files or folders.
+    pub workflows: Vec<PathBuf>,
+    /// The contacts file.
+    pub contacts: PathBuf,
+    /// The firings file.
+    pub firings: PathBuf,
+    /// Base URL that receives the Graph API requests instead of Meta.
+    pub graph_url: Option<http::Uri>,
+    /// Executions in flight at once.
+    pub concurrency: usize,
+}
+
+struct Job {
+    firing_index: usize,
+    workflow: usize,
+    action: usize,
+    firing: wit::Firing,
+    contact: wit::Contact,
+}
+
+/// Runs `options` on `engine`; `progress(done, total)` is called as
+/// executions finish.
+pub async fn run(engine: Arc<ActionEngine>, options: &RunOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Report> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let descriptor = engine.describe().await?;
+    let mut input_errors = Vec::new();
+
+    let (workflows, errors) = workflow::load_all(&options.workflows);
+    input_errors.extend(errors);
+    if workflows.is_empty() && input_errors.is_empty() {
+        input_errors.push(InputError::new(&options.workflows.first().cloned().unwrap_or_default(), None, None, "no workflow found"));
+    }
+
+    // Settings are checked once per action, not once per firing.
+    let mut settings_problems: Vec<Vec<Vec<wit::Problem>>> = Vec::new();
+    let mut secrets = Vec::new();
+    for w in &workflows {
+        let mut per_action = Vec::new();
+        for a in &w.actions {
+            let problems = engine.validate_settings(&a.settings).await?;
+            for p in &problems {
+                input_errors.push(InputError::new(
+                    &w.file,
+                    w.line_of_field(&p.path),
+                    Some(&format!("settings{}", p.path)),
+                    format!("{} ({})", p.message, a.name),
+                ));
+            }
+            secrets.extend(secret_values(&a.settings, &descriptor.secret_fields));
+            per_action.push(problems);
+        }
+        settings_problems.push(per_action);
+    }
+    let policy = Arc::new(EgressPolicy::graph(options.graph_url.clone()).with_secrets(secrets));
+
+    let (book, errors) = contacts::load(&options.contacts);
+    input_errors.extend(errors);
+
+    let listened: BTreeSet<&str> = workflows.iter().map(|w| w.trigger.as_str()).collect();
+    let mut reports = Vec::new();
+    let mut jobs = Vec::new();
+    let lines = match firings::load(&options.firings) {
+        Ok(l) => l,
+        Err(e) => {
+            input_errors.push(e);
+            Vec::new()
+        }
+    };
+    for line in lines {
+        let index = reports.len();
+        let file = options.firings.display();
+        match line {
+            Err(bad) => reports.push(FiringReport {
+                firing_id: bad.id,
+                source: format!("{file}:{}", bad.error.line.unwrap_or(0)),
+                trigger_type: None,
+                contact_id: None,
+                status: Status::Error,
+                error: Some(bad.error),
+                executions: Vec::new(),
+            }),
+            Ok(rec) => {
+                let mut report = FiringReport {
+                    firing_id: Some(rec.firing.id.clone()),
+                    source: format!("{file}:{}", rec.line),
+                    trigger_type: Some(rec.firing.trigger_type.clone()),
+                    contact_id: Some(rec.contact_id.clone()),
+                    status: Status::Error,
+                    error: None,
+                    executions: Vec::new(),
+                };
+                let at = |field: &str, message: String| Some(InputError::new(&options.firings, Some(rec.line), Some(field), message));
+                if !listened.contains(rec.firing.trigger_type.as_str()) {
+                    report.error = at(
+                        "type",
+                        format!(
+                            "no workflow listens for trigger type `{}` (workflows listen for: {})",
+                            rec.firing.trigger_type,
+                            listened.iter().copied().collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                } else if let Some(contact) = book.get(&rec.contact_id) {
+                    for (wi, w) in workflows.iter().enumerate().filter(|(_, w)| w.trigger == rec.firing.trigger_type) {
+                        for (ai, a) in w.actions.iter().enumerate() {
+                            if settings_problems[wi][ai].is_empty() {
+                                jobs.push(Job { firing_index: index, workflow: wi, action: ai, firing: rec.firing.clone(), contact: contact.clone() });
+                            } else {
+                                report.executions.push(ExecutionReport::invalid_settings(&w.name, &a.name, &settings_problems[wi][ai]));
+                            }
+                        }
+                    }
+                } else {
+                    report.error = at("contact_id", format!("no contact with id `{}` in {}", rec.contact_id, options.contacts.display()));
+                }
+                reports.push(report);
+            }
+        }
+    }
+
+    let total = jobs.len();
+    let results = execute_all(engine, &workflows, policy, jobs, options.concurrency.max(1), total, progress).await;
+    for (index, exec) in results {
+        reports[index].executions.push(exec);
+    }
+    for r in &mut reports {
+        r.settle();
+    }
+    let mut report = Report {
+        component: ComponentInfo { name: descriptor.name, version: descriptor.version },
+        graph_url: options.graph_url.as_ref().map(|u| u.to_string()),
+        started_at,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        totals: Totals::default(),
+        input_errors,
+        firings: reports,
+    };
+    report.tally();
+    Ok(report)
+}
+
+async fn execute_all(
+    engine: Arc<ActionEngine>,
+    workflows: &[Workflow],
+    policy: Arc<EgressPolicy>,
+    jobs: Vec<Job>,
+    concurrency: usize,
+    total: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<(usize, ExecutionReport)> {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut set = tokio::task::JoinSet::new();
+    let mut out = Vec::with_capacity(jobs.len());
+    for (order, job) in jobs.into_iter().enumerate() {
+        let permit = semaphore.clone().acquire_owned().await.expect("semaphore stays open");
+        let (engine, policy) = (engine.clone(), policy.clone());
+        let w = &workflows[job.workflow];
+        let (workflow_name, action_name, settings) = (w.name.clone(), w.actions[job.action].name.clone(), w.actions[job.action].settings.clone());
+        set.spawn(async move {
+            let exec = engine.execute(policy, &settings, &job.firing, &job.contact).await;
+            drop(permit);
+            (order, job.firing_index, ExecutionReport::from_execution(&workflow_name, &action_name, exec))
+        });
+        while let Some(done) = set.try_join_next() {
+            out.push(done.expect("execution tasks do not panic"));
+            progress(out.len(), total);
+        }
+    }
+    while let Some(done) = set.join_next().await {
+        out.push(done.expect("execution tasks do not panic"));
+        progress(out.len(), total);
+    }
+    // Executions finish in any order; the report keeps the file's.
+    out.sort_by_key(|(order, _, _)| *order);
+    out.into_iter().map(|(_, index, exec)| (index, exec)).collect()
+}
+
+/// The values of `settings` at the secret JSON pointers.
+fn secret_values(settings: &str, pointers: &[String]) -> Vec<String> {
+    let Ok(doc) = serde_json::from_str::<Value>(settings) else { return Vec::new() };
+    pointers
+        .iter()
+        .filter_map(|p| doc.pointer(p).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
