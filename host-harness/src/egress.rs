@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
@@ -121,12 +122,14 @@ pub enum ExchangeResult {
 pub struct EgressHooks {
     policy: Arc<EgressPolicy>,
     log: Arc<Mutex<Vec<Exchange>>>,
+    waiting_nanos: Arc<AtomicU64>,
 }
 
 impl EgressHooks {
-    /// Hooks applying `policy` and appending to `log`.
-    pub fn new(policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Self {
-        EgressHooks { policy, log }
+    /// Hooks applying `policy`, appending to `log`, and adding the time
+    /// spent on requests to `waiting_nanos`.
+    pub fn new(policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>, waiting_nanos: Arc<AtomicU64>) -> Self {
+        EgressHooks { policy, log, waiting_nanos }
     }
 }
 
@@ -139,8 +142,17 @@ impl WasiHttpHooks for EgressHooks {
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send> {
         let policy = self.policy.clone();
         let log = self.log.clone();
+        let waiting = self.waiting_nanos.clone();
         Box::new(async move {
             let started = Instant::now();
+            // Counted even when the request fails or the future is dropped.
+            struct Waited(Instant, Arc<AtomicU64>);
+            impl Drop for Waited {
+                fn drop(&mut self) {
+                    self.1.fetch_add(self.0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                }
+            }
+            let _waited = Waited(started, waiting);
             let (mut parts, body) = request.into_parts();
             let url = policy.redact(&parts.uri.to_string());
             let method = parts.method.to_string();
@@ -265,16 +277,17 @@ mod tests {
 
     async fn send(policy: EgressPolicy, req: http::Request<WasiBody>) -> (Result<u16, HttpError>, Vec<Exchange>) {
         let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
-        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone());
+        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone(), Default::default());
         let fut = hooks.send_request(req, None, Box::new(async { Ok(()) }));
         let r = Box::into_pin(fut).await.map(|(resp, _)| resp.status().as_u16());
         let exchanges = log.lock().unwrap().clone();
         (r, exchanges)
     }
 
-    /// A one-shot HTTP server answering `reply` to one request, returning
+    /// A one-shot HTTP server answering 200 with `answer` to one request, returning
     /// what it received.
-    async fn one_shot(reply: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+    async fn one_shot(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{answer}", answer.len());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
@@ -316,7 +329,7 @@ mod tests {
     #[tokio::test]
     async fn graph_requests_are_redirected_and_the_token_never_recorded() {
         let (base, server) =
-            one_shot("HTTP/1.1 200 OK\r\ncontent-length: 43\r\n\r\n{\"events_received\":1,\"fbtrace_id\":\"tok-123\"}").await;
+            one_shot("{\"events_received\":1,\"fbtrace_id\":\"tok-123\"}").await;
         let policy = EgressPolicy::graph(Some(format!("{base}/prefix").parse().unwrap())).with_secrets(["tok-123".to_string()]);
         let (r, log) = send(policy, request("https://graph.facebook.com/v24.0/1/events?access_token=tok-123", "{}")).await;
         assert_eq!(r.unwrap(), 200);

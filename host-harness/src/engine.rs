@@ -3,12 +3,13 @@
 
 use crate::egress::{EgressHooks, EgressPolicy, Exchange};
 use anyhow::{Context as _, Result};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
+    UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -55,6 +56,9 @@ impl Default for Limits {
 }
 
 const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How often (in ticks) a running guest is checked against its CPU limit
+/// and yields to the other executions.
+const CHECK_EVERY: u64 = 5;
 
 /// Per-store state: WASI, wasi:http with our egress hooks, limits.
 pub struct HostState {
@@ -179,12 +183,16 @@ impl ActionEngine {
     }
 
     fn store(&self, policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Store<HostState> {
+        // Time spent waiting on HTTP is not the guest's: the egress hooks
+        // add it here, and the CPU check subtracts it from the wall clock.
+        let waiting = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
         let state = HostState {
             // No stdio, args, env, files or sockets: the action needs none.
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: EgressHooks::new(policy, log),
+            hooks: EgressHooks::new(policy, log, waiting.clone()),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.limits.memory_bytes)
                 .instances(32)
@@ -193,8 +201,16 @@ impl ActionEngine {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
+        let cpu = self.limits.cpu;
+        store.set_epoch_deadline(CHECK_EVERY);
+        store.epoch_deadline_callback(move |_| {
+            let waited = Duration::from_nanos(waiting.load(Ordering::Relaxed));
+            if started.elapsed().saturating_sub(waited) > cpu {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(CHECK_EVERY))
+            }
+        });
         store
     }
 

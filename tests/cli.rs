@@ -1,0 +1,158 @@
+//! The `host-harness` binary, as users run it.
+
+mod common;
+
+use common::TOKEN;
+use host_harness::graph_double::{DoubleConfig, GraphDouble};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host-harness")).args(args).output().expect("the binary runs")
+}
+
+async fn harness_async(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        harness(&args)
+    })
+    .await
+    .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn the_demo_shows_all_six_events_accepted() {
+    let out = harness(&["demo"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for e in ["Lead", "Purchase", "PageView", "InitiateCheckout", "CompleteRegistration", "BookedDemo"] {
+        assert!(t.lines().any(|l| l.trim_start().starts_with(e) && l.contains("event_id")), "{e} missing:\n{t}");
+    }
+    assert!(t.contains("8 accepted, 0 refused"), "{t}");
+    assert!(!t.contains(TOKEN), "the token was printed");
+}
+
+#[test]
+fn describe_prints_the_settings_schema() {
+    let out = harness(&["describe"]);
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["settings_schema"]["required"], json!(["pixel_id", "access_token", "event"]));
+    assert!(doc["default_mappings"]["Purchase"]["custom_data.value"].is_string());
+}
+
+fn write_workflow(dir: &Path, token: &str) {
+    std::fs::write(
+        dir.join("purchase.toml"),
+        format!(
+            "name = \"Purchases\"\ntrigger = \"order_placed\"\n[[actions]]\n[actions.settings]\npixel_id = \"42\"\naccess_token = \"{token}\"\nevent = \"Purchase\"\naction_source = \"website\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
+    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut contacts = String::from("id,email,phone,first_name,last_name,city,state,postal_code,country,date_of_birth,gender,plan\n");
+    let mut firings = String::new();
+    let at = chrono::Utc::now() - chrono::Duration::minutes(5);
+    for i in 0..1000 {
+        writeln!(
+            contacts,
+            "c{i},user{i}@example.com,+1 650 555 {:04},First{i},Last,Menlo Park,CA,94025,US,1990-01-{:02},{},pro",
+            i % 10_000,
+            i % 28 + 1,
+            if i % 2 == 0 { "f" } else { "m" }
+        )
+        .unwrap();
+        writeln!(
+            firings,
+            r#"{{"id":"f{i}","type":"order_placed","contact_id":"c{i}","occurred_at":"{}","data":{{"order":{{"id":"o{i}","total":{}.5,"currency":"USD"}},"page":{{"url":"https://shop.example/ok"}},"client":{{"user_agent":"UA"}}}}}}"#,
+            at.to_rfc3339(),
+            i
+        )
+        .unwrap();
+    }
+    // Bad input among good: each is reported and the run goes on.
+    contacts.push_str("c-bad,only,three\n");
+    firings.push_str("{not json\n");
+    firings.push_str(&format!(r#"{{"id":"f-ghost","type":"order_placed","contact_id":"nobody","occurred_at":"{}"}}"#, at.to_rfc3339()));
+    firings.push('\n');
+    firings.push_str(&format!(r#"{{"id":"f-odd","type":"page_visited","contact_id":"c1","occurred_at":"{}"}}"#, at.to_rfc3339()));
+    firings.push('\n');
+    std::fs::write(dir.path().join("contacts.csv"), contacts).unwrap();
+    std::fs::write(dir.path().join("firings.jsonl"), firings).unwrap();
+    write_workflow(dir.path(), TOKEN);
+    let report_path = dir.path().join("report.json");
+
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let out = harness_async(vec![
+        "run".into(),
+        "--workflow".into(),
+        p("purchase.toml"),
+        "--contacts".into(),
+        p("contacts.csv"),
+        "--triggers".into(),
+        p("firings.jsonl"),
+        "--graph-url".into(),
+        d.url(),
+        "--report".into(),
+        report_path.display().to_string(),
+    ])
+    .await;
+    let t = text(&out);
+    assert!(!out.status.success(), "bad input makes the exit status non-zero:\n{t}");
+    assert!(t.contains("contacts.csv:1002: the row has 3 fields but the header has 12"), "{t}");
+    assert!(t.contains("firings.jsonl:1001: not valid JSON"), "{t}");
+    assert!(t.contains("firings.jsonl:1002: field `contact_id`: no contact with id `nobody`"), "{t}");
+    assert!(t.contains("firings.jsonl:1003: field `type`: no workflow listens for trigger type `page_visited`"), "{t}");
+    assert!(!t.contains(TOKEN));
+
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let entries = report["firings"].as_array().unwrap();
+    assert_eq!(entries.len(), 1003, "one entry per firing line");
+    let accepted = entries.iter().filter(|f| f["status"] == "accepted").count();
+    assert_eq!(accepted, 1000);
+    assert_eq!(report["totals"]["accepted"], json!(1000));
+    assert_eq!(report["totals"]["errors"], json!(3));
+    assert_eq!(entries[7]["executions"][0]["event_id"], json!("o7"));
+    assert_eq!(d.received().len(), 1000, "the double got each event once");
+    let raw = std::fs::read_to_string(&report_path).unwrap();
+    assert!(!raw.contains(TOKEN), "the token is in the report");
+    assert!(!raw.contains("user7@example.com"), "raw emails are in the report");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_settings_name_the_file_line_and_field() {
+    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lead.toml"),
+        "trigger = \"form_submitted\"\n[[actions]]\n[actions.settings]\npixel_id = \"my pixel\"\naccess_token = \"x\"\nevent = \"Lead\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("c.csv"), "id,email\nc1,a@example.com\n").unwrap();
+    std::fs::write(
+        dir.path().join("f.jsonl"),
+        format!("{{\"id\":\"1\",\"type\":\"form_submitted\",\"contact_id\":\"c1\",\"occurred_at\":{}}}\n", common::now()),
+    )
+    .unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let out = harness_async(vec![
+        "run".into(), "--workflow".into(), p("lead.toml"), "--contacts".into(), p("c.csv"),
+        "--triggers".into(), p("f.jsonl"), "--graph-url".into(), d.url(),
+    ])
+    .await;
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(t.contains("lead.toml:4: field `settings/pixel_id`"), "{t}");
+    assert!(d.requests().is_empty());
+}
