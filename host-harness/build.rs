@@ -10,7 +10,10 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
     for watched in ["action/src", "action/Cargo.toml", "wit", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
@@ -20,15 +23,31 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"))
         .join("guest-build");
-    let component = build_guest(&workspace, &target_dir, "send-conversion-event", "send_conversion_event");
-    println!("cargo:rustc-env=ACTION_COMPONENT_PATH={}", component.display());
+    let component = build_guest(
+        &workspace,
+        &target_dir,
+        "send-conversion-event",
+        "send_conversion_event",
+    );
+    println!(
+        "cargo:rustc-env=ACTION_COMPONENT_PATH={}",
+        component.display()
+    );
 }
 
 fn build_guest(workspace: &Path, target_dir: &Path, package: &str, artifact: &str) -> PathBuf {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--package", package, "--target", "wasm32-wasip2", "--profile", "guest"])
+        .args([
+            "build",
+            "--package",
+            package,
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "guest",
+        ])
         .arg("--target-dir")
         .arg(target_dir);
     // The outer build's flags and wrappers (clippy's, coverage's) are for
@@ -53,5 +72,7 @@ fn build_guest(workspace: &Path, target_dir: &Path, package: &str, artifact: &st
              (`rustup target add wasm32-wasip2`)"
         );
     }
-    target_dir.join("wasm32-wasip2/guest").join(format!("{artifact}.wasm"))
+    target_dir
+        .join("wasm32-wasip2/guest")
+        .join(format!("{artifact}.wasm"))
 }

@@ -10,7 +10,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn harness(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-harness")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_host-harness"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 async fn harness_async(args: Vec<String>) -> Output {
@@ -23,7 +26,11 @@ async fn harness_async(args: Vec<String>) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -31,8 +38,19 @@ fn the_demo_shows_all_six_events_accepted() {
     let out = harness(&["demo"]);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
-    for e in ["Lead", "Purchase", "PageView", "InitiateCheckout", "CompleteRegistration", "BookedDemo"] {
-        assert!(t.lines().any(|l| l.trim_start().starts_with(e) && l.contains("event_id")), "{e} missing:\n{t}");
+    for e in [
+        "Lead",
+        "Purchase",
+        "PageView",
+        "InitiateCheckout",
+        "CompleteRegistration",
+        "BookedDemo",
+    ] {
+        assert!(
+            t.lines()
+                .any(|l| l.trim_start().starts_with(e) && l.contains("event_id")),
+            "{e} missing:\n{t}"
+        );
     }
     assert!(t.contains("8 accepted, 0 refused"), "{t}");
     assert!(!t.contains(TOKEN), "the token was printed");
@@ -43,7 +61,10 @@ fn describe_prints_the_settings_schema() {
     let out = harness(&["describe"]);
     assert!(out.status.success());
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["settings_schema"]["required"], json!(["pixel_id", "access_token", "event"]));
+    assert_eq!(
+        doc["settings_schema"]["required"],
+        json!(["pixel_id", "access_token", "event"])
+    );
     assert!(doc["default_mappings"]["Purchase"]["custom_data.value"].is_string());
 }
 
@@ -59,9 +80,13 @@ fn write_workflow(dir: &Path, token: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
-    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default()).await.unwrap();
+    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut contacts = String::from("id,email,phone,first_name,last_name,city,state,postal_code,country,date_of_birth,gender,plan\n");
+    let mut contacts = String::from(
+        "id,email,phone,first_name,last_name,city,state,postal_code,country,date_of_birth,gender,plan\n",
+    );
     let mut firings = String::new();
     let at = chrono::Utc::now() - chrono::Duration::minutes(5);
     for i in 0..1000 {
@@ -84,9 +109,15 @@ async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
     // Bad input among good: each is reported and the run goes on.
     contacts.push_str("c-bad,only,three\n");
     firings.push_str("{not json\n");
-    firings.push_str(&format!(r#"{{"id":"f-ghost","type":"order_placed","contact_id":"nobody","occurred_at":"{}"}}"#, at.to_rfc3339()));
+    firings.push_str(&format!(
+        r#"{{"id":"f-ghost","type":"order_placed","contact_id":"nobody","occurred_at":"{}"}}"#,
+        at.to_rfc3339()
+    ));
     firings.push('\n');
-    firings.push_str(&format!(r#"{{"id":"f-odd","type":"page_visited","contact_id":"c1","occurred_at":"{}"}}"#, at.to_rfc3339()));
+    firings.push_str(&format!(
+        r#"{{"id":"f-odd","type":"page_visited","contact_id":"c1","occurred_at":"{}"}}"#,
+        at.to_rfc3339()
+    ));
     firings.push('\n');
     std::fs::write(dir.path().join("contacts.csv"), contacts).unwrap();
     std::fs::write(dir.path().join("firings.jsonl"), firings).unwrap();
@@ -109,14 +140,29 @@ async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
     ])
     .await;
     let t = text(&out);
-    assert!(!out.status.success(), "bad input makes the exit status non-zero:\n{t}");
-    assert!(t.contains("contacts.csv:1002: the row has 3 fields but the header has 12"), "{t}");
+    assert!(
+        !out.status.success(),
+        "bad input makes the exit status non-zero:\n{t}"
+    );
+    assert!(
+        t.contains("contacts.csv:1002: the row has 3 fields but the header has 12"),
+        "{t}"
+    );
     assert!(t.contains("firings.jsonl:1001: not valid JSON"), "{t}");
-    assert!(t.contains("firings.jsonl:1002: field `contact_id`: no contact with id `nobody`"), "{t}");
-    assert!(t.contains("firings.jsonl:1003: field `type`: no workflow listens for trigger type `page_visited`"), "{t}");
+    assert!(
+        t.contains("firings.jsonl:1002: field `contact_id`: no contact with id `nobody`"),
+        "{t}"
+    );
+    assert!(
+        t.contains(
+            "firings.jsonl:1003: field `type`: no workflow listens for trigger type `page_visited`"
+        ),
+        "{t}"
+    );
     assert!(!t.contains(TOKEN));
 
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     let entries = report["firings"].as_array().unwrap();
     assert_eq!(entries.len(), 1003, "one entry per firing line");
     let accepted = entries.iter().filter(|f| f["status"] == "accepted").count();
@@ -127,12 +173,17 @@ async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
     assert_eq!(d.received().len(), 1000, "the double got each event once");
     let raw = std::fs::read_to_string(&report_path).unwrap();
     assert!(!raw.contains(TOKEN), "the token is in the report");
-    assert!(!raw.contains("user7@example.com"), "raw emails are in the report");
+    assert!(
+        !raw.contains("user7@example.com"),
+        "raw emails are in the report"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_settings_name_the_file_line_and_field() {
-    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default()).await.unwrap();
+    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("lead.toml"),
@@ -147,8 +198,15 @@ async fn invalid_settings_name_the_file_line_and_field() {
     .unwrap();
     let p = |name: &str| dir.path().join(name).display().to_string();
     let out = harness_async(vec![
-        "run".into(), "--workflow".into(), p("lead.toml"), "--contacts".into(), p("c.csv"),
-        "--triggers".into(), p("f.jsonl"), "--graph-url".into(), d.url(),
+        "run".into(),
+        "--workflow".into(),
+        p("lead.toml"),
+        "--contacts".into(),
+        p("c.csv"),
+        "--triggers".into(),
+        p("f.jsonl"),
+        "--graph-url".into(),
+        d.url(),
     ])
     .await;
     let t = text(&out);

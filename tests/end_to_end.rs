@@ -11,15 +11,23 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 async fn double() -> GraphDouble {
-    GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default()).await.unwrap()
+    GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
+        .await
+        .unwrap()
 }
 
 fn policy(d: &GraphDouble) -> Arc<EgressPolicy> {
     Arc::new(EgressPolicy::graph(Some(d.url().parse().unwrap())).with_secrets([TOKEN.to_string()]))
 }
 
-async fn execute(d: &GraphDouble, settings: &str, firing: &wit::Firing) -> host_harness::engine::Execution {
-    engine().execute(policy(d), settings, firing, &contact()).await
+async fn execute(
+    d: &GraphDouble,
+    settings: &str,
+    firing: &wit::Firing,
+) -> host_harness::engine::Execution {
+    engine()
+        .execute(policy(d), settings, firing, &contact())
+        .await
 }
 
 fn accepted(exec: &host_harness::engine::Execution) -> &wit::Outcome {
@@ -40,40 +48,103 @@ fn failure(exec: &host_harness::engine::Execution) -> &wit::Failure {
 async fn each_seed_event_and_a_custom_one_is_accepted_by_the_double() {
     let d = double().await;
     let cases = [
-        ("Lead", "form_submitted", web(json!({"form": {"name": "Consultation"}})), "lead-1"),
-        ("Purchase", "order_placed", web(json!({"order": {"id": "ORD-9", "total": 19.99, "currency": "usd"}})), "ORD-9"),
+        (
+            "Lead",
+            "form_submitted",
+            web(json!({"form": {"name": "Consultation"}})),
+            "lead-1",
+        ),
+        (
+            "Purchase",
+            "order_placed",
+            web(json!({"order": {"id": "ORD-9", "total": 19.99, "currency": "usd"}})),
+            "ORD-9",
+        ),
         ("PageView", "page_visited", web(json!({})), "pv-1"),
-        ("InitiateCheckout", "checkout_started", web(json!({"checkout": {"id": "CHK-1", "total": 5, "currency": "EUR"}})), "CHK-1"),
-        ("CompleteRegistration", "registration_completed", web(json!({})), "reg-1"),
-        ("Booked Demo", "appointment_booked", json!({"value": 250, "currency": "GBP"}), "apt-1"),
+        (
+            "InitiateCheckout",
+            "checkout_started",
+            web(json!({"checkout": {"id": "CHK-1", "total": 5, "currency": "EUR"}})),
+            "CHK-1",
+        ),
+        (
+            "CompleteRegistration",
+            "registration_completed",
+            web(json!({})),
+            "reg-1",
+        ),
+        (
+            "Booked Demo",
+            "appointment_booked",
+            json!({"value": 250, "currency": "GBP"}),
+            "apt-1",
+        ),
     ];
     for (event, trigger, data, expected_id) in cases {
-        let source = if event == "Booked Demo" { "system_generated" } else { "website" };
+        let source = if event == "Booked Demo" {
+            "system_generated"
+        } else {
+            "website"
+        };
         let s = settings(event, json!({"action_source": source}));
-        let firing_id = if expected_id.starts_with("ORD") || expected_id.starts_with("CHK") { "f-x" } else { expected_id };
+        let firing_id = if expected_id.starts_with("ORD") || expected_id.starts_with("CHK") {
+            "f-x"
+        } else {
+            expected_id
+        };
         let exec = execute(&d, &s, &firing(firing_id, trigger, data)).await;
         let o = accepted(&exec);
         assert_eq!(o.event_name, event);
-        assert_eq!(o.event_id, expected_id, "{event}: the deterministic event id");
+        assert_eq!(
+            o.event_id, expected_id,
+            "{event}: the deterministic event id"
+        );
         assert_eq!(o.events_received, 1);
         assert!(!o.fbtrace_id.is_empty());
-        for key in ["em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country", "external_id"] {
-            assert!(o.match_keys.iter().any(|k| k == key), "{event} lacks {key}: {:?}", o.match_keys);
+        for key in [
+            "em",
+            "ph",
+            "fn",
+            "ln",
+            "ge",
+            "db",
+            "ct",
+            "st",
+            "zp",
+            "country",
+            "external_id",
+        ] {
+            assert!(
+                o.match_keys.iter().any(|k| k == key),
+                "{event} lacks {key}: {:?}",
+                o.match_keys
+            );
         }
         assert_eq!(exec.exchanges.len(), 1);
     }
     let received = d.received();
     assert_eq!(received.len(), 6);
-    let purchase = received.iter().find(|r| r.event_name == "Purchase").unwrap();
+    let purchase = received
+        .iter()
+        .find(|r| r.event_name == "Purchase")
+        .unwrap();
     assert_eq!(purchase.event["custom_data"]["value"], json!(19.99));
     assert_eq!(purchase.event["custom_data"]["currency"], json!("usd"));
-    assert_eq!(purchase.event["event_source_url"], json!("https://shop.example/thanks"));
+    assert_eq!(
+        purchase.event["event_source_url"],
+        json!("https://shop.example/thanks")
+    );
 }
 
 #[tokio::test]
 async fn personal_data_arrives_normalised_and_hashed_as_meta_matches_it() {
     let d = double().await;
-    let exec = execute(&d, &settings("Lead", json!({})), &firing("s-1", "form_submitted", web(json!({})))).await;
+    let exec = execute(
+        &d,
+        &settings("Lead", json!({})),
+        &firing("s-1", "form_submitted", web(json!({}))),
+    )
+    .await;
     accepted(&exec);
     let user = &d.received()[0].event["user_data"];
     // Reference section 3's examples, through the component.
@@ -93,11 +164,18 @@ async fn personal_data_arrives_normalised_and_hashed_as_meta_matches_it() {
     for (key, normalised) in expected {
         assert_eq!(user[key], json!(sha(normalised)), "{key}");
     }
-    assert_eq!(user["client_ip_address"], json!("203.0.113.9"), "raw keys are not hashed");
+    assert_eq!(
+        user["client_ip_address"],
+        json!("203.0.113.9"),
+        "raw keys are not hashed"
+    );
     assert_eq!(user["client_user_agent"], json!("Mozilla/5.0 (test)"));
     let sent = &exec.exchanges[0].request_body;
     for raw in ["John.Doe", "Mary Ann", "555-1212", "Menlo Park"] {
-        assert!(!sent.contains(raw), "raw personal data left the component: {raw}");
+        assert!(
+            !sent.contains(raw),
+            "raw personal data left the component: {raw}"
+        );
     }
 }
 
@@ -106,32 +184,63 @@ async fn an_invalid_token_is_rejected_and_not_retriable() {
     let d = double().await;
     let s = serde_json::json!({"pixel_id": "1", "access_token": "EAAB-revoked", "event": "Lead", "action_source": "email"}).to_string();
     let exec = engine()
-        .execute(Arc::new(EgressPolicy::graph(Some(d.url().parse().unwrap())).with_secrets(["EAAB-revoked".to_string()])), &s, &firing("x", "t", json!({})), &contact())
+        .execute(
+            Arc::new(
+                EgressPolicy::graph(Some(d.url().parse().unwrap()))
+                    .with_secrets(["EAAB-revoked".to_string()]),
+            ),
+            &s,
+            &firing("x", "t", json!({})),
+            &contact(),
+        )
         .await;
     let f = failure(&exec);
-    let wit::ActionError::Rejected(e) = &f.error else { panic!("{f:?}") };
+    let wit::ActionError::Rejected(e) = &f.error else {
+        panic!("{f:?}")
+    };
     assert_eq!(e.code, 190);
     assert!(!e.retriable);
     assert!(e.advice.contains("access token"), "{}", e.advice);
     assert!(e.fbtrace_id.is_some());
     assert_eq!(f.event_id.as_deref(), Some("x"));
     let recorded = serde_json::to_string(&exec.exchanges).unwrap();
-    assert!(!recorded.contains("EAAB-revoked"), "the token was recorded: {recorded}");
+    assert!(
+        !recorded.contains("EAAB-revoked"),
+        "the token was recorded: {recorded}"
+    );
     assert!(d.received().is_empty());
 }
 
 #[tokio::test]
 async fn server_errors_are_retriable() {
     let d = double().await;
-    d.inject(Fault { status: 500, code: Some(2), subcode: None, is_transient: true, message: None, times: 1 });
-    d.inject(Fault { status: 503, code: None, subcode: None, is_transient: false, message: None, times: 1 });
+    d.inject(Fault {
+        status: 500,
+        code: Some(2),
+        subcode: None,
+        is_transient: true,
+        message: None,
+        times: 1,
+    });
+    d.inject(Fault {
+        status: 503,
+        code: None,
+        subcode: None,
+        is_transient: false,
+        message: None,
+        times: 1,
+    });
     let s = settings("Lead", json!({"action_source": "email"}));
     let first = execute(&d, &s, &firing("r-1", "t", json!({}))).await;
-    let wit::ActionError::Rejected(e) = &failure(&first).error else { panic!() };
+    let wit::ActionError::Rejected(e) = &failure(&first).error else {
+        panic!()
+    };
     assert!(e.retriable);
     assert_eq!(e.http_status, 500);
     let second = execute(&d, &s, &firing("r-1", "t", json!({}))).await;
-    let wit::ActionError::Transport(t) = &failure(&second).error else { panic!() };
+    let wit::ActionError::Transport(t) = &failure(&second).error else {
+        panic!()
+    };
     assert!(t.retriable, "an HTML 503 from a proxy is worth retrying");
     // The retry carries the same event id, so Meta would deduplicate.
     let third = execute(&d, &s, &firing("r-1", "t", json!({}))).await;
@@ -145,11 +254,24 @@ async fn egress_to_another_host_is_denied() {
     let mut only_elsewhere = EgressPolicy::graph(Some(d.url().parse().unwrap()));
     only_elsewhere.allowed_hosts = vec!["api.example.com".into()];
     let exec = engine()
-        .execute(Arc::new(only_elsewhere), &settings("Lead", json!({"action_source": "email"})), &firing("e-1", "t", json!({})), &contact())
+        .execute(
+            Arc::new(only_elsewhere),
+            &settings("Lead", json!({"action_source": "email"})),
+            &firing("e-1", "t", json!({})),
+            &contact(),
+        )
         .await;
-    let wit::ActionError::Transport(t) = &failure(&exec).error else { panic!("{:?}", exec.result) };
-    assert!(!t.retriable, "a refused destination is configuration, not luck");
-    assert!(matches!(exec.exchanges[0].result, ExchangeResult::Denied { .. }));
+    let wit::ActionError::Transport(t) = &failure(&exec).error else {
+        panic!("{:?}", exec.result)
+    };
+    assert!(
+        !t.retriable,
+        "a refused destination is configuration, not luck"
+    );
+    assert!(matches!(
+        exec.exchanges[0].result,
+        ExchangeResult::Denied { .. }
+    ));
     assert!(d.requests().is_empty(), "nothing reached the network");
 }
 
@@ -166,22 +288,33 @@ async fn a_silent_graph_api_times_out_on_the_hosts_clock() {
     let started = std::time::Instant::now();
     let exec = engine()
         .execute(
-            Arc::new(EgressPolicy::graph(Some(format!("http://{addr}").parse().unwrap()))),
+            Arc::new(EgressPolicy::graph(Some(
+                format!("http://{addr}").parse().unwrap(),
+            ))),
             &settings("Lead", json!({"action_source": "email"})),
             &firing("t-1", "t", json!({})),
             &contact(),
         )
         .await;
-    let wit::ActionError::Transport(t) = &failure(&exec).error else { panic!("{:?}", exec.result) };
+    let wit::ActionError::Transport(t) = &failure(&exec).error else {
+        panic!("{:?}", exec.result)
+    };
     assert!(t.retriable);
-    assert!(started.elapsed() < std::time::Duration::from_secs(9), "bounded by the host's timeouts");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(9),
+        "bounded by the host's timeouts"
+    );
 }
 
 #[tokio::test]
 async fn the_double_deduplicates_a_repeated_event_id() {
     let d = double().await;
     let s = settings("Purchase", json!({"action_source": "email"}));
-    let f = firing("evt-1", "order_placed", json!({"order": {"id": "ORD-1", "total": 3, "currency": "USD"}}));
+    let f = firing(
+        "evt-1",
+        "order_placed",
+        json!({"order": {"id": "ORD-1", "total": 3, "currency": "USD"}}),
+    );
     accepted(&execute(&d, &s, &f).await);
     accepted(&execute(&d, &s, &f).await);
     let r = d.received();
@@ -196,10 +329,18 @@ async fn checks_meta_would_fail_are_caught_before_sending() {
     let mut old = firing("o-1", "order_placed", web(json!({"order": {"id": "o"}})));
     old.occurred_at = now() - 8 * 86_400;
     let exec = execute(&d, &settings("Purchase", json!({})), &old).await;
-    let wit::ActionError::InvalidInput(p) = &failure(&exec).error else { panic!() };
+    let wit::ActionError::InvalidInput(p) = &failure(&exec).error else {
+        panic!()
+    };
     let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
-    assert_eq!(paths, ["event_time", "custom_data.value", "custom_data.currency"]);
-    assert!(exec.exchanges.is_empty() && d.requests().is_empty(), "nothing was sent");
+    assert_eq!(
+        paths,
+        ["event_time", "custom_data.value", "custom_data.currency"]
+    );
+    assert!(
+        exec.exchanges.is_empty() && d.requests().is_empty(),
+        "nothing was sent"
+    );
 }
 
 #[tokio::test]
@@ -209,15 +350,31 @@ async fn invalid_settings_list_every_problem() {
         .await
         .unwrap();
     let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
-    assert_eq!(paths, ["/pixel_id", "/access_token", "/action_source", "/mapping/user_data.em"]);
+    assert_eq!(
+        paths,
+        [
+            "/pixel_id",
+            "/access_token",
+            "/action_source",
+            "/mapping/user_data.em"
+        ]
+    );
 }
 
 #[tokio::test]
 async fn the_component_imports_no_filesystem_and_no_sockets() {
     let imports = engine().imports();
-    assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler")), "{imports:?}");
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.starts_with("wasi:http/outgoing-handler")),
+        "{imports:?}"
+    );
     for forbidden in ["wasi:filesystem", "wasi:sockets"] {
-        assert!(!imports.iter().any(|i| i.starts_with(forbidden)), "{forbidden} in {imports:?}");
+        assert!(
+            !imports.iter().any(|i| i.starts_with(forbidden)),
+            "{forbidden} in {imports:?}"
+        );
     }
 }
 
@@ -225,10 +382,19 @@ async fn the_component_imports_no_filesystem_and_no_sockets() {
 async fn the_descriptor_carries_schema_and_defaults() {
     let d = engine().describe().await.unwrap();
     assert_eq!(d.name, "send-conversion-event");
-    for e in ["Lead", "Purchase", "PageView", "InitiateCheckout", "CompleteRegistration"] {
+    for e in [
+        "Lead",
+        "Purchase",
+        "PageView",
+        "InitiateCheckout",
+        "CompleteRegistration",
+    ] {
         assert!(d.supported_events.iter().any(|s| s == e));
     }
     let schema: Value = serde_json::from_str(&d.settings_schema).unwrap();
-    assert_eq!(schema["properties"]["access_token"]["writeOnly"], json!(true));
+    assert_eq!(
+        schema["properties"]["access_token"]["writeOnly"],
+        json!(true)
+    );
     assert_eq!(d.secret_fields, ["/access_token"]);
 }

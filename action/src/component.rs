@@ -32,10 +32,17 @@ impl wit::Guest for Component {
     }
 
     fn validate_settings(settings: String) -> Vec<wit::Problem> {
-        crate::validate_settings(&settings).into_iter().map(problem).collect()
+        crate::validate_settings(&settings)
+            .into_iter()
+            .map(problem)
+            .collect()
     }
 
-    fn execute(settings: String, firing: wit::Firing, contact: wit::Contact) -> Result<wit::Outcome, wit::Failure> {
+    fn execute(
+        settings: String,
+        firing: wit::Firing,
+        contact: wit::Contact,
+    ) -> Result<wit::Outcome, wit::Failure> {
         let contact = match contact_from(contact) {
             Ok(c) => c,
             Err(p) => return Err(bare(ActionError::InvalidInput(vec![p]))),
@@ -44,10 +51,12 @@ impl wit::Guest for Component {
             Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
             Ok(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
             _ => {
-                return Err(bare(ActionError::InvalidInput(vec![outcome::Problem::new(
-                    "trigger.data",
-                    "the trigger's data is not a JSON object",
-                )])));
+                return Err(bare(ActionError::InvalidInput(vec![
+                    outcome::Problem::new(
+                        "trigger.data",
+                        "the trigger's data is not a JSON object",
+                    ),
+                ])));
             }
         };
         let firing = Firing {
@@ -138,11 +147,17 @@ fn contact_from(c: wit::Contact) -> Result<Contact, outcome::Problem> {
 }
 
 fn problem(p: outcome::Problem) -> wit::Problem {
-    wit::Problem { path: p.path, message: p.message }
+    wit::Problem {
+        path: p.path,
+        message: p.message,
+    }
 }
 
 fn warning(w: outcome::Warning) -> wit::Warning {
-    wit::Warning { field: w.field, message: w.message }
+    wit::Warning {
+        field: w.field,
+        message: w.message,
+    }
 }
 
 fn bare(e: ActionError) -> wit::Failure {
@@ -151,8 +166,12 @@ fn bare(e: ActionError) -> wit::Failure {
 
 fn failure(f: outcome::Failure) -> wit::Failure {
     let error = match f.error {
-        ActionError::InvalidSettings(p) => wit::ActionError::InvalidSettings(p.into_iter().map(problem).collect()),
-        ActionError::InvalidInput(p) => wit::ActionError::InvalidInput(p.into_iter().map(problem).collect()),
+        ActionError::InvalidSettings(p) => {
+            wit::ActionError::InvalidSettings(p.into_iter().map(problem).collect())
+        }
+        ActionError::InvalidInput(p) => {
+            wit::ActionError::InvalidInput(p.into_iter().map(problem).collect())
+        }
         ActionError::Rejected(e) => wit::ActionError::Rejected(wit::MetaError {
             http_status: e.http_status,
             code: e.code,

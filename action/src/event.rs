@@ -65,7 +65,12 @@ pub struct Refused {
 }
 
 /// Builds the event of one firing. `now` (Unix seconds) checks its age.
-pub fn build(settings: &Settings, contact: &Contact, firing: &Firing, now: i64) -> Result<Built, Refused> {
+pub fn build(
+    settings: &Settings,
+    contact: &Contact,
+    firing: &Firing,
+    now: i64,
+) -> Result<Built, Refused> {
     let ctx = Context::new(contact, firing);
     let locale = Locale::for_contact(contact.country.as_deref(), settings.default_country);
     let mut warnings = Vec::new();
@@ -90,7 +95,10 @@ pub fn build(settings: &Settings, contact: &Contact, firing: &Firing, now: i64) 
             if explicit && !template.is_literal() {
                 warnings.push(Warning::new(
                     &param,
-                    format!("`{}` is empty for this firing; the parameter is left out", template.as_str()),
+                    format!(
+                        "`{}` is empty for this firing; the parameter is left out",
+                        template.as_str()
+                    ),
                 ));
             }
             continue;
@@ -117,7 +125,10 @@ pub fn build(settings: &Settings, contact: &Contact, firing: &Firing, now: i64) 
                             event.referrer_url = Some(url);
                         }
                     } else {
-                        warnings.push(Warning::new(&param, "left out: a URL must start with http:// or https://"));
+                        warnings.push(Warning::new(
+                            &param,
+                            "left out: a URL must start with http:// or https://",
+                        ));
                     }
                 }
                 "opt_out" => match boolean(&value) {
@@ -137,14 +148,15 @@ pub fn build(settings: &Settings, contact: &Contact, firing: &Firing, now: i64) 
     }
 
     // A click id in the landing URL is the fbc the Pixel would have set.
-    if !user_values.iter().any(|(k, v, _)| *k == UserKey::Fbc && !v.is_empty()) {
-        if let Some(fbc) = event
+    if !user_values
+        .iter()
+        .any(|(k, v, _)| *k == UserKey::Fbc && !v.is_empty())
+        && let Some(fbc) = event
             .event_source_url
             .as_deref()
             .and_then(|u| normalize::fbc_from_url(u, firing.occurred_at * 1000))
-        {
-            user_values.push((UserKey::Fbc, vec![fbc], false));
-        }
+    {
+        user_values.push((UserKey::Fbc, vec![fbc], false));
     }
 
     let mut match_keys = Vec::new();
@@ -175,32 +187,39 @@ pub fn build(settings: &Settings, contact: &Contact, firing: &Firing, now: i64) 
         }
         let field = format!("user_data.{}", key.as_str());
         for why in &dropped {
-            let of = if raws.len() > 1 { format!(" (one of {} values)", raws.len()) } else { String::new() };
+            let of = if raws.len() > 1 {
+                format!(" (one of {} values)", raws.len())
+            } else {
+                String::new()
+            };
             warnings.push(Warning::new(&field, format!("dropped{of}: {why}")));
         }
         match wire.len() {
             0 => {}
             1 => {
-                event.user_data.insert(key.as_str().into(), Value::String(wire.remove(0)));
+                event
+                    .user_data
+                    .insert(key.as_str().into(), Value::String(wire.remove(0)));
                 match_keys.push(key.as_str().to_string());
             }
             _ => {
-                event
-                    .user_data
-                    .insert(key.as_str().into(), Value::Array(wire.into_iter().map(Value::String).collect()));
+                event.user_data.insert(
+                    key.as_str().into(),
+                    Value::Array(wire.into_iter().map(Value::String).collect()),
+                );
                 match_keys.push(key.as_str().to_string());
             }
         }
     }
 
-    if let Some(Value::Array(items)) = event.custom_data.get("contents") {
-        if !event.custom_data.contains_key("num_items") {
-            let n: i64 = items
-                .iter()
-                .map(|i| i.get("quantity").and_then(Value::as_i64).unwrap_or(1))
-                .sum();
-            event.custom_data.insert("num_items".into(), Value::from(n));
-        }
+    if let Some(Value::Array(items)) = event.custom_data.get("contents")
+        && !event.custom_data.contains_key("num_items")
+    {
+        let n: i64 = items
+            .iter()
+            .map(|i| i.get("quantity").and_then(Value::as_i64).unwrap_or(1))
+            .sum();
+        event.custom_data.insert("num_items".into(), Value::from(n));
     }
 
     check(settings, &event, now, &mut problems, &mut warnings);
@@ -221,7 +240,13 @@ pub fn build(settings: &Settings, contact: &Contact, firing: &Firing, now: i64) 
 }
 
 /// The checks Meta applies to a whole request, done before sending.
-fn check(settings: &Settings, event: &Event, now: i64, problems: &mut Vec<Problem>, warnings: &mut Vec<Warning>) {
+fn check(
+    settings: &Settings,
+    event: &Event,
+    now: i64,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Warning>,
+) {
     let age = now - event.event_time;
     if age > MAX_AGE_SECS {
         problems.push(Problem::new(
@@ -234,7 +259,10 @@ fn check(settings: &Settings, event: &Event, now: i64, problems: &mut Vec<Proble
     } else if -age > MAX_FUTURE_SECS {
         problems.push(Problem::new(
             "event_time",
-            format!("the trigger's time is {} seconds in the future; check the platform's clock", -age),
+            format!(
+                "the trigger's time is {} seconds in the future; check the platform's clock",
+                -age
+            ),
         ));
     }
     if event.event_name == "Purchase" {
@@ -242,7 +270,9 @@ fn check(settings: &Settings, event: &Event, now: i64, problems: &mut Vec<Proble
             if !event.custom_data.contains_key(field) {
                 problems.push(Problem::new(
                     format!("custom_data.{field}"),
-                    format!("a Purchase needs a {field}; map custom_data.{field} to the order's {field}"),
+                    format!(
+                        "a Purchase needs a {field}; map custom_data.{field} to the order's {field}"
+                    ),
                 ));
             }
         }
@@ -308,7 +338,9 @@ pub fn number(v: &Value) -> Option<f64> {
             let grouped = t.contains(',') && {
                 let int = t.split('.').next().unwrap_or("");
                 let mut groups = int.split(',');
-                groups.next().is_some_and(|g| (1..=3).contains(&g.trim_start_matches('-').len()))
+                groups
+                    .next()
+                    .is_some_and(|g| (1..=3).contains(&g.trim_start_matches('-').len()))
                     && groups.all(|g| g.len() == 3)
             };
             let t = if grouped { t.replace(',', "") } else { t };
@@ -321,11 +353,18 @@ pub fn number(v: &Value) -> Option<f64> {
 fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
     match field {
         "value" | "predicted_ltv" => match number(&v) {
-            Some(n) if n >= 0.0 => Ok(serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)),
+            Some(n) if n >= 0.0 => Ok(serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)),
             _ => Err("not a non-negative amount".into()),
         },
         "currency" => {
-            let c = texts(&v).into_iter().next().unwrap_or_default().trim().to_ascii_uppercase();
+            let c = texts(&v)
+                .into_iter()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_uppercase();
             if CURRENCIES.contains(&c.as_str()) {
                 Ok(Value::String(c.to_ascii_lowercase()))
             } else {
@@ -337,21 +376,39 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
             _ => Err("not a whole number".into()),
         },
         "content_ids" => {
-            let ids: Vec<Value> = texts(&v).into_iter().filter(|s| !s.trim().is_empty()).map(Value::String).collect();
-            if ids.is_empty() { Err("no ids".into()) } else { Ok(Value::Array(ids)) }
+            let ids: Vec<Value> = texts(&v)
+                .into_iter()
+                .filter(|s| !s.trim().is_empty())
+                .map(Value::String)
+                .collect();
+            if ids.is_empty() {
+                Err("no ids".into())
+            } else {
+                Ok(Value::Array(ids))
+            }
         }
         "contents" => contents(v),
-        "content_type" => match texts(&v).first().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        "content_type" => match texts(&v)
+            .first()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .as_deref()
+        {
             Some(t @ ("product" | "product_group")) => Ok(Value::String(t.to_string())),
             _ => Err("content_type is product or product_group".into()),
         },
-        "delivery_category" => match texts(&v).first().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-            Some(t @ ("in_store" | "curbside" | "home_delivery")) => Ok(Value::String(t.to_string())),
+        "delivery_category" => match texts(&v)
+            .first()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some(t @ ("in_store" | "curbside" | "home_delivery")) => {
+                Ok(Value::String(t.to_string()))
+            }
             _ => Err("delivery_category is in_store, curbside or home_delivery".into()),
         },
-        "content_name" | "content_category" | "order_id" | "status" | "search_string" => {
-            Ok(Value::String(texts(&v).into_iter().next().unwrap_or_default()))
-        }
+        "content_name" | "content_category" | "order_id" | "status" | "search_string" => Ok(
+            Value::String(texts(&v).into_iter().next().unwrap_or_default()),
+        ),
         _ => Ok(v),
     }
 }
@@ -364,8 +421,14 @@ fn contents(v: Value) -> Result<Value, String> {
     let mut out = Vec::new();
     for item in items {
         let Value::Object(o) = item else { continue };
-        let pick = |names: &[&str]| names.iter().find_map(|n| o.get(*n).filter(|v| !v.is_null()));
-        let Some(id) = pick(&["id", "sku", "product_id", "variant_id"]).and_then(|v| texts(v).into_iter().next()) else {
+        let pick = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| o.get(*n).filter(|v| !v.is_null()))
+        };
+        let Some(id) = pick(&["id", "sku", "product_id", "variant_id"])
+            .and_then(|v| texts(v).into_iter().next())
+        else {
             continue;
         };
         let mut c = Map::new();
@@ -373,31 +436,37 @@ fn contents(v: Value) -> Result<Value, String> {
         if let Some(q) = pick(&["quantity", "qty"]).and_then(number) {
             c.insert("quantity".into(), Value::from(q as i64));
         }
-        if let Some(p) = pick(&["item_price", "price", "unit_price"]).and_then(number) {
-            if let Some(n) = serde_json::Number::from_f64(p) {
-                c.insert("item_price".into(), Value::Number(n));
-            }
+        if let Some(p) = pick(&["item_price", "price", "unit_price"]).and_then(number)
+            && let Some(n) = serde_json::Number::from_f64(p)
+        {
+            c.insert("item_price".into(), Value::Number(n));
         }
         if let Some(d) = pick(&["delivery_category"]) {
             c.insert("delivery_category".into(), d.clone());
         }
         out.push(Value::Object(c));
     }
-    if out.is_empty() { Err("no item has an id".into()) } else { Ok(Value::Array(out)) }
+    if out.is_empty() {
+        Err("no item has an id".into())
+    } else {
+        Ok(Value::Array(out))
+    }
 }
 
 /// Active ISO 4217 currency codes.
 pub const CURRENCIES: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
-    "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
-    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
-    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
-    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
-    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
-    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
-    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
-    "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
-    "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
 #[cfg(test)]
@@ -409,13 +478,20 @@ mod tests {
     const NOW: i64 = 1_767_000_000;
 
     fn settings(extra: &str) -> Settings {
-        settings::parse(&format!(r#"{{"pixel_id":"1","access_token":"t","event":"Purchase"{extra}}}"#)).unwrap()
+        settings::parse(&format!(
+            r#"{{"pixel_id":"1","access_token":"t","event":"Purchase"{extra}}}"#
+        ))
+        .unwrap()
     }
 
     fn contact() -> Contact {
         Contact {
             id: "c-1".into(),
-            emails: vec!["Ada@Example.com".into(), "ada@example.com".into(), "broken".into()],
+            emails: vec![
+                "Ada@Example.com".into(),
+                "ada@example.com".into(),
+                "broken".into(),
+            ],
             phones: vec!["(650) 555-1212".into()],
             first_name: Some("Ada".into()),
             country: Some("United States".into()),
@@ -443,12 +519,26 @@ mod tests {
         assert_eq!(e.custom_data["value"], json!(1299.0));
         assert_eq!(e.custom_data["currency"], json!("usd"));
         assert_eq!(e.custom_data["num_items"], json!(3));
-        assert_eq!(e.user_data["em"], json!(normalize::sha256_hex("ada@example.com")), "duplicates collapse");
-        assert_eq!(e.user_data["ph"], json!(normalize::sha256_hex("16505551212")));
-        assert_eq!(e.user_data["fbc"], json!(format!("fb.1.{}.IwAbC", (NOW - 60) * 1000)));
+        assert_eq!(
+            e.user_data["em"],
+            json!(normalize::sha256_hex("ada@example.com")),
+            "duplicates collapse"
+        );
+        assert_eq!(
+            e.user_data["ph"],
+            json!(normalize::sha256_hex("16505551212"))
+        );
+        assert_eq!(
+            e.user_data["fbc"],
+            json!(format!("fb.1.{}.IwAbC", (NOW - 60) * 1000))
+        );
         assert_eq!(e.user_data["client_ip_address"], json!("203.0.113.9"));
         assert!(b.match_keys.contains(&"em".to_string()));
-        assert!(b.warnings.iter().any(|w| w.field == "user_data.em" && w.message.contains("one of 3")));
+        assert!(
+            b.warnings
+                .iter()
+                .any(|w| w.field == "user_data.em" && w.message.contains("one of 3"))
+        );
         let body = serde_json::to_string(e).unwrap();
         assert!(!body.contains("Ada"), "no raw personal data in {body}");
     }
@@ -462,7 +552,13 @@ mod tests {
         let paths: Vec<_> = r.problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["event_time", "custom_data.value", "custom_data.currency", "event_source_url", "user_data.client_user_agent"]
+            [
+                "event_time",
+                "custom_data.value",
+                "custom_data.currency",
+                "event_source_url",
+                "user_data.client_user_agent"
+            ]
         );
         assert_eq!(r.event_id, "o");
     }

@@ -49,7 +49,10 @@ pub fn request(settings: &Settings, events: &[Event]) -> Request {
         partner_agent: PARTNER_AGENT,
     };
     Request {
-        url: format!("{GRAPH_BASE}/{}/{}/events", settings.api_version, settings.pixel_id),
+        url: format!(
+            "{GRAPH_BASE}/{}/{}/events",
+            settings.api_version, settings.pixel_id
+        ),
         authorization: format!("Bearer {}", settings.access_token),
         body: serde_json::to_string(&body).expect("events serialise"),
     }
@@ -106,14 +109,17 @@ pub fn answer(status: u16, body: &str) -> Answer {
         return match serde_json::from_str::<Ack>(body) {
             Ok(ack) => Answer::Ack(ack),
             Err(_) => Answer::Garbled(TransportFailure {
-                message: format!("Meta answered {status} with a body that is not an acknowledgement"),
+                message: format!(
+                    "Meta answered {status} with a body that is not an acknowledgement"
+                ),
                 retriable: true,
             }),
         };
     }
     match serde_json::from_str::<ErrorEnvelope>(body) {
         Ok(ErrorEnvelope { error: e }) => {
-            let retriable = e.is_transient || status >= 500 || retriable_code(e.code, e.error_subcode);
+            let retriable =
+                e.is_transient || status >= 500 || retriable_code(e.code, e.error_subcode);
             let user_message = match (e.error_user_title, e.error_user_msg) {
                 (Some(t), Some(m)) => Some(format!("{t}: {m}")),
                 (t, m) => t.or(m),
@@ -131,7 +137,9 @@ pub fn answer(status: u16, body: &str) -> Answer {
             })
         }
         Err(_) => Answer::Garbled(TransportFailure {
-            message: format!("Meta (or a proxy on the way) answered HTTP {status} without a Graph API error"),
+            message: format!(
+                "Meta (or a proxy on the way) answered HTTP {status} without a Graph API error"
+            ),
             retriable: status >= 500 || status == 429 || status == 408,
         }),
     }
@@ -171,12 +179,22 @@ pub fn advice(code: i32, subcode: Option<i32>, retriable: bool) -> String {
         (100, Some(2804050)) => {
             "The event carries too little customer information to match: map the contact's email or phone (or an external id)."
         }
-        (100, _) => "Meta refused a parameter of the event: see Meta's message, fix the mapping, then send again.",
-        (368, _) => "Meta has temporarily blocked sending for this token: the events are kept and sent again later.",
-        _ if rate_limited(code) => "Meta's rate limit was reached: the events are kept and sent again after a pause.",
-        (1, _) | (2, _) => "Meta had a temporary problem: the events are kept and sent again shortly.",
+        (100, _) => {
+            "Meta refused a parameter of the event: see Meta's message, fix the mapping, then send again."
+        }
+        (368, _) => {
+            "Meta has temporarily blocked sending for this token: the events are kept and sent again later."
+        }
+        _ if rate_limited(code) => {
+            "Meta's rate limit was reached: the events are kept and sent again after a pause."
+        }
+        (1, _) | (2, _) => {
+            "Meta had a temporary problem: the events are kept and sent again shortly."
+        }
         _ if retriable => "Meta could not take the event now: it is kept and sent again later.",
-        _ => "Meta refused the event: see Meta's message and the fbtrace id when contacting Meta support.",
+        _ => {
+            "Meta refused the event: see Meta's message and the fbtrace id when contacting Meta support."
+        }
     };
     s.to_string()
 }
@@ -187,10 +205,17 @@ mod tests {
 
     #[test]
     fn acknowledgement() {
-        let a = answer(200, r#"{"events_received":1,"messages":[],"fbtrace_id":"AbC"}"#);
+        let a = answer(
+            200,
+            r#"{"events_received":1,"messages":[],"fbtrace_id":"AbC"}"#,
+        );
         assert_eq!(
             a,
-            Answer::Ack(Ack { events_received: 1, messages: vec![], fbtrace_id: "AbC".into() })
+            Answer::Ack(Ack {
+                events_received: 1,
+                messages: vec![],
+                fbtrace_id: "AbC".into()
+            })
         );
     }
 
@@ -200,7 +225,9 @@ mod tests {
             400,
             r#"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190,"fbtrace_id":"X1"}}"#,
         );
-        let Answer::Rejected(e) = a else { panic!("{a:?}") };
+        let Answer::Rejected(e) = a else {
+            panic!("{a:?}")
+        };
         assert!(!e.retriable);
         assert_eq!(e.code, 190);
         assert_eq!(e.fbtrace_id.as_deref(), Some("X1"));
@@ -210,16 +237,31 @@ mod tests {
     #[test]
     fn server_errors_rate_limits_and_transient_flags_are_retriable() {
         for (status, body) in [
-            (500, r#"{"error":{"message":"x","type":"OAuthException","code":2}}"#),
-            (400, r#"{"error":{"message":"x","type":"OAuthException","code":17}}"#),
-            (400, r#"{"error":{"message":"x","type":"OAuthException","code":100,"is_transient":true}}"#),
+            (
+                500,
+                r#"{"error":{"message":"x","type":"OAuthException","code":2}}"#,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"x","type":"OAuthException","code":17}}"#,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"x","type":"OAuthException","code":100,"is_transient":true}}"#,
+            ),
         ] {
-            let Answer::Rejected(e) = answer(status, body) else { panic!() };
+            let Answer::Rejected(e) = answer(status, body) else {
+                panic!()
+            };
             assert!(e.retriable, "{body}");
         }
-        let Answer::Garbled(t) = answer(502, "<html>Bad gateway</html>") else { panic!() };
+        let Answer::Garbled(t) = answer(502, "<html>Bad gateway</html>") else {
+            panic!()
+        };
         assert!(t.retriable);
-        let Answer::Garbled(t) = answer(200, "{\"events_rec") else { panic!() };
+        let Answer::Garbled(t) = answer(200, "{\"events_rec") else {
+            panic!()
+        };
         assert!(t.retriable);
     }
 }

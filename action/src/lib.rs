@@ -58,9 +58,15 @@ pub fn descriptor() -> Descriptor {
             normalised and SHA-256-hashed as Meta matches it; the event id lets Meta deduplicate \
             it with the website's Pixel."
             .into(),
-        supported_events: settings::STANDARD_EVENTS.iter().map(|s| s.to_string()).collect(),
+        supported_events: settings::STANDARD_EVENTS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         settings_schema: settings::schema().to_string(),
-        secret_fields: settings::SECRET_FIELDS.iter().map(|s| s.to_string()).collect(),
+        secret_fields: settings::SECRET_FIELDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         default_mappings: mapping::defaults_document().to_string(),
     }
 }
@@ -76,6 +82,8 @@ pub type Send<'a> = dyn FnMut(&graph::Request) -> Result<(u16, String), Transpor
 
 /// Runs the action for one firing: builds the event, sends it with `send`,
 /// reads Meta's answer. `now` is the current Unix time in seconds.
+// `Failure` is the WIT record, returned by value once per execution.
+#[allow(clippy::result_large_err)]
 pub fn execute(
     settings_json: &str,
     firing: &Firing,
@@ -83,7 +91,8 @@ pub fn execute(
     now: i64,
     send: &mut Send<'_>,
 ) -> Result<Outcome, Failure> {
-    let settings = settings::parse(settings_json).map_err(|p| Failure::bare(ActionError::InvalidSettings(p)))?;
+    let settings = settings::parse(settings_json)
+        .map_err(|p| Failure::bare(ActionError::InvalidSettings(p)))?;
     let event_name = settings.event.as_str().to_string();
     let built = event::build(&settings, contact, firing, now).map_err(|r| Failure {
         error: ActionError::InvalidInput(r.problems),
@@ -125,7 +134,11 @@ mod tests {
     const SETTINGS: &str = r#"{"pixel_id":"123","access_token":"secret-token","event":"Lead","action_source":"email","test_event_code":"TEST1"}"#;
 
     fn contact() -> Contact {
-        Contact { id: "c1".into(), emails: vec!["a@example.com".into()], ..Contact::default() }
+        Contact {
+            id: "c1".into(),
+            emails: vec!["a@example.com".into()],
+            ..Contact::default()
+        }
     }
 
     #[test]
@@ -134,7 +147,10 @@ mod tests {
         let firing = Firing::new("sub-1", "form_submitted", 1_000);
         let out = execute(SETTINGS, &firing, &contact(), 1_010, &mut |r| {
             seen = Some(r.clone());
-            Ok((200, r#"{"events_received":1,"messages":[],"fbtrace_id":"T"}"#.into()))
+            Ok((
+                200,
+                r#"{"events_received":1,"messages":[],"fbtrace_id":"T"}"#.into(),
+            ))
         })
         .unwrap();
         let req = seen.unwrap();
@@ -157,7 +173,10 @@ mod tests {
         let mut ids = Vec::new();
         for _ in 0..2 {
             let f = execute(SETTINGS, &firing, &contact(), 1_010, &mut |_| {
-                Err(TransportFailure { message: "timeout".into(), retriable: true })
+                Err(TransportFailure {
+                    message: "timeout".into(),
+                    retriable: true,
+                })
             })
             .unwrap_err();
             assert!(f.error.retriable());
@@ -169,7 +188,10 @@ mod tests {
     #[test]
     fn invalid_settings_send_nothing() {
         let firing = Firing::new("x", "t", 1);
-        let f = execute("{}", &firing, &contact(), 1, &mut |_| panic!("must not send")).unwrap_err();
+        let f = execute("{}", &firing, &contact(), 1, &mut |_| {
+            panic!("must not send")
+        })
+        .unwrap_err();
         assert!(matches!(f.error, ActionError::InvalidSettings(ref p) if p.len() == 3));
     }
 
@@ -177,7 +199,10 @@ mod tests {
     fn descriptor_documents_are_json() {
         let d = descriptor();
         let schema: serde_json::Value = serde_json::from_str(&d.settings_schema).unwrap();
-        assert_eq!(schema["required"], json!(["pixel_id", "access_token", "event"]));
+        assert_eq!(
+            schema["required"],
+            json!(["pixel_id", "access_token", "event"])
+        );
         let defaults: serde_json::Value = serde_json::from_str(&d.default_mappings).unwrap();
         assert!(defaults["Purchase"]["custom_data.value"].is_string());
         assert_eq!(d.secret_fields, ["/access_token"]);

@@ -129,7 +129,9 @@ impl Template {
             }
             let after = &rest[open + 2..];
             let Some(close) = after.find("}}") else {
-                return Err(format!("`{text}` opens a merge field with {{{{ but never closes it with }}}}"));
+                return Err(format!(
+                    "`{text}` opens a merge field with {{{{ but never closes it with }}}}"
+                ));
             };
             let inner = &after[..close];
             let mut sources = Vec::new();
@@ -140,7 +142,9 @@ impl Template {
             rest = &after[close + 2..];
         }
         if rest.contains("}}") {
-            return Err(format!("`{text}` closes a merge field with }}}} that was never opened"));
+            return Err(format!(
+                "`{text}` closes a merge field with }}}} that was never opened"
+            ));
         }
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_string()));
@@ -205,7 +209,9 @@ fn split_alternatives(inner: &str) -> Result<Vec<&str>, String> {
         }
     }
     if in_quote {
-        return Err(format!("`{{{{{inner}}}}}` has a quote that is never closed"));
+        return Err(format!(
+            "`{{{{{inner}}}}}` has a quote that is never closed"
+        ));
     }
     out.push(&inner[start..]);
     Ok(out)
@@ -221,7 +227,11 @@ fn parse_source(alt: &str) -> Result<Source, String> {
     let mut segs = alt.split('.');
     let root = segs.next().unwrap_or_default();
     let path: Vec<String> = segs.map(str::to_string).collect();
-    if path.is_empty() || path.iter().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
+    if path.is_empty()
+        || path
+            .iter()
+            .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+    {
         return Err(format!(
             "`{alt}` is not a merge field; write contact.<field> or trigger.<path>, e.g. contact.email"
         ));
@@ -344,8 +354,14 @@ fn walk(v: &Value, path: &[String]) -> Option<Value> {
 pub fn defaults(event: &EventName) -> Vec<(&'static str, &'static str)> {
     let mut m = vec![
         ("event_id", "{{trigger.event_id | trigger.id}}"),
-        ("event_source_url", "{{trigger.page.url | trigger.page_url | trigger.url}}"),
-        ("referrer_url", "{{trigger.page.referrer | trigger.referrer_url}}"),
+        (
+            "event_source_url",
+            "{{trigger.page.url | trigger.page_url | trigger.url}}",
+        ),
+        (
+            "referrer_url",
+            "{{trigger.page.referrer | trigger.referrer_url}}",
+        ),
         ("user_data.em", "{{contact.emails}}"),
         ("user_data.ph", "{{contact.phones}}"),
         ("user_data.fn", "{{contact.first_name}}"),
@@ -357,13 +373,28 @@ pub fn defaults(event: &EventName) -> Vec<(&'static str, &'static str)> {
         ("user_data.zp", "{{contact.postal_code}}"),
         ("user_data.country", "{{contact.country}}"),
         ("user_data.external_id", "{{contact.id}}"),
-        ("user_data.client_ip_address", "{{trigger.client.ip_address | trigger.ip_address}}"),
-        ("user_data.client_user_agent", "{{trigger.client.user_agent | trigger.user_agent}}"),
-        ("user_data.fbc", "{{trigger.client.fbc | trigger.fbc | contact.fbc}}"),
-        ("user_data.fbp", "{{trigger.client.fbp | trigger.fbp | contact.fbp}}"),
+        (
+            "user_data.client_ip_address",
+            "{{trigger.client.ip_address | trigger.ip_address}}",
+        ),
+        (
+            "user_data.client_user_agent",
+            "{{trigger.client.user_agent | trigger.user_agent}}",
+        ),
+        (
+            "user_data.fbc",
+            "{{trigger.client.fbc | trigger.fbc | contact.fbc}}",
+        ),
+        (
+            "user_data.fbp",
+            "{{trigger.client.fbp | trigger.fbp | contact.fbp}}",
+        ),
     ];
     let money = |total: &'static str, currency: &'static str| {
-        [("custom_data.value", total), ("custom_data.currency", currency)]
+        [
+            ("custom_data.value", total),
+            ("custom_data.currency", currency),
+        ]
     };
     match event.as_str() {
         "Purchase" => {
@@ -386,13 +417,22 @@ pub fn defaults(event: &EventName) -> Vec<(&'static str, &'static str)> {
                 "{{trigger.checkout.currency | trigger.cart.currency | trigger.currency}}",
             ));
             m.extend([
-                ("custom_data.contents", "{{trigger.checkout.items | trigger.cart.items}}"),
-                ("custom_data.num_items", "{{trigger.checkout.item_count | trigger.cart.item_count}}"),
+                (
+                    "custom_data.contents",
+                    "{{trigger.checkout.items | trigger.cart.items}}",
+                ),
+                (
+                    "custom_data.num_items",
+                    "{{trigger.checkout.item_count | trigger.cart.item_count}}",
+                ),
             ]);
         }
         "Lead" | "CompleteRegistration" => {
             m.extend(money("{{trigger.value}}", "{{trigger.currency}}"));
-            m.push(("custom_data.content_name", "{{trigger.form.name | trigger.funnel.name}}"));
+            m.push((
+                "custom_data.content_name",
+                "{{trigger.form.name | trigger.funnel.name}}",
+            ));
         }
         "PageView" => {
             m.push(("custom_data.content_name", "{{trigger.page.title}}"));
@@ -406,7 +446,10 @@ pub fn defaults(event: &EventName) -> Vec<(&'static str, &'static str)> {
 
 /// The mapping in force: the builder's entries, then the event's defaults
 /// for every parameter the builder left out.
-pub fn effective(event: &EventName, explicit: &[(String, Template)]) -> Vec<(String, Template, bool)> {
+pub fn effective(
+    event: &EventName,
+    explicit: &[(String, Template)],
+) -> Vec<(String, Template, bool)> {
     let mut out: Vec<(String, Template, bool)> = explicit
         .iter()
         .map(|(p, t)| (p.clone(), t.clone(), true))
@@ -466,19 +509,34 @@ mod tests {
     #[test]
     fn merge_fields_resolve_with_their_type() {
         assert_eq!(resolve("{{contact.email}}"), Some(json!("a@example.com")));
-        assert_eq!(resolve("{{contact.emails}}"), Some(json!(["a@example.com", "b@example.com"])));
+        assert_eq!(
+            resolve("{{contact.emails}}"),
+            Some(json!(["a@example.com", "b@example.com"]))
+        );
         assert_eq!(resolve("{{trigger.order.total}}"), Some(json!(42.5)));
-        assert_eq!(resolve("{{trigger.order.items.*.id}}"), Some(json!(["sku1", "sku2"])));
+        assert_eq!(
+            resolve("{{trigger.order.items.*.id}}"),
+            Some(json!(["sku1", "sku2"]))
+        );
         assert_eq!(resolve("{{trigger.order.items.1.id}}"), Some(json!("sku2")));
         assert_eq!(resolve("{{trigger.id}}"), Some(json!("f-9")));
         assert_eq!(resolve("{{contact.loyalty_tier}}"), Some(json!("gold")));
-        assert_eq!(resolve("{{contact.custom.loyalty_tier}}"), Some(json!("gold")));
+        assert_eq!(
+            resolve("{{contact.custom.loyalty_tier}}"),
+            Some(json!("gold"))
+        );
     }
 
     #[test]
     fn alternatives_literals_and_text() {
-        assert_eq!(resolve("{{trigger.order.currency | \"EUR\"}}"), Some(json!("EUR")));
-        assert_eq!(resolve("order {{trigger.order.id}}"), Some(json!("order o-7")));
+        assert_eq!(
+            resolve("{{trigger.order.currency | \"EUR\"}}"),
+            Some(json!("EUR"))
+        );
+        assert_eq!(
+            resolve("order {{trigger.order.id}}"),
+            Some(json!("order o-7"))
+        );
         assert_eq!(resolve("USD"), Some(json!("USD")));
         assert_eq!(resolve("{{contact.last_name}}"), None);
         assert_eq!(resolve("x-{{contact.last_name}}"), None);
@@ -486,7 +544,14 @@ mod tests {
 
     #[test]
     fn bad_templates_say_why() {
-        for bad in ["{{contact.email", "{{email}}", "{{order.total}}", "x}}", "{{trigger.\"a}}", "{{contact.}}"] {
+        for bad in [
+            "{{contact.email",
+            "{{email}}",
+            "{{order.total}}",
+            "x}}",
+            "{{trigger.\"a}}",
+            "{{contact.}}",
+        ] {
             assert!(Template::parse(bad).is_err(), "{bad}");
         }
     }

@@ -258,7 +258,14 @@ pub fn email(s: &str) -> Result<String, String> {
     let Some((local, domain)) = e.rsplit_once('@') else {
         return Err("not an email address: there is no @".into());
     };
-    let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '@' | ',' | ';' | '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\\');
+    let bad = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '@' | ',' | ';' | '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\\'
+            )
+    };
     if local.is_empty() || local.chars().any(bad) {
         return Err("the part before @ is empty or has spaces or forbidden characters".into());
     }
@@ -290,10 +297,10 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     let mut text = s.trim().to_lowercase();
     // Extensions: "x123", "ext. 123", "extension 123", "#123", ";ext=123".
     for marker in [";ext=", "extension", "ext.", "ext", " x", "#"] {
-        if let Some(pos) = text.find(marker) {
-            if text[..pos].chars().filter(char::is_ascii_digit).count() >= 6 {
-                text.truncate(pos);
-            }
+        if let Some(pos) = text.find(marker)
+            && text[..pos].chars().filter(char::is_ascii_digit).count() >= 6
+        {
+            text.truncate(pos);
         }
     }
     let text = text.replace("(0)", "");
@@ -397,7 +404,15 @@ const MONTHS: [&str; 12] = [
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     let s = s.trim();
     // ISO date-times: keep the date.
-    let s = s.split(['T', ' ']).next().filter(|d| d.len() >= 8 && d.chars().next().is_some_and(|c| c.is_ascii_digit()) && d.chars().nth(4).is_some_and(|c| !c.is_ascii_digit())).unwrap_or(s);
+    let s = s
+        .split(['T', ' '])
+        .next()
+        .filter(|d| {
+            d.len() >= 8
+                && d.chars().next().is_some_and(|c| c.is_ascii_digit())
+                && d.chars().nth(4).is_some_and(|c| !c.is_ascii_digit())
+        })
+        .unwrap_or(s);
     let parts: Vec<&str> = s
         .split(|c: char| !c.is_alphanumeric())
         .filter(|p| !p.is_empty())
@@ -451,7 +466,7 @@ fn num(s: &str) -> Result<u32, String> {
 fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         _ => 31,
     }
@@ -470,7 +485,11 @@ pub fn state(s: &str, country: &Country) -> Result<String, String> {
     if scope.is_some() {
         return Err(format!(
             "not a {} of {}",
-            if scope == Some("US") { "state" } else { "province" },
+            if scope == Some("US") {
+                "state"
+            } else {
+                "province"
+            },
             country.name
         ));
     }
@@ -514,23 +533,25 @@ pub fn ip_address(s: &str) -> Result<String, String> {
 /// `fbc`: `fb.{subdomain index}.{creation time ms}.{fbclid}`; the fbclid is
 /// case sensitive and kept as is.
 pub fn fbc(s: &str) -> Result<String, String> {
-    cookie(s, "fbc", |rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+    cookie(s, "fbc", |rest| {
+        !rest.is_empty() && !rest.contains(char::is_whitespace)
+    })
 }
 
 /// `fbp`: `fb.{subdomain index}.{creation time ms}.{random number}`.
 pub fn fbp(s: &str) -> Result<String, String> {
-    cookie(s, "fbp", |rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+    cookie(s, "fbp", |rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 fn cookie(s: &str, what: &str, last_ok: impl Fn(&str) -> bool) -> Result<String, String> {
     let mut parts = s.splitn(4, '.');
     let ok = parts.next() == Some("fb")
-        && parts
-            .next()
-            .is_some_and(|i| matches!(i, "0" | "1" | "2"))
-        && parts
-            .next()
-            .is_some_and(|t| t.len() >= 10 && t.len() <= 13 && t.bytes().all(|b| b.is_ascii_digit()))
+        && parts.next().is_some_and(|i| matches!(i, "0" | "1" | "2"))
+        && parts.next().is_some_and(|t| {
+            t.len() >= 10 && t.len() <= 13 && t.bytes().all(|b| b.is_ascii_digit())
+        })
         && parts.next().is_some_and(&last_ok);
     if ok {
         Ok(s.to_string())
@@ -587,7 +608,12 @@ mod tests {
     #[test]
     fn reference_examples() {
         let cases = [
-            (UserKey::Em, " John.Doe@Example.COM ", "US", "john.doe@example.com"),
+            (
+                UserKey::Em,
+                " John.Doe@Example.COM ",
+                "US",
+                "john.doe@example.com",
+            ),
             (UserKey::Em, "tést@gmail.com", "US", "tést@gmail.com"),
             (UserKey::Ph, "+1 (650) 555-1212", "US", "16505551212"),
             (UserKey::Ph, "(650) 555-1212", "US", "16505551212"),
@@ -619,11 +645,25 @@ mod tests {
             (UserKey::Country, "U.S.A.", "US", "us"),
             (UserKey::Country, "Great Britain", "US", "gb"),
             (UserKey::ClientIpAddress, "2001:db8::1", "US", "2001:db8::1"),
-            (UserKey::Fbc, "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890", "US", "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890"),
-            (UserKey::Fbp, "fb.1.1596403881668.1116446470", "US", "fb.1.1596403881668.1116446470"),
+            (
+                UserKey::Fbc,
+                "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890",
+                "US",
+                "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890",
+            ),
+            (
+                UserKey::Fbp,
+                "fb.1.1596403881668.1116446470",
+                "US",
+                "fb.1.1596403881668.1116446470",
+            ),
         ];
         for (key, raw, country, expected) in cases {
-            assert_eq!(norm(key, raw, country).as_deref(), Ok(expected), "{key:?} {raw:?} {country}");
+            assert_eq!(
+                norm(key, raw, country).as_deref(),
+                Ok(expected),
+                "{key:?} {raw:?} {country}"
+            );
         }
     }
 
@@ -644,7 +684,10 @@ mod tests {
             (UserKey::Fbc, "fb.1.abc.def"),
             (UserKey::Fbp, "fb.1.1596403881668.abc"),
             (UserKey::Fn, "  "),
-            (UserKey::Fbc, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+            (
+                UserKey::Fbc,
+                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ),
         ];
         for (key, raw) in cases {
             let r = norm(key, raw, "US");
@@ -656,16 +699,26 @@ mod tests {
     #[test]
     fn hashes_pass_through_once() {
         let h = sha256_hex("john.doe@example.com");
-        assert_eq!(h, "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f");
+        assert_eq!(
+            h,
+            "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f"
+        );
         let upper = h.to_ascii_uppercase();
-        assert_eq!(normalize(UserKey::Em, &upper, &at("US")), Ok(Normalized::Hashed(h.clone())));
+        assert_eq!(
+            normalize(UserKey::Em, &upper, &at("US")),
+            Ok(Normalized::Hashed(h.clone()))
+        );
         assert_eq!(Normalized::Hashed(h.clone()).hash(), h);
     }
 
     #[test]
     fn fbc_from_landing_url_keeps_case() {
         assert_eq!(
-            fbc_from_url("https://shop.example/?utm=x&fbclid=IwAR2xYz&b=1", 1700000000000).as_deref(),
+            fbc_from_url(
+                "https://shop.example/?utm=x&fbclid=IwAR2xYz&b=1",
+                1700000000000
+            )
+            .as_deref(),
             Some("fb.1.1700000000000.IwAR2xYz")
         );
         assert_eq!(fbc_from_url("https://shop.example/?a=b", 1), None);

@@ -126,7 +126,13 @@ pub static COUNTRIES: &[Country] = &[
     c("GP", "GLP", "590", "0", "Guadeloupe"),
     c("GQ", "GNQ", "240", "", "Equatorial Guinea"),
     c("GR", "GRC", "30", "", "Greece"),
-    c("GS", "SGS", "500", "", "South Georgia and the South Sandwich Islands"),
+    c(
+        "GS",
+        "SGS",
+        "500",
+        "",
+        "South Georgia and the South Sandwich Islands",
+    ),
     c("GT", "GTM", "502", "", "Guatemala"),
     c("GU", "GUM", "1", "1", "Guam"),
     c("GW", "GNB", "245", "", "Guinea-Bissau"),
@@ -268,7 +274,13 @@ pub static COUNTRIES: &[Country] = &[
     c("TZ", "TZA", "255", "0", "Tanzania"),
     c("UA", "UKR", "380", "0", "Ukraine"),
     c("UG", "UGA", "256", "0", "Uganda"),
-    c("UM", "UMI", "1", "1", "United States Minor Outlying Islands"),
+    c(
+        "UM",
+        "UMI",
+        "1",
+        "1",
+        "United States Minor Outlying Islands",
+    ),
     c("US", "USA", "1", "1", "United States"),
     c("UY", "URY", "598", "0", "Uruguay"),
     c("UZ", "UZB", "998", "8", "Uzbekistan"),
@@ -397,13 +409,13 @@ pub fn country(s: &str) -> Option<&'static Country> {
         }
         return None;
     }
-    if trimmed.len() == 3 && trimmed.bytes().all(|b| b.is_ascii_alphabetic()) {
-        if let Some(c) = COUNTRIES
+    if trimmed.len() == 3
+        && trimmed.bytes().all(|b| b.is_ascii_alphabetic())
+        && let Some(c) = COUNTRIES
             .iter()
             .find(|c| c.alpha3.eq_ignore_ascii_case(trimmed))
-        {
-            return Some(c);
-        }
+    {
+        return Some(c);
     }
     let folded = fold(trimmed);
     if folded.is_empty() {
@@ -543,10 +555,7 @@ pub fn region_code(s: &str, country: Option<&str>) -> Option<&'static str> {
     REGION_ALIASES
         .iter()
         .find(|(alias, code)| {
-            *alias == folded
-                && tables
-                    .iter()
-                    .any(|t| t.iter().any(|(c, _)| c == code))
+            *alias == folded && tables.iter().any(|t| t.iter().any(|(c, _)| c == code))
         })
         .map(|(_, code)| *code)
 }

@@ -171,7 +171,10 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
         if !KNOWN_FIELDS.contains(&key.as_str()) {
             problems.push(Problem::new(
                 format!("/{key}"),
-                format!("unknown setting `{key}`; known settings: {}", KNOWN_FIELDS.join(", ")),
+                format!(
+                    "unknown setting `{key}`; known settings: {}",
+                    KNOWN_FIELDS.join(", ")
+                ),
             ));
         }
     }
@@ -205,7 +208,9 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
             } else {
                 problems.push(Problem::new(
                     "/api_version",
-                    format!("`{v}` is not a Graph API version; write it like `{DEFAULT_API_VERSION}`"),
+                    format!(
+                        "`{v}` is not a Graph API version; write it like `{DEFAULT_API_VERSION}`"
+                    ),
                 ));
                 String::new()
             }
@@ -216,7 +221,10 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
             Some("the event name has leading or trailing spaces")
         } else if e.chars().count() > 50 {
             Some("a custom event name has at most 50 characters")
-        } else if !e.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ' ' || c == '-') {
+        } else if !e
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == ' ' || c == '-')
+        {
             Some("an event name has letters, digits, spaces, `_` and `-` only")
         } else {
             None
@@ -236,7 +244,10 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
                 let names: Vec<_> = ActionSource::ALL.iter().map(|a| a.as_str()).collect();
                 problems.push(Problem::new(
                     "/action_source",
-                    format!("`{s}` is not an action source; use one of {}", names.join(", ")),
+                    format!(
+                        "`{s}` is not an action source; use one of {}",
+                        names.join(", ")
+                    ),
                 ));
                 None
             }
@@ -253,7 +264,8 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
             None
         }
     });
-    let test_event_code = optional_string(obj, "test_event_code", &mut problems).filter(|c| !c.is_empty());
+    let test_event_code =
+        optional_string(obj, "test_event_code", &mut problems).filter(|c| !c.is_empty());
     let default_country = optional_string(obj, "default_country", &mut problems)
         .and_then(|c| match regions::country_code(&c) {
             Some(code) => Some(code),
@@ -343,27 +355,44 @@ fn parse_mapping(m: &Map<String, Value>, problems: &mut Vec<Problem>) -> Vec<(St
     out
 }
 
-fn required_string(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> Option<String> {
+fn required_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
     match obj.get(key) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::String(_)) | None | Some(Value::Null) => {
-            problems.push(Problem::new(format!("/{key}"), format!("`{key}` is required")));
+            problems.push(Problem::new(
+                format!("/{key}"),
+                format!("`{key}` is required"),
+            ));
             None
         }
         Some(_) => {
-            problems.push(Problem::new(format!("/{key}"), format!("`{key}` must be text")));
+            problems.push(Problem::new(
+                format!("/{key}"),
+                format!("`{key}` must be text"),
+            ));
             None
         }
     }
 }
 
-fn optional_string(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> Option<String> {
+fn optional_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
     match obj.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => {
-            problems.push(Problem::new(format!("/{key}"), format!("`{key}` must be text")));
+            problems.push(Problem::new(
+                format!("/{key}"),
+                format!("`{key}` must be text"),
+            ));
             None
         }
     }
@@ -453,7 +482,10 @@ mod tests {
             "/mapping/user_data.shoe_size",
             "/mapping/custom_data.value",
         ] {
-            assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+            assert!(
+                paths.contains(&expected),
+                "{expected} missing from {paths:?}"
+            );
         }
     }
 

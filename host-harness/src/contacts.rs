@@ -48,13 +48,17 @@ enum Standard {
 }
 
 fn standard(name: &str) -> Option<Standard> {
-    let n: String = name.trim().to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let n: String = name
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     Some(match n.as_str() {
         "id" | "contactid" => Standard::Id,
         "email" | "emails" | "email2" | "secondaryemail" | "additionalemails" => Standard::Email,
-        "phone" | "phones" | "phone2" | "mobile" | "mobilephone" | "secondaryphone" | "additionalphones" => {
-            Standard::Phone
-        }
+        "phone" | "phones" | "phone2" | "mobile" | "mobilephone" | "secondaryphone"
+        | "additionalphones" => Standard::Phone,
         "firstname" | "givenname" => Standard::FirstName,
         "lastname" | "surname" | "familyname" => Standard::LastName,
         "gender" | "sex" => Standard::Gender,
@@ -86,7 +90,10 @@ fn empty_contact() -> wit::Contact {
 
 /// Several emails or phones in one cell are separated by `;` or `|`.
 fn split_multi(v: &str) -> impl Iterator<Item = String> + '_ {
-    v.split([';', '|']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.split([';', '|'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 fn set(contact: &mut wit::Contact, field: Standard, value: &str) {
@@ -118,7 +125,11 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
         Ok(t) => t,
         Err(e) => return (ContactBook::default(), vec![e]),
     };
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let first = text.trim_start().chars().next();
     let records = match (ext.as_str(), first) {
         ("csv", _) => from_csv(path, &text),
@@ -133,13 +144,21 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
         match r {
             Ok((line, contact)) => {
                 if contact.id.is_empty() {
-                    errors.push(InputError::new(path, Some(line), Some("id"), "the contact has no id"));
+                    errors.push(InputError::new(
+                        path,
+                        Some(line),
+                        Some("id"),
+                        "the contact has no id",
+                    ));
                 } else if book.contacts.contains_key(&contact.id) {
                     errors.push(InputError::new(
                         path,
                         Some(line),
                         Some("id"),
-                        format!("a contact with id `{}` is already listed earlier; this one is ignored", contact.id),
+                        format!(
+                            "a contact with id `{}` is already listed earlier; this one is ignored",
+                            contact.id
+                        ),
                     ));
                 } else {
                     book.contacts.insert(contact.id.clone(), contact);
@@ -154,15 +173,32 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
 type Record = Result<(usize, wit::Contact), InputError>;
 
 fn from_csv(path: &Path, text: &str) -> Vec<Record> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
-        Err(e) => return vec![Err(InputError::new(path, Some(1), None, format!("unreadable header row: {e}")))],
+        Err(e) => {
+            return vec![Err(InputError::new(
+                path,
+                Some(1),
+                None,
+                format!("unreadable header row: {e}"),
+            ))];
+        }
     };
     if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
-        return vec![Err(InputError::new(path, Some(1), Some("id"), "the header row has no `id` column"))];
+        return vec![Err(InputError::new(
+            path,
+            Some(1),
+            Some("id"),
+            "the header row has no `id` column",
+        ))];
     }
-    let columns: Vec<(String, Option<Standard>)> = headers.iter().map(|h| (h.trim().to_string(), standard(h))).collect();
+    let columns: Vec<(String, Option<Standard>)> = headers
+        .iter()
+        .map(|h| (h.trim().to_string(), standard(h)))
+        .collect();
     let mut out = Vec::new();
     for row in reader.records() {
         let row = match row {
@@ -170,7 +206,9 @@ fn from_csv(path: &Path, text: &str) -> Vec<Record> {
             Err(e) => {
                 let line = e.position().map(|p| p.line() as usize);
                 let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("the row has {len} fields but the header has {expected_len}")
                     }
                     _ => format!("malformed CSV row: {e}"),
@@ -199,7 +237,12 @@ fn from_csv(path: &Path, text: &str) -> Vec<Record> {
 
 fn from_value(path: &Path, line: usize, v: Value) -> Record {
     let Value::Object(obj) = v else {
-        return Err(InputError::new(path, Some(line), None, "a contact must be a JSON object"));
+        return Err(InputError::new(
+            path,
+            Some(line),
+            None,
+            "a contact must be a JSON object",
+        ));
     };
     let mut contact = empty_contact();
     let mut custom = Map::new();
@@ -208,7 +251,14 @@ fn from_value(path: &Path, line: usize, v: Value) -> Record {
             match value {
                 Value::Object(m) => custom.extend(m),
                 Value::Null => {}
-                _ => return Err(InputError::new(path, Some(line), Some("custom_fields"), "must be a JSON object")),
+                _ => {
+                    return Err(InputError::new(
+                        path,
+                        Some(line),
+                        Some("custom_fields"),
+                        "must be a JSON object",
+                    ));
+                }
             }
             continue;
         }
@@ -224,14 +274,26 @@ fn from_value(path: &Path, line: usize, v: Value) -> Record {
                                 Value::String(s) => vs.push(s.clone()),
                                 Value::Number(n) => vs.push(n.to_string()),
                                 _ => {
-                                    return Err(InputError::new(path, Some(line), Some(&key), "a list of text was expected"));
+                                    return Err(InputError::new(
+                                        path,
+                                        Some(line),
+                                        Some(&key),
+                                        "a list of text was expected",
+                                    ));
                                 }
                             }
                         }
                         vs
                     }
                     Value::Null => Vec::new(),
-                    _ => return Err(InputError::new(path, Some(line), Some(&key), "text was expected")),
+                    _ => {
+                        return Err(InputError::new(
+                            path,
+                            Some(line),
+                            Some(&key),
+                            "text was expected",
+                        ));
+                    }
                 };
                 for v in values {
                     set(&mut contact, field, &v);
@@ -251,8 +313,9 @@ fn from_json_lines(path: &Path, text: &str) -> Vec<Record> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            let v: Value = serde_json::from_str(l)
-                .map_err(|e| InputError::new(path, Some(i + 1), None, format!("not valid JSON: {e}")))?;
+            let v: Value = serde_json::from_str(l).map_err(|e| {
+                InputError::new(path, Some(i + 1), None, format!("not valid JSON: {e}"))
+            })?;
             from_value(path, i + 1, v)
         })
         .collect()
@@ -262,7 +325,12 @@ fn from_json_array(path: &Path, text: &str) -> Vec<Record> {
     let items: Vec<&serde_json::value::RawValue> = match serde_json::from_str(text) {
         Ok(i) => i,
         Err(e) => {
-            return vec![Err(InputError::new(path, Some(e.line()), None, format!("not a JSON array of contacts: {e}")))];
+            return vec![Err(InputError::new(
+                path,
+                Some(e.line()),
+                None,
+                format!("not a JSON array of contacts: {e}"),
+            ))];
         }
     };
     items
@@ -303,17 +371,39 @@ mod tests {
 
     #[test]
     fn bad_rows_are_located_and_skipped() {
-        let f = file(".csv", "id,email\nc1,a@x.com\nc2,b@x.com,extra\n,c@x.com\nc1,again@x.com\nc3,ok@x.com\n");
+        let f = file(
+            ".csv",
+            "id,email\nc1,a@x.com\nc2,b@x.com,extra\n,c@x.com\nc1,again@x.com\nc3,ok@x.com\n",
+        );
         let (book, errors) = load(f.path());
         assert_eq!(book.len(), 2);
-        let lines: Vec<_> = errors.iter().map(|e| (e.line, e.field.as_deref())).collect();
-        assert_eq!(lines, [(Some(3), None), (Some(4), Some("id")), (Some(5), Some("id"))]);
-        assert!(errors[0].to_string().contains(":3: the row has 3 fields but the header has 2"), "{}", errors[0]);
+        let lines: Vec<_> = errors
+            .iter()
+            .map(|e| (e.line, e.field.as_deref()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (Some(3), None),
+                (Some(4), Some("id")),
+                (Some(5), Some("id"))
+            ]
+        );
+        assert!(
+            errors[0]
+                .to_string()
+                .contains(":3: the row has 3 fields but the header has 2"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]
     fn json_array_and_lines() {
-        let f = file(".json", "[\n {\"id\": \"c1\", \"email\": [\"a@x.com\"]},\n {\"id\": 7, \"phone\": {\"x\": 1}}\n]");
+        let f = file(
+            ".json",
+            "[\n {\"id\": \"c1\", \"email\": [\"a@x.com\"]},\n {\"id\": 7, \"phone\": {\"x\": 1}}\n]",
+        );
         let (book, errors) = load(f.path());
         assert_eq!(book.len(), 1);
         assert_eq!(errors[0].line, Some(3));

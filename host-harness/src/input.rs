@@ -22,7 +22,12 @@ pub struct InputError {
 
 impl InputError {
     /// A problem at `file`, `line`, `field`.
-    pub fn new(file: &Path, line: Option<usize>, field: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &Path,
+        line: Option<usize>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         InputError {
             file: file.display().to_string(),
             line,
@@ -49,7 +54,11 @@ impl std::error::Error for InputError {}
 
 /// The 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// The 1-based line of a slice that borrows from `text`.
@@ -60,7 +69,8 @@ pub fn line_of_slice(text: &str, slice: &str) -> usize {
 
 /// Reads a file as UTF-8, or says why not.
 pub fn read_text(path: &Path) -> Result<String, InputError> {
-    let bytes = std::fs::read(path).map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let line = line_of(&String::from_utf8_lossy(&e.as_bytes()[..offset]), offset);

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "host-harness", version, about = "Runs the Send Conversion Event component in wasmtime, with a local double of Meta's Graph API")]
+#[command(
+    name = "host-harness",
+    version,
+    about = "Runs the Send Conversion Event component in wasmtime, with a local double of Meta's Graph API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -73,10 +77,14 @@ enum Command {
 
 fn load_engine(component: Option<&PathBuf>, concurrency: usize) -> Result<Arc<ActionEngine>> {
     let bytes = match component {
-        Some(path) => std::fs::read(path).with_context(|| format!("cannot read the component {}", path.display()))?,
+        Some(path) => std::fs::read(path)
+            .with_context(|| format!("cannot read the component {}", path.display()))?,
         None => BUNDLED_COMPONENT.to_vec(),
     };
-    let limits = Limits { max_concurrency: concurrency.max(1) as u32, ..Limits::default() };
+    let limits = Limits {
+        max_concurrency: concurrency.max(1) as u32,
+        ..Limits::default()
+    };
     Ok(Arc::new(ActionEngine::new(&bytes, limits)?))
 }
 
@@ -103,9 +111,23 @@ async fn main() -> ExitCode {
 async fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { workflow, contacts, triggers, graph_url, report, component, concurrency } => {
+        Command::Run {
+            workflow,
+            contacts,
+            triggers,
+            graph_url,
+            report,
+            component,
+            concurrency,
+        } => {
             let engine = load_engine(component.as_ref(), concurrency)?;
-            let options = RunOptions { workflows: workflow, contacts, firings: triggers, graph_url, concurrency };
+            let options = RunOptions {
+                workflows: workflow,
+                contacts,
+                firings: triggers,
+                graph_url,
+                concurrency,
+            };
             let bar = progress_bar();
             let tick = |done: usize, total: usize| {
                 if let Some(b) = &bar {
@@ -119,16 +141,39 @@ async fn real_main() -> Result<ExitCode> {
             }
             print!("{}", result.summary(50));
             write_report(&result, report.as_ref())?;
-            Ok(if result.all_accepted() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if result.all_accepted() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        Command::GraphDouble { listen, tokens, pixels } => {
-            let config = DoubleConfig { tokens, pixels: (!pixels.is_empty()).then_some(pixels) };
+        Command::GraphDouble {
+            listen,
+            tokens,
+            pixels,
+        } => {
+            let config = DoubleConfig {
+                tokens,
+                pixels: (!pixels.is_empty()).then_some(pixels),
+            };
             let double = GraphDouble::start(listen, config).await?;
             println!("Graph API double listening on {}", double.url());
-            println!("  POST {}/v24.0/<pixel id>/events   (Meta's route)", double.url());
-            println!("  GET  {}/_double/events            (what it received)", double.url());
-            println!("  GET  {}/_double/requests          (every request and answer)", double.url());
-            println!("  POST {}/_double/faults            (queue failures)", double.url());
+            println!(
+                "  POST {}/v24.0/<pixel id>/events   (Meta's route)",
+                double.url()
+            );
+            println!(
+                "  GET  {}/_double/events            (what it received)",
+                double.url()
+            );
+            println!(
+                "  GET  {}/_double/requests          (every request and answer)",
+                double.url()
+            );
+            println!(
+                "  POST {}/_double/faults            (queue failures)",
+                double.url()
+            );
             tokio::signal::ctrl_c().await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -136,7 +181,10 @@ async fn real_main() -> Result<ExitCode> {
             let engine = load_engine(None, 4)?;
             let dir = host_harness::demo::scratch_dir();
             let (result, double) = host_harness::demo::demo(engine, &dir).await?;
-            println!("Send Conversion Event demo: bundled workflows against the Graph API double at {}\n", double.url());
+            println!(
+                "Send Conversion Event demo: bundled workflows against the Graph API double at {}\n",
+                double.url()
+            );
             for f in &result.firings {
                 for e in &f.executions {
                     let what = match (&e.answer, &e.error) {
@@ -158,11 +206,22 @@ async fn real_main() -> Result<ExitCode> {
             }
             println!("\n{}", result.summary(20));
             let received = double.received();
-            println!("The double received {} events: {}", received.len(),
-                received.iter().map(|r| r.event_name.as_str()).collect::<Vec<_>>().join(", "));
+            println!(
+                "The double received {} events: {}",
+                received.len(),
+                received
+                    .iter()
+                    .map(|r| r.event_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             println!("Example files: {}", dir.display());
             write_report(&result, report.as_ref())?;
-            Ok(if result.all_accepted() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if result.all_accepted() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Describe { component } => {
             let engine = load_engine(component.as_ref(), 1)?;

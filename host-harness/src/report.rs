@@ -187,11 +187,21 @@ pub struct ProblemReport {
 }
 
 fn problems(list: &[wit::Problem]) -> Vec<ProblemReport> {
-    list.iter().map(|p| ProblemReport { path: p.path.clone(), message: p.message.clone() }).collect()
+    list.iter()
+        .map(|p| ProblemReport {
+            path: p.path.clone(),
+            message: p.message.clone(),
+        })
+        .collect()
 }
 
 fn warnings(list: &[wit::Warning]) -> Vec<WarningReport> {
-    list.iter().map(|w| WarningReport { field: w.field.clone(), message: w.message.clone() }).collect()
+    list.iter()
+        .map(|w| WarningReport {
+            field: w.field.clone(),
+            message: w.message.clone(),
+        })
+        .collect()
 }
 
 impl ExecutionReport {
@@ -270,7 +280,10 @@ fn error_report(e: &wit::ActionError) -> (Status, ErrorReport) {
             Status::Invalid,
             ErrorReport {
                 class: "invalid_settings",
-                message: format!("the action's settings are invalid ({} problems); nothing was sent", p.len()),
+                message: format!(
+                    "the action's settings are invalid ({} problems); nothing was sent",
+                    p.len()
+                ),
                 problems: problems(p),
                 ..ErrorReport::default()
             },
@@ -279,7 +292,11 @@ fn error_report(e: &wit::ActionError) -> (Status, ErrorReport) {
             Status::Invalid,
             ErrorReport {
                 class: "invalid_input",
-                message: p.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; "),
+                message: p
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 problems: problems(p),
                 ..ErrorReport::default()
             },
@@ -316,7 +333,11 @@ impl FiringReport {
         self.status = if self.error.is_some() {
             Status::Error
         } else {
-            self.executions.iter().map(|e| e.status).max().unwrap_or(Status::Error)
+            self.executions
+                .iter()
+                .map(|e| e.status)
+                .max()
+                .unwrap_or(Status::Error)
         };
     }
 }
@@ -324,7 +345,11 @@ impl FiringReport {
 impl Report {
     /// Recounts the totals.
     pub fn tally(&mut self) {
-        let mut t = Totals { firings: self.firings.len(), input_errors: self.input_errors.len(), ..Totals::default() };
+        let mut t = Totals {
+            firings: self.firings.len(),
+            input_errors: self.input_errors.len(),
+            ..Totals::default()
+        };
         for f in &self.firings {
             if f.error.is_some() {
                 t.errors += 1;
@@ -366,7 +391,9 @@ impl Report {
         );
         let mut per_event: BTreeMap<String, [usize; 3]> = BTreeMap::new();
         for e in self.firings.iter().flat_map(|f| &f.executions) {
-            let row = per_event.entry(e.event_name.clone().unwrap_or_else(|| "(no event)".into())).or_default();
+            let row = per_event
+                .entry(e.event_name.clone().unwrap_or_else(|| "(no event)".into()))
+                .or_default();
             row[0] += 1;
             if e.status == Status::Accepted {
                 row[1] += 1;
@@ -375,7 +402,11 @@ impl Report {
             }
         }
         if !per_event.is_empty() {
-            let _ = writeln!(out, "\n  {:<28} {:>8} {:>9} {:>8}", "event", "runs", "accepted", "failed");
+            let _ = writeln!(
+                out,
+                "\n  {:<28} {:>8} {:>9} {:>8}",
+                "event", "runs", "accepted", "failed"
+            );
             for (name, [runs, ok, bad]) in &per_event {
                 let _ = writeln!(out, "  {name:<28} {runs:>8} {ok:>9} {bad:>8}");
             }
@@ -420,7 +451,11 @@ impl Report {
                 let _ = writeln!(out, "  {l}");
             }
             if lines.len() > max_problems {
-                let _ = writeln!(out, "  … and {} more in the report", lines.len() - max_problems);
+                let _ = writeln!(
+                    out,
+                    "  … and {} more in the report",
+                    lines.len() - max_problems
+                );
             }
         }
         out

@@ -40,7 +40,11 @@ struct Job {
 
 /// Runs `options` on `engine`; `progress(done, total)` is called as
 /// executions finish.
-pub async fn run(engine: Arc<ActionEngine>, options: &RunOptions, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Report> {
+pub async fn run(
+    engine: Arc<ActionEngine>,
+    options: &RunOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Report> {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let descriptor = engine.describe().await?;
@@ -49,7 +53,12 @@ pub async fn run(engine: Arc<ActionEngine>, options: &RunOptions, progress: &(dy
     let (workflows, errors) = workflow::load_all(&options.workflows);
     input_errors.extend(errors);
     if workflows.is_empty() && input_errors.is_empty() {
-        input_errors.push(InputError::new(&options.workflows.first().cloned().unwrap_or_default(), None, None, "no workflow found"));
+        input_errors.push(InputError::new(
+            &options.workflows.first().cloned().unwrap_or_default(),
+            None,
+            None,
+            "no workflow found",
+        ));
     }
 
     // Settings are checked once per action, not once per firing.
@@ -110,7 +119,14 @@ pub async fn run(engine: Arc<ActionEngine>, options: &RunOptions, progress: &(dy
                     error: None,
                     executions: Vec::new(),
                 };
-                let at = |field: &str, message: String| Some(InputError::new(&options.firings, Some(rec.line), Some(field), message));
+                let at = |field: &str, message: String| {
+                    Some(InputError::new(
+                        &options.firings,
+                        Some(rec.line),
+                        Some(field),
+                        message,
+                    ))
+                };
                 if !listened.contains(rec.firing.trigger_type.as_str()) {
                     report.error = at(
                         "type",
@@ -121,17 +137,38 @@ pub async fn run(engine: Arc<ActionEngine>, options: &RunOptions, progress: &(dy
                         ),
                     );
                 } else if let Some(contact) = book.get(&rec.contact_id) {
-                    for (wi, w) in workflows.iter().enumerate().filter(|(_, w)| w.trigger == rec.firing.trigger_type) {
+                    for (wi, w) in workflows
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, w)| w.trigger == rec.firing.trigger_type)
+                    {
                         for (ai, a) in w.actions.iter().enumerate() {
                             if settings_problems[wi][ai].is_empty() {
-                                jobs.push(Job { firing_index: index, workflow: wi, action: ai, firing: rec.firing.clone(), contact: contact.clone() });
+                                jobs.push(Job {
+                                    firing_index: index,
+                                    workflow: wi,
+                                    action: ai,
+                                    firing: rec.firing.clone(),
+                                    contact: contact.clone(),
+                                });
                             } else {
-                                report.executions.push(ExecutionReport::invalid_settings(&w.name, &a.name, &settings_problems[wi][ai]));
+                                report.executions.push(ExecutionReport::invalid_settings(
+                                    &w.name,
+                                    &a.name,
+                                    &settings_problems[wi][ai],
+                                ));
                             }
                         }
                     }
                 } else {
-                    report.error = at("contact_id", format!("no contact with id `{}` in {}", rec.contact_id, options.contacts.display()));
+                    report.error = at(
+                        "contact_id",
+                        format!(
+                            "no contact with id `{}` in {}",
+                            rec.contact_id,
+                            options.contacts.display()
+                        ),
+                    );
                 }
                 reports.push(report);
             }
@@ -139,7 +176,16 @@ pub async fn run(engine: Arc<ActionEngine>, options: &RunOptions, progress: &(dy
     }
 
     let total = jobs.len();
-    let results = execute_all(engine, &workflows, policy, jobs, options.concurrency.max(1), total, progress).await;
+    let results = execute_all(
+        engine,
+        &workflows,
+        policy,
+        jobs,
+        options.concurrency.max(1),
+        total,
+        progress,
+    )
+    .await;
     for (index, exec) in results {
         reports[index].executions.push(exec);
     }
@@ -147,7 +193,10 @@ pub async fn run(engine: Arc<ActionEngine>, options: &RunOptions, progress: &(dy
         r.settle();
     }
     let mut report = Report {
-        component: ComponentInfo { name: descriptor.name, version: descriptor.version },
+        component: ComponentInfo {
+            name: descriptor.name,
+            version: descriptor.version,
+        },
         graph_url: options.graph_url.as_ref().map(|u| u.to_string()),
         started_at,
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -172,14 +221,28 @@ async fn execute_all(
     let mut set = tokio::task::JoinSet::new();
     let mut out = Vec::with_capacity(jobs.len());
     for (order, job) in jobs.into_iter().enumerate() {
-        let permit = semaphore.clone().acquire_owned().await.expect("semaphore stays open");
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore stays open");
         let (engine, policy) = (engine.clone(), policy.clone());
         let w = &workflows[job.workflow];
-        let (workflow_name, action_name, settings) = (w.name.clone(), w.actions[job.action].name.clone(), w.actions[job.action].settings.clone());
+        let (workflow_name, action_name, settings) = (
+            w.name.clone(),
+            w.actions[job.action].name.clone(),
+            w.actions[job.action].settings.clone(),
+        );
         set.spawn(async move {
-            let exec = engine.execute(policy, &settings, &job.firing, &job.contact).await;
+            let exec = engine
+                .execute(policy, &settings, &job.firing, &job.contact)
+                .await;
             drop(permit);
-            (order, job.firing_index, ExecutionReport::from_execution(&workflow_name, &action_name, exec))
+            (
+                order,
+                job.firing_index,
+                ExecutionReport::from_execution(&workflow_name, &action_name, exec),
+            )
         });
         while let Some(done) = set.try_join_next() {
             out.push(done.expect("execution tasks do not panic"));
@@ -192,12 +255,16 @@ async fn execute_all(
     }
     // Executions finish in any order; the report keeps the file's.
     out.sort_by_key(|(order, _, _)| *order);
-    out.into_iter().map(|(_, index, exec)| (index, exec)).collect()
+    out.into_iter()
+        .map(|(_, index, exec)| (index, exec))
+        .collect()
 }
 
 /// The values of `settings` at the secret JSON pointers.
 fn secret_values(settings: &str, pointers: &[String]) -> Vec<String> {
-    let Ok(doc) = serde_json::from_str::<Value>(settings) else { return Vec::new() };
+    let Ok(doc) = serde_json::from_str::<Value>(settings) else {
+        return Vec::new();
+    };
     pointers
         .iter()
         .filter_map(|p| doc.pointer(p).and_then(Value::as_str))

@@ -68,12 +68,18 @@ impl Workflow {
     /// JSON pointer such as `/mapping/custom_data.value`) is written.
     pub fn line_of_field(&self, pointer: &str) -> Option<usize> {
         let key = pointer.rsplit('/').next().filter(|k| !k.is_empty())?;
-        self.text.lines().position(|l| {
-            let l = l.trim_start();
-            let l = l.strip_prefix('"').unwrap_or(l);
-            l.starts_with(key) && l[key.len()..].trim_start_matches('"').trim_start().starts_with(['=', ':'])
-        })
-        .map(|i| i + 1)
+        self.text
+            .lines()
+            .position(|l| {
+                let l = l.trim_start();
+                let l = l.strip_prefix('"').unwrap_or(l);
+                l.starts_with(key)
+                    && l[key.len()..]
+                        .trim_start_matches('"')
+                        .trim_start()
+                        .starts_with(['=', ':'])
+            })
+            .map(|i| i + 1)
     }
 }
 
@@ -87,12 +93,22 @@ pub fn load_all(paths: &[PathBuf]) -> (Vec<Workflow>, Vec<InputError>) {
                 Ok(entries) => {
                     let mut found: Vec<PathBuf> = entries
                         .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("toml" | "json")))
+                        .filter(|f| {
+                            matches!(
+                                f.extension().and_then(|e| e.to_str()),
+                                Some("toml" | "json")
+                            )
+                        })
                         .collect();
                     found.sort();
                     files.extend(found);
                 }
-                Err(e) => errors.push(InputError::new(p, None, None, format!("cannot read the folder: {e}"))),
+                Err(e) => errors.push(InputError::new(
+                    p,
+                    None,
+                    None,
+                    format!("cannot read the folder: {e}"),
+                )),
             }
         } else {
             files.push(p.clone());
@@ -113,12 +129,23 @@ pub fn load(path: &Path) -> Result<Workflow, InputError> {
     let text = read_text(path)?;
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let file: WorkflowFile = if is_json {
-        serde_json::from_str(&text)
-            .map_err(|e| InputError::new(path, Some(e.line()), None, format!("not a valid workflow: {e}")))?
+        serde_json::from_str(&text).map_err(|e| {
+            InputError::new(
+                path,
+                Some(e.line()),
+                None,
+                format!("not a valid workflow: {e}"),
+            )
+        })?
     } else {
         toml::from_str(&text).map_err(|e| {
             let line = e.span().map(|s| crate::input::line_of(&text, s.start));
-            InputError::new(path, line, None, format!("not a valid workflow: {}", e.message()))
+            InputError::new(
+                path,
+                line,
+                None,
+                format!("not a valid workflow: {}", e.message()),
+            )
         })?
     };
     let _ = file.description;
@@ -147,12 +174,20 @@ pub fn load(path: &Path) -> Result<Workflow, InputError> {
         });
     }
     if actions.is_empty() {
-        return Err(InputError::new(path, None, Some("actions"), "the workflow has no action"));
+        return Err(InputError::new(
+            path,
+            None,
+            Some("actions"),
+            "the workflow has no action",
+        ));
     }
     Ok(Workflow {
-        name: file
-            .name
-            .unwrap_or_else(|| path.file_stem().and_then(|s| s.to_str()).unwrap_or("workflow").to_string()),
+        name: file.name.unwrap_or_else(|| {
+            path.file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("workflow")
+                .to_string()
+        }),
         trigger: file.trigger,
         file: path.to_path_buf(),
         actions,
@@ -179,7 +214,9 @@ fn substitute(s: &str) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = s;
     while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start + 2..].find('}') else { break };
+        let Some(len) = rest[start + 2..].find('}') else {
+            break;
+        };
         let var = &rest[start + 2..start + 2 + len];
         out.push_str(&rest[..start]);
         out.push_str(&std::env::var(var).map_err(|_| var.to_string())?);
@@ -205,7 +242,10 @@ mod tests {
         let w = load(f.path()).unwrap();
         assert_eq!(w.trigger, "order_placed");
         let s: Value = serde_json::from_str(&w.actions[0].settings).unwrap();
-        assert_eq!(s["access_token"], Value::String(std::env::var("HOME").unwrap()));
+        assert_eq!(
+            s["access_token"],
+            Value::String(std::env::var("HOME").unwrap())
+        );
         assert_eq!(w.line_of_field("/pixel_id"), Some(7));
         assert_eq!(w.line_of_field("/event"), Some(9));
     }

@@ -11,13 +11,21 @@ pub const TOKEN: &str = host_harness::graph_double::DEFAULT_TOKEN;
 pub fn engine() -> Arc<ActionEngine> {
     static ENGINE: OnceLock<Arc<ActionEngine>> = OnceLock::new();
     ENGINE
-        .get_or_init(|| Arc::new(ActionEngine::new(BUNDLED_COMPONENT, Limits::default()).expect("the component loads")))
+        .get_or_init(|| {
+            Arc::new(
+                ActionEngine::new(BUNDLED_COMPONENT, Limits::default())
+                    .expect("the component loads"),
+            )
+        })
         .clone()
 }
 
 /// Unix seconds now.
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// A contact with every standard field, as a CRM would hold it.
@@ -40,19 +48,26 @@ pub fn contact() -> wit::Contact {
 
 /// A firing of `trigger_type` one minute ago with `data`.
 pub fn firing(id: &str, trigger_type: &str, data: serde_json::Value) -> wit::Firing {
-    wit::Firing { id: id.into(), trigger_type: trigger_type.into(), occurred_at: now() - 60, data: data.to_string() }
+    wit::Firing {
+        id: id.into(),
+        trigger_type: trigger_type.into(),
+        occurred_at: now() - 60,
+        data: data.to_string(),
+    }
 }
 
 /// Browser context every website event carries.
 pub fn web(mut data: serde_json::Value) -> serde_json::Value {
     data["page"] = serde_json::json!({"url": "https://shop.example/thanks"});
-    data["client"] = serde_json::json!({"user_agent": "Mozilla/5.0 (test)", "ip_address": "203.0.113.9"});
+    data["client"] =
+        serde_json::json!({"user_agent": "Mozilla/5.0 (test)", "ip_address": "203.0.113.9"});
     data
 }
 
 /// Settings for `event` with the double's token.
 pub fn settings(event: &str, extra: serde_json::Value) -> String {
-    let mut s = serde_json::json!({"pixel_id": "1234567890", "access_token": TOKEN, "event": event});
+    let mut s =
+        serde_json::json!({"pixel_id": "1234567890", "access_token": TOKEN, "event": event});
     if let serde_json::Value::Object(m) = extra {
         for (k, v) in m {
             s[k] = v;

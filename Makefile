@@ -1,0 +1,24 @@
+# The project's commands. `make demo` and `make test` are all a newcomer needs.
+.PHONY: setup demo test check component
+
+setup:
+	@./scripts/setup-toolchain
+
+# The bundled example workflows against the local Graph API double.
+demo: setup
+	cargo run --quiet -p host-harness -- demo
+
+# Unit tests of the component's core and the host, and the end-to-end tests
+# through the real component in wasmtime against the double.
+test: setup
+	cargo test --workspace
+
+# Formatting and lints, as CI checks them.
+check: setup
+	cargo fmt --all --check
+	cargo clippy --all-targets -- -D warnings
+
+# The component alone, for embedding elsewhere.
+component: setup
+	cargo build -p send-conversion-event --target wasm32-wasip2 --profile guest
+	@ls -l target/wasm32-wasip2/guest/send_conversion_event.wasm
