@@ -52,7 +52,10 @@ fn the_demo_shows_all_six_events_accepted() {
             "{e} missing:\n{t}"
         );
     }
-    assert!(t.contains("8 accepted, 0 refused"), "{t}");
+    assert!(
+        t.contains("8 accepted, 0 skipped, 0 refused by Meta"),
+        "{t}"
+    );
     assert!(!t.contains(TOKEN), "the token was printed");
 }
 

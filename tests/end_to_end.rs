@@ -398,3 +398,226 @@ async fn the_descriptor_carries_schema_and_defaults() {
     );
     assert_eq!(d.secret_fields, ["/access_token"]);
 }
+
+#[tokio::test]
+async fn each_check_before_sending_fires() {
+    let d = double().await;
+    let mut ahead = firing("a-1", "t", web(json!({})));
+    ahead.occurred_at = now() + 3600;
+    let exec = execute(&d, &settings("Lead", json!({})), &ahead).await;
+    let wit::ActionError::InvalidInput(p) = &failure(&exec).error else {
+        panic!()
+    };
+    assert_eq!(p[0].path, "event_time");
+    assert!(p[0].message.contains("future"));
+
+    let exec = execute(
+        &d,
+        &settings("Lead", json!({"action_source": "website"})),
+        &firing("w-1", "t", json!({})),
+    )
+    .await;
+    let wit::ActionError::InvalidInput(p) = &failure(&exec).error else {
+        panic!()
+    };
+    let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["event_source_url", "user_data.client_user_agent"]);
+    assert!(d.requests().is_empty());
+}
+
+#[tokio::test]
+async fn too_little_customer_information_is_warned_and_refused_by_the_double() {
+    let d = double().await;
+    let s = settings(
+        "Lead",
+        json!({"action_source": "email", "mapping": {"user_data.external_id": ""}}),
+    );
+    let thin = wit::Contact {
+        emails: vec![],
+        phones: vec![],
+        ..contact()
+    };
+    let exec = engine()
+        .execute(policy(&d), &s, &firing("thin-1", "t", json!({})), &thin)
+        .await;
+    let f = failure(&exec);
+    assert!(
+        f.warnings
+            .iter()
+            .any(|w| w.field == "user_data" && w.message.contains("2804050")),
+        "{:?}",
+        f.warnings
+    );
+    let wit::ActionError::Rejected(e) = &f.error else {
+        panic!("{f:?}")
+    };
+    assert_eq!((e.code, e.subcode), (100, Some(2804050)));
+    assert!(!e.retriable);
+}
+
+#[tokio::test]
+async fn a_contact_who_opted_out_is_skipped_not_sent() {
+    let d = double().await;
+    let s = settings(
+        "Lead",
+        json!({"action_source": "email", "consent_field": "dnd"}),
+    );
+    let opted_out = wit::Contact {
+        custom_fields: r#"{"dnd": "yes"}"#.into(),
+        ..contact()
+    };
+    let exec = engine()
+        .execute(policy(&d), &s, &firing("s-9", "t", json!({})), &opted_out)
+        .await;
+    let o = accepted(&exec);
+    assert!(o.skipped.as_deref().unwrap().contains("opted out"));
+    assert_eq!(o.event_id, "s-9");
+    assert_eq!(o.events_received, 0);
+    assert!(exec.exchanges.is_empty() && d.requests().is_empty());
+}
+
+#[tokio::test]
+async fn limited_data_use_crm_lead_stages_and_follow_ups_reach_the_double() {
+    let d = double().await;
+    let s = settings(
+        "Qualified Lead",
+        json!({
+            "action_source": "system_generated",
+            "lead_event_source": "Hoop CRM",
+            "limited_data_use": "california_contacts",
+            "mapping": {
+                "original_event_data.event_name": "Lead",
+                "original_event_data.event_id": "{{trigger.first_event_id}}"
+            }
+        }),
+    );
+    let f = firing(
+        "stage-1",
+        "lead_stage_changed",
+        json!({"lead_id": "1234567890123456", "first_event_id": "sub-1"}),
+    );
+    accepted(&execute(&d, &s, &f).await);
+    let e = &d.received()[0].event;
+    assert_eq!(e["action_source"], json!("system_generated"));
+    assert_eq!(
+        e["user_data"]["lead_id"],
+        json!("1234567890123456"),
+        "lead_id goes raw"
+    );
+    assert_eq!(e["custom_data"]["event_source"], json!("crm"));
+    assert_eq!(e["custom_data"]["lead_event_source"], json!("Hoop CRM"));
+    assert_eq!(e["data_processing_options"], json!(["LDU"]));
+    assert_eq!(
+        (
+            e["data_processing_options_country"].clone(),
+            e["data_processing_options_state"].clone()
+        ),
+        (json!(1), json!(1000))
+    );
+    assert_eq!(
+        e["original_event_data"],
+        json!({"event_name": "Lead", "event_id": "sub-1"})
+    );
+}
+
+#[tokio::test]
+async fn the_double_refuses_what_meta_refuses() {
+    let d = double().await;
+    let t = now() - 10;
+    let auth = format!("authorization: Bearer {TOKEN}\r\n");
+    let cases = [
+        (
+            json!({"event_name": "Lead", "event_time": t, "action_source": "email", "user_data": {"em": "john@example.com"}}),
+            None,
+            "must be a SHA-256",
+        ),
+        (
+            json!({"event_name": "Lead", "event_time": t, "action_source": "email", "user_data": {"em": sha("a"), "client_ip_address": sha("b")}}),
+            None,
+            "must not be hashed",
+        ),
+        (
+            json!({"event_name": "Lead", "event_time": t, "action_source": "email", "user_data": {"fbc": "fb.1.x"}}),
+            Some(2804001),
+            "fbc",
+        ),
+        (
+            json!({"event_name": "Lead", "event_time": t - 8 * 86_400, "action_source": "email", "user_data": {"em": sha("a")}}),
+            Some(2804003),
+            "past",
+        ),
+        (
+            json!({"event_name": "Lead", "event_time": t, "action_source": "web", "user_data": {"em": sha("a")}}),
+            None,
+            "action_source",
+        ),
+        (
+            json!({"event_name": "Lead", "event_time": t, "action_source": "website", "user_data": {"em": sha("a")}}),
+            None,
+            "event_source_url",
+        ),
+        (
+            json!({"event_name": "Purchase", "event_time": t, "action_source": "email", "user_data": {"em": sha("a")}, "custom_data": {"value": 3}}),
+            Some(2804009),
+            "currency",
+        ),
+        (
+            json!({"event_name": "Lead", "event_time": t, "action_source": "email", "user_data": {"em": sha("a")}, "custom_data": {"currency": "dollars"}}),
+            None,
+            "ISO 4217",
+        ),
+        (
+            json!({"event_name": "Lead", "event_time": t, "action_source": "email", "user_data": {"client_ip_address": "1.2.3.4"}}),
+            Some(2804050),
+            "customer information",
+        ),
+    ];
+    for (event, subcode, words) in cases {
+        let (status, answer) = post_raw(
+            &d.url(),
+            "/v24.0/123/events",
+            &auth,
+            &json!({"data": [event]}).to_string(),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["code"], json!(100), "{answer}");
+        assert_eq!(
+            answer["error"]["error_subcode"].as_i64(),
+            subcode.map(i64::from),
+            "{answer}"
+        );
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(words),
+            "{answer}"
+        );
+    }
+    let batch: Vec<Value> = (0..1001).map(|i| json!({"event_name": "Lead", "event_time": t, "event_id": i, "action_source": "email", "user_data": {"em": sha("a")}})).collect();
+    let (status, answer) = post_raw(
+        &d.url(),
+        "/v24.0/123/events",
+        &auth,
+        &json!({"data": batch}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1000")
+    );
+    let (status, answer) = post_raw(
+        &d.url(),
+        "/v24.0/123/events",
+        "",
+        &json!({"data": []}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (400, json!(104)),
+        "no token"
+    );
+    assert!(d.received().is_empty());
+}

@@ -81,6 +81,7 @@ impl wit::Guest for Component {
                 match_keys: o.match_keys,
                 test_event: o.test_event,
                 warnings: o.warnings.into_iter().map(warning).collect(),
+                skipped: o.skipped,
             })
             .map_err(failure)
     }

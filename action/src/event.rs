@@ -6,7 +6,8 @@ use crate::input::{Contact, Firing};
 use crate::mapping::{self, Context};
 use crate::normalize::{self, Locale, Normalized, UserKey};
 use crate::outcome::{Problem, Warning};
-use crate::settings::{ActionSource, Settings};
+use crate::regions;
+use crate::settings::{ActionSource, LimitedDataUse, Settings};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -35,6 +36,18 @@ pub struct Event {
     /// Attribution only, no ad optimisation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opt_out: Option<bool>,
+    /// `["LDU"]` for Limited Data Use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_processing_options: Option<Vec<&'static str>>,
+    /// LDU country: 1 = USA, 0 = Meta geolocates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_processing_options_country: Option<u32>,
+    /// LDU state: 1000 = California, 0 = Meta geolocates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_processing_options_state: Option<u32>,
+    /// The earlier event this one follows up.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub original_event_data: Map<String, Value>,
     /// Customer information: hashed keys as SHA-256, raw keys as is.
     pub user_data: Map<String, Value>,
     /// Value, currency, contents and custom properties.
@@ -64,6 +77,20 @@ pub struct Refused {
     pub warnings: Vec<Warning>,
 }
 
+/// The event id of one firing: the mapped `event_id` (or the event's
+/// default), else the firing's id. Deterministic, so a retry and the
+/// website's Pixel can send the same.
+pub fn event_id(settings: &Settings, contact: &Contact, firing: &Firing) -> String {
+    let ctx = Context::new(contact, firing);
+    mapping::effective(&settings.event, &settings.mapping)
+        .into_iter()
+        .find(|(param, _, _)| param == "event_id")
+        .and_then(|(_, t, _)| t.resolve(&ctx))
+        .and_then(|v| texts(&v).into_iter().next())
+        .filter(|id| !id.trim().is_empty())
+        .unwrap_or_else(|| firing.id.clone())
+}
+
 /// Builds the event of one firing. `now` (Unix seconds) checks its age.
 pub fn build(
     settings: &Settings,
@@ -84,6 +111,10 @@ pub fn build(
         event_source_url: None,
         referrer_url: None,
         opt_out: None,
+        data_processing_options: None,
+        data_processing_options_country: None,
+        data_processing_options_state: None,
+        original_event_data: Map::new(),
         user_data: Map::new(),
         custom_data: Map::new(),
     };
@@ -112,6 +143,24 @@ pub fn build(
                     event.custom_data.insert(field.to_string(), v);
                 }
                 Err(why) => warnings.push(Warning::new(&param, format!("left out: {why}"))),
+            }
+        } else if let Some(field) = param.strip_prefix("original_event_data.") {
+            let text = texts(&value).into_iter().next().unwrap_or_default();
+            if field == "event_time" {
+                match number(&value).filter(|t| t.fract() == 0.0 && *t > 0.0) {
+                    Some(t) => {
+                        event
+                            .original_event_data
+                            .insert(field.into(), Value::from(t as i64));
+                    }
+                    None => {
+                        warnings.push(Warning::new(&param, "left out: not a Unix time in seconds"))
+                    }
+                }
+            } else {
+                event
+                    .original_event_data
+                    .insert(field.into(), Value::String(text));
             }
         } else {
             match param.as_str() {
@@ -210,6 +259,45 @@ pub fn build(
                 match_keys.push(key.as_str().to_string());
             }
         }
+    }
+
+    match settings.limited_data_use {
+        LimitedDataUse::Off => {}
+        LimitedDataUse::Always => {
+            event.data_processing_options = Some(vec!["LDU"]);
+            event.data_processing_options_country = Some(0);
+            event.data_processing_options_state = Some(0);
+        }
+        LimitedDataUse::CaliforniaContacts => {
+            if locale.country.alpha2 == "US"
+                && contact
+                    .state
+                    .as_deref()
+                    .and_then(|s| regions::region_code(s, Some("US")))
+                    == Some("CA")
+            {
+                event.data_processing_options = Some(vec!["LDU"]);
+                event.data_processing_options_country = Some(1);
+                event.data_processing_options_state = Some(1000);
+            }
+        }
+    }
+    if let Some(crm) = &settings.lead_event_source {
+        event
+            .custom_data
+            .insert("event_source".into(), Value::String("crm".into()));
+        event
+            .custom_data
+            .insert("lead_event_source".into(), Value::String(crm.clone()));
+    }
+    if !event.original_event_data.is_empty()
+        && !event.original_event_data.contains_key("event_name")
+    {
+        warnings.push(Warning::new(
+            "original_event_data",
+            "left out: it needs at least the original event_name",
+        ));
+        event.original_event_data.clear();
     }
 
     if let Some(Value::Array(items)) = event.custom_data.get("contents")

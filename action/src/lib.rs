@@ -2,12 +2,14 @@
 //! Meta's Conversions API.
 //!
 //! The core is plain Rust, compiled and tested natively: [`settings`] reads
-//! what the builder filled in, [`mapping`] resolves merge fields,
+//! what the builder filled in, [`consent`] skips contacts who opted out,
+//! [`mapping`] resolves merge fields,
 //! [`normalize`] prepares customer data as Meta matches it, [`event`] builds
 //! and checks the event, [`graph`] speaks the Graph API. [`execute`] ties
 //! them together around a transport function; on `wasm32` the component
 //! glue supplies one that sends through `wasi:http`.
 
+pub mod consent;
 pub mod event;
 pub mod graph;
 pub mod input;
@@ -94,6 +96,21 @@ pub fn execute(
     let settings = settings::parse(settings_json)
         .map_err(|p| Failure::bare(ActionError::InvalidSettings(p)))?;
     let event_name = settings.event.as_str().to_string();
+    if let Some(reason) = consent::refusal(&settings, contact, firing) {
+        return Ok(Outcome {
+            event_name,
+            event_id: event::event_id(&settings, contact, firing),
+            event_time: firing.occurred_at,
+            action_source: settings.action_source,
+            events_received: 0,
+            fbtrace_id: String::new(),
+            messages: Vec::new(),
+            match_keys: Vec::new(),
+            test_event: settings.test_event_code.is_some(),
+            warnings: Vec::new(),
+            skipped: Some(reason),
+        });
+    }
     let built = event::build(&settings, contact, firing, now).map_err(|r| Failure {
         error: ActionError::InvalidInput(r.problems),
         event_name: Some(event_name.clone()),
@@ -120,6 +137,7 @@ pub fn execute(
             match_keys: built.match_keys,
             test_event: settings.test_event_code.is_some(),
             warnings: built.warnings,
+            skipped: None,
         }),
         graph::Answer::Rejected(e) => Err(failure(ActionError::Rejected(e))),
         graph::Answer::Garbled(t) => Err(failure(ActionError::Transport(t))),

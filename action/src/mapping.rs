@@ -36,8 +36,12 @@ pub const CUSTOM_DATA_FIELDS: [&str; 13] = [
 
 /// Every named mappable parameter (custom properties `custom_data.<name>`
 /// come on top).
-pub const MAPPABLE_PARAMS: [&str; 42] = [
+pub const MAPPABLE_PARAMS: [&str; 46] = [
     "event_id",
+    "original_event_data.event_name",
+    "original_event_data.event_time",
+    "original_event_data.order_id",
+    "original_event_data.event_id",
     "event_source_url",
     "referrer_url",
     "opt_out",
@@ -388,6 +392,10 @@ pub fn defaults(event: &EventName) -> Vec<(&'static str, &'static str)> {
         (
             "user_data.fbp",
             "{{trigger.client.fbp | trigger.fbp | contact.fbp}}",
+        ),
+        (
+            "user_data.lead_id",
+            "{{trigger.lead_id | contact.lead_id | contact.facebook_lead_id}}",
         ),
     ];
     let money = |total: &'static str, currency: &'static str| {

@@ -41,7 +41,7 @@ impl Warning {
     }
 }
 
-/// Meta accepted the event.
+/// Meta accepted the event, or the action deliberately did not send it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// The event name sent.
@@ -64,6 +64,8 @@ pub struct Outcome {
     pub test_event: bool,
     /// Fields dropped or corrected on the way.
     pub warnings: Vec<Warning>,
+    /// Why the event was deliberately not sent; nothing was sent then.
+    pub skipped: Option<String>,
 }
 
 /// Meta answered with an error.

@@ -123,6 +123,28 @@ impl EventName {
     }
 }
 
+/// Meta's Limited Data Use (reference section 2, `data_processing_options`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitedDataUse {
+    /// Not flagged.
+    Off,
+    /// Every event flagged; Meta geolocates who it applies to.
+    Always,
+    /// Events of contacts in California flagged (country 1, state 1000).
+    CaliforniaContacts,
+}
+
+/// How the contact's consent field is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The contact field (standard or custom) holding the flag.
+    pub field: String,
+    /// `true`: a truthy value means the contact opted out (a DND flag);
+    /// `false`: it means the contact opted in (a marketing consent box), and
+    /// anything else skips the event.
+    pub flag_means_opt_out: bool,
+}
+
 /// Valid settings of one Send Conversion Event action.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -147,6 +169,12 @@ pub struct Settings {
     /// The merge-field mapping: Meta parameter to template, explicit entries
     /// over the event's defaults.
     pub mapping: Vec<(String, Template)>,
+    /// Limited Data Use flagging.
+    pub limited_data_use: LimitedDataUse,
+    /// The contact's marketing consent, when the account tracks it.
+    pub consent: Option<Consent>,
+    /// The CRM's name, for CRM lead stage events (`event_source: crm`).
+    pub lead_event_source: Option<String>,
 }
 
 /// The JSON pointers of secret settings fields.
@@ -286,6 +314,46 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
             true
         }
     };
+    let limited_data_use = match optional_string(obj, "limited_data_use", &mut problems).as_deref()
+    {
+        None | Some("off") => LimitedDataUse::Off,
+        Some("always") => LimitedDataUse::Always,
+        Some("california_contacts") => LimitedDataUse::CaliforniaContacts,
+        Some(other) => {
+            problems.push(Problem::new(
+                "/limited_data_use",
+                format!("`{other}` is not a choice; use off, always or california_contacts"),
+            ));
+            LimitedDataUse::Off
+        }
+    };
+    let consent = optional_string(obj, "consent_field", &mut problems).map(|field| {
+        if Template::parse(&format!("{{{{contact.{field}}}}}")).is_err() {
+            problems.push(Problem::new(
+                "/consent_field",
+                "the name of a contact field, such as dnd or marketing_consent",
+            ));
+        }
+        let flag_means_opt_out = match optional_string(obj, "consent_field_means", &mut problems).as_deref() {
+            None | Some("opted_out") => true,
+            Some("opted_in") => false,
+            Some(other) => {
+                problems.push(Problem::new(
+                    "/consent_field_means",
+                    format!("`{other}` is not a choice; use opted_out (a do-not-disturb flag) or opted_in (a consent box)"),
+                ));
+                true
+            }
+        };
+        Consent { field, flag_means_opt_out }
+    });
+    let lead_event_source = optional_string(obj, "lead_event_source", &mut problems);
+    if lead_event_source.is_some() && action_source != ActionSource::SystemGenerated {
+        problems.push(Problem::new(
+            "/action_source",
+            "CRM lead stages (lead_event_source is set) are sent with action source system_generated",
+        ));
+    }
     let mapping = match obj.get("mapping") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(m)) => parse_mapping(m, &mut problems),
@@ -310,13 +378,16 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
             default_country,
             hash_external_id,
             mapping,
+            limited_data_use,
+            consent,
+            lead_event_source,
         }),
         _ => Err(problems),
     }
 }
 
 /// Every settings field the action reads.
-pub const KNOWN_FIELDS: [&str; 10] = [
+pub const KNOWN_FIELDS: [&str; 14] = [
     "pixel_id",
     "access_token",
     "api_version",
@@ -327,6 +398,10 @@ pub const KNOWN_FIELDS: [&str; 10] = [
     "default_country",
     "hash_external_id",
     "mapping",
+    "limited_data_use",
+    "consent_field",
+    "consent_field_means",
+    "lead_event_source",
 ];
 
 fn parse_mapping(m: &Map<String, Value>, problems: &mut Vec<Problem>) -> Vec<(String, Template)> {
@@ -439,6 +514,15 @@ pub fn schema() -> Value {
                 "description": "Reads national phone numbers and dates of contacts without a country."},
             "hash_external_id": {"type": "boolean", "default": true, "title": "Hash the external id",
                 "description": "Turn off only if your Pixel sends external_id unhashed: both sides must send the same form."},
+            "limited_data_use": {"type": "string", "enum": ["off", "always", "california_contacts"], "default": "off",
+                "title": "Limited Data Use",
+                "description": "Flags events for Meta's Limited Data Use (US state privacy laws): always (Meta geolocates), or only for contacts in California."},
+            "consent_field": {"type": "string", "title": "Consent field",
+                "description": "The contact field that records marketing consent, e.g. dnd. Contacts who opted out are skipped, not sent."},
+            "consent_field_means": {"type": "string", "enum": ["opted_out", "opted_in"], "default": "opted_out",
+                "title": "When the consent field is set, the contact has…"},
+            "lead_event_source": {"type": "string", "title": "CRM name (lead stages)",
+                "description": "For CRM lead stage events: the CRM's name. Sends event_source crm and the Lead Ads lead_id."},
             "mapping": {"type": "object", "title": "Field mapping",
                 "description": "Meta parameter to merge-field template; empty entries use the event's defaults.",
                 "propertyNames": {"anyOf": [{"enum": mapping::MAPPABLE_PARAMS.to_vec()}, {"pattern": "^custom_data\\.[A-Za-z0-9_]+$"}]},

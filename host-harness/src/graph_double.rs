@@ -677,6 +677,21 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
             ),
         );
     }
+    if let Some(custom) = event.get("custom_data").and_then(Value::as_object) {
+        if let Some(c) = custom.get("currency") {
+            let ok = c
+                .as_str()
+                .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()));
+            if !ok {
+                return Err(invalid(
+                    "custom_data.currency must be an ISO 4217 code".into(),
+                ));
+            }
+        }
+        if custom.get("value").is_some_and(|v| !v.is_number()) {
+            return Err(invalid("custom_data.value must be a number".into()));
+        }
+    }
     if name == "Purchase" {
         let custom = event.get("custom_data");
         let value_ok = custom

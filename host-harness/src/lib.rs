@@ -6,7 +6,8 @@
 //!   timeouts, recording with secrets redacted);
 //! - [`workflow`], [`contacts`], [`firings`]: the input files, with errors
 //!   that name file, line and field;
-//! - [`run`]: firings through workflows into a [`report`];
+//! - [`run`]: firings through workflows into a [`report`], with a
+//!   [`quality`] estimate per event;
 //! - [`graph_double`]: a local double of Meta's Graph API;
 //! - [`demo`]: the bundled examples end to end.
 
@@ -17,6 +18,7 @@ pub mod engine;
 pub mod firings;
 pub mod graph_double;
 pub mod input;
+pub mod quality;
 pub mod report;
 pub mod run;
 pub mod workflow;

@@ -141,7 +141,7 @@ async fn real_main() -> Result<ExitCode> {
             }
             print!("{}", result.summary(50));
             write_report(&result, report.as_ref())?;
-            Ok(if result.all_accepted() {
+            Ok(if result.succeeded() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -217,7 +217,7 @@ async fn real_main() -> Result<ExitCode> {
             );
             println!("Example files: {}", dir.display());
             write_report(&result, report.as_ref())?;
-            Ok(if result.all_accepted() {
+            Ok(if result.succeeded() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

@@ -5,6 +5,7 @@
 use crate::egress::Exchange;
 use crate::engine::{Execution, HostFailure, wit};
 use crate::input::InputError;
+use crate::quality::{self, Quality};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,6 +16,8 @@ use std::fmt::Write as _;
 pub enum Status {
     /// Meta accepted the event.
     Accepted,
+    /// Deliberately not sent (the contact opted out of marketing).
+    Skipped,
     /// Meta refused the event.
     Rejected,
     /// No answer from Meta (timeout, connection, refused egress).
@@ -39,6 +42,8 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// Counts.
     pub totals: Totals,
+    /// Per event name, the match quality estimate of the events sent.
+    pub match_quality: BTreeMap<String, Quality>,
     /// Problems with the workflow and contact files.
     pub input_errors: Vec<InputError>,
     /// One entry per firing, in file order.
@@ -63,6 +68,8 @@ pub struct Totals {
     pub executions: usize,
     /// Executions Meta accepted.
     pub accepted: usize,
+    /// Executions deliberately not sent.
+    pub skipped: usize,
     /// Executions Meta refused.
     pub rejected: usize,
     /// Executions without an answer.
@@ -86,7 +93,7 @@ pub struct FiringReport {
     pub trigger_type: Option<String>,
     /// Contact id, when readable.
     pub contact_id: Option<String>,
-    /// Accepted when every execution was; else the first other status.
+    /// Accepted when every execution was; else the worst other status.
     pub status: Status,
     /// Why the firing could not run at all.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +118,9 @@ pub struct ExecutionReport {
     /// Meta's acknowledgement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<Answer>,
+    /// Why the event was deliberately not sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     /// The error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
@@ -214,6 +224,7 @@ impl ExecutionReport {
             event_name: None,
             event_id: None,
             answer: None,
+            skipped: None,
             error: None,
             warnings: Vec::new(),
             match_keys: Vec::new(),
@@ -222,7 +233,12 @@ impl ExecutionReport {
         };
         match exec.result {
             Ok(Ok(o)) => {
-                r.status = Status::Accepted;
+                r.status = if o.skipped.is_some() {
+                    Status::Skipped
+                } else {
+                    Status::Accepted
+                };
+                r.skipped = o.skipped;
                 r.event_name = Some(o.event_name);
                 r.event_id = Some(o.event_id);
                 r.warnings = warnings(&o.warnings);
@@ -265,6 +281,7 @@ impl ExecutionReport {
             event_name: None,
             event_id: None,
             answer: None,
+            skipped: None,
             error: Some(error),
             warnings: Vec::new(),
             match_keys: Vec::new(),
@@ -358,6 +375,7 @@ impl Report {
                 t.executions += 1;
                 match e.status {
                     Status::Accepted => t.accepted += 1,
+                    Status::Skipped => t.skipped += 1,
                     Status::Rejected => t.rejected += 1,
                     Status::Failed => t.failed += 1,
                     Status::Invalid => t.invalid += 1,
@@ -366,11 +384,32 @@ impl Report {
             }
         }
         self.totals = t;
+        let mut keys_by_event: BTreeMap<String, Vec<&[String]>> = BTreeMap::new();
+        for e in self
+            .firings
+            .iter()
+            .flat_map(|f| &f.executions)
+            .filter(|e| e.status == Status::Accepted)
+        {
+            keys_by_event
+                .entry(e.event_name.clone().unwrap_or_default())
+                .or_default()
+                .push(&e.match_keys);
+        }
+        self.match_quality = keys_by_event
+            .into_iter()
+            .map(|(name, keys)| (name, quality::estimate(keys)))
+            .collect();
     }
 
-    /// Whether everything was accepted and every input was readable.
-    pub fn all_accepted(&self) -> bool {
-        self.input_errors.is_empty() && self.firings.iter().all(|f| f.status == Status::Accepted)
+    /// Whether every firing was delivered (or deliberately skipped) and
+    /// every input was readable.
+    pub fn succeeded(&self) -> bool {
+        self.input_errors.is_empty()
+            && self
+                .firings
+                .iter()
+                .all(|f| matches!(f.status, Status::Accepted | Status::Skipped))
     }
 
     /// A summary for people: per event name, then every problem.
@@ -379,11 +418,12 @@ impl Report {
         let t = &self.totals;
         let _ = writeln!(
             out,
-            "{} firings, {} action runs in {:.1} s: {} accepted, {} refused by Meta, {} without answer, {} invalid, {} errors",
+            "{} firings, {} action runs in {:.1} s: {} accepted, {} skipped, {} refused by Meta, {} without answer, {} invalid, {} errors",
             t.firings,
             t.executions,
             self.elapsed_ms as f64 / 1000.0,
             t.accepted,
+            t.skipped,
             t.rejected,
             t.failed,
             t.invalid,

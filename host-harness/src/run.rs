@@ -201,6 +201,7 @@ pub async fn run(
         started_at,
         elapsed_ms: started.elapsed().as_millis() as u64,
         totals: Totals::default(),
+        match_quality: Default::default(),
         input_errors,
         firings: reports,
     };

@@ -80,3 +80,32 @@ pub fn settings(event: &str, extra: serde_json::Value) -> String {
 pub fn sha(s: &str) -> String {
     send_conversion_event::normalize::sha256_hex(s)
 }
+
+/// POSTs `body` to `url` (plain HTTP on loopback) and returns the status
+/// and body of the answer.
+pub async fn post_raw(
+    url: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    sock.read_to_string(&mut answer).await.unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let json = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
+    )
+}

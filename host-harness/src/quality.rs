@@ -1,0 +1,120 @@
+//! A local estimate of Meta's Event Match Quality: per event name, the share
+//! of events that carried each customer key valid, a 0–10 score, and the
+//! keys whose addition would raise it most.
+//!
+//! Meta publishes no weights; these follow what practitioners observe (email
+//! and phone weigh most, then the external id and the click id). The score is
+//! an estimate to compare runs and mappings, not Meta's number.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Weight of each key in the estimate.
+pub const WEIGHTS: [(&str, f64); 15] = [
+    ("em", 3.0),
+    ("ph", 3.0),
+    ("external_id", 1.5),
+    ("fbc", 1.5),
+    ("fbp", 1.0),
+    ("client_ip_address", 0.5),
+    ("client_user_agent", 0.5),
+    ("fn", 0.5),
+    ("ln", 0.5),
+    ("db", 0.5),
+    ("zp", 0.5),
+    ("ct", 0.25),
+    ("st", 0.25),
+    ("country", 0.25),
+    ("ge", 0.25),
+];
+
+/// The estimate for one event name.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Quality {
+    /// Events that went out.
+    pub events: usize,
+    /// Per key, the share of events that carried it valid (0–1).
+    pub coverage: BTreeMap<String, f64>,
+    /// 0–10, one decimal. An estimate: Meta publishes no weights.
+    pub estimate: f64,
+    /// The one or two keys whose addition would raise the estimate most.
+    pub add_to_improve: Vec<String>,
+}
+
+/// The estimate over the match keys of each sent event.
+pub fn estimate<'a>(events: impl IntoIterator<Item = &'a [String]>) -> Quality {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut n = 0usize;
+    for keys in events {
+        n += 1;
+        for (key, _) in WEIGHTS {
+            if keys.iter().any(|k| k == key) {
+                *counts.entry(key).or_default() += 1;
+            }
+        }
+    }
+    let total: f64 = WEIGHTS.iter().map(|(_, w)| w).sum();
+    let share = |key: &str| {
+        if n == 0 {
+            0.0
+        } else {
+            *counts.get(key).unwrap_or(&0) as f64 / n as f64
+        }
+    };
+    let score = WEIGHTS.iter().map(|(k, w)| w * share(k)).sum::<f64>() / total * 10.0;
+    let mut gains: Vec<(&str, f64)> = WEIGHTS
+        .iter()
+        .map(|(k, w)| (*k, w * (1.0 - share(k))))
+        .filter(|(_, g)| *g > 0.05)
+        .collect();
+    gains.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Quality {
+        events: n,
+        coverage: WEIGHTS
+            .iter()
+            .map(|(k, _)| (k.to_string(), (share(k) * 1000.0).round() / 1000.0))
+            .collect(),
+        estimate: (score * 10.0).round() / 10.0,
+        add_to_improve: gains
+            .into_iter()
+            .take(2)
+            .map(|(k, _)| k.to_string())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_key_everywhere_scores_ten() {
+        let all: Vec<String> = WEIGHTS.iter().map(|(k, _)| k.to_string()).collect();
+        let q = estimate([all.as_slice(), all.as_slice()]);
+        assert_eq!(q.estimate, 10.0);
+        assert!(q.add_to_improve.is_empty());
+    }
+
+    #[test]
+    fn missing_phone_is_the_first_advice() {
+        let a = keys(&[
+            "em",
+            "external_id",
+            "fbc",
+            "fbp",
+            "client_ip_address",
+            "client_user_agent",
+        ]);
+        let b = keys(&["em", "external_id"]);
+        let q = estimate([a.as_slice(), b.as_slice()]);
+        assert_eq!(q.events, 2);
+        assert_eq!(q.coverage["em"], 1.0);
+        assert_eq!(q.coverage["fbc"], 0.5);
+        assert_eq!(q.add_to_improve[0], "ph");
+        assert!(q.estimate > 3.0 && q.estimate < 6.0, "{}", q.estimate);
+    }
+}
