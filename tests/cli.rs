@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 fn harness(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_host-harness"))
         .args(args)
+        .env("HOST_HARNESS_CACHE", std::env::temp_dir().join("host-harness-test-cache"))
         .output()
         .expect("the binary runs")
 }
@@ -216,4 +217,63 @@ async fn invalid_settings_name_the_file_line_and_field() {
     assert!(!out.status.success());
     assert!(t.contains("lead.toml:4: field `settings/pixel_id`"), "{t}");
     assert!(d.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
+    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_workflow(dir.path(), TOKEN);
+    std::fs::write(
+        dir.path().join("c.csv"),
+        "id,email,first_name\nc1,Ada@Example.com,Ada\n",
+    )
+    .unwrap();
+    let at = chrono::Utc::now().to_rfc3339();
+    std::fs::write(
+        dir.path().join("f.jsonl"),
+        format!(
+            r#"{{"id":"f1","type":"order_placed","contact_id":"c1","occurred_at":"{at}","data":{{"order":{{"id":"o1","total":5,"currency":"USD"}},"page":{{"url":"https://s.example/"}},"client":{{"user_agent":"UA"}}}}}}"#
+        ) + "\n",
+    )
+    .unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let out = harness_async(vec![
+        "run".into(),
+        "--dry-run".into(),
+        "--workflow".into(),
+        p("purchase.toml"),
+        "--contacts".into(),
+        p("c.csv"),
+        "--triggers".into(),
+        p("f.jsonl"),
+        "--graph-url".into(),
+        d.url(),
+        "--report".into(),
+        p("r.json"),
+    ])
+    .await;
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("Dry run: nothing was sent."));
+    assert!(
+        t.contains("POST https://graph.facebook.com/v24.0/42/events"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&common::sha("ada@example.com")),
+        "the hash of the email is shown:\n{t}"
+    );
+    assert!(!t.contains("Ada@Example.com") && !t.contains(TOKEN), "{t}");
+    assert!(d.requests().is_empty(), "a dry run sends nothing");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let e = &report["firings"][0]["executions"][0];
+    assert_eq!(e["status"], json!("dry_run"));
+    assert_eq!(
+        e["would_send"]["body"]["data"][0]["custom_data"]["value"],
+        json!(5.0)
+    );
 }

@@ -38,38 +38,38 @@ impl wit::Guest for Component {
             .collect()
     }
 
+    fn preview(
+        settings: String,
+        firing: wit::Firing,
+        contact: wit::Contact,
+    ) -> Result<wit::EventPreview, wit::Failure> {
+        let (firing, contact) = inputs(firing, contact)?;
+        crate::preview(&settings, &firing, &contact, now())
+            .map(|p| {
+                let (url, body) = p.request.map(|r| (r.url, r.body)).unwrap_or_default();
+                wit::EventPreview {
+                    event_name: p.event_name,
+                    event_id: p.event_id,
+                    event_time: p.event_time,
+                    action_source: action_source(p.action_source),
+                    test_event: p.test_event,
+                    url,
+                    body,
+                    match_keys: p.match_keys,
+                    warnings: p.warnings.into_iter().map(warning).collect(),
+                    skipped: p.skipped,
+                }
+            })
+            .map_err(failure)
+    }
+
     fn execute(
         settings: String,
         firing: wit::Firing,
         contact: wit::Contact,
     ) -> Result<wit::Outcome, wit::Failure> {
-        let contact = match contact_from(contact) {
-            Ok(c) => c,
-            Err(p) => return Err(bare(ActionError::InvalidInput(vec![p]))),
-        };
-        let data = match serde_json::from_str(&firing.data) {
-            Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
-            Ok(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
-            _ => {
-                return Err(bare(ActionError::InvalidInput(vec![
-                    outcome::Problem::new(
-                        "trigger.data",
-                        "the trigger's data is not a JSON object",
-                    ),
-                ])));
-            }
-        };
-        let firing = Firing {
-            id: firing.id,
-            trigger_type: firing.trigger_type,
-            occurred_at: firing.occurred_at,
-            data,
-        };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        crate::execute(&settings, &firing, &contact, now, &mut send)
+        let (firing, contact) = inputs(firing, contact)?;
+        crate::execute(&settings, &firing, &contact, now(), &mut send)
             .map(|o| wit::Outcome {
                 event_name: o.event_name,
                 event_id: o.event_id,
@@ -88,6 +88,35 @@ impl wit::Guest for Component {
 }
 
 export!(Component);
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The core's inputs from the WIT records.
+#[allow(clippy::result_large_err)]
+fn inputs(firing: wit::Firing, contact: wit::Contact) -> Result<(Firing, Contact), wit::Failure> {
+    let contact = contact_from(contact).map_err(|p| bare(ActionError::InvalidInput(vec![p])))?;
+    let data = match serde_json::from_str(&firing.data) {
+        Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
+        Ok(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
+        _ => {
+            return Err(bare(ActionError::InvalidInput(vec![
+                outcome::Problem::new("trigger.data", "the trigger's data is not a JSON object"),
+            ])));
+        }
+    };
+    let firing = Firing {
+        id: firing.id,
+        trigger_type: firing.trigger_type,
+        occurred_at: firing.occurred_at,
+        data,
+    };
+    Ok((firing, contact))
+}
 
 fn send(req: &graph::Request) -> Result<(u16, String), outcome::TransportFailure> {
     let response = waki::Client::new()

@@ -82,31 +82,51 @@ pub fn validate_settings(json: &str) -> Vec<Problem> {
 /// is no answer.
 pub type Send<'a> = dyn FnMut(&graph::Request) -> Result<(u16, String), TransportFailure> + 'a;
 
-/// Runs the action for one firing: builds the event, sends it with `send`,
-/// reads Meta's answer. `now` is the current Unix time in seconds.
+/// What the action would send for one firing, without sending it.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// The event name.
+    pub event_name: String,
+    /// The deduplication id.
+    pub event_id: String,
+    /// The `event_time`.
+    pub event_time: i64,
+    /// The action source.
+    pub action_source: settings::ActionSource,
+    /// Whether a test event code is attached.
+    pub test_event: bool,
+    /// The request, unless the event is skipped.
+    pub request: Option<graph::Request>,
+    /// The `user_data` keys that go out valid.
+    pub match_keys: Vec<String>,
+    /// Fields dropped or corrected.
+    pub warnings: Vec<outcome::Warning>,
+    /// Why the event is deliberately not sent.
+    pub skipped: Option<String>,
+}
+
+/// Builds the request one firing makes, sending nothing. `now` is the
+/// current Unix time in seconds.
 // `Failure` is the WIT record, returned by value once per execution.
 #[allow(clippy::result_large_err)]
-pub fn execute(
+pub fn preview(
     settings_json: &str,
     firing: &Firing,
     contact: &Contact,
     now: i64,
-    send: &mut Send<'_>,
-) -> Result<Outcome, Failure> {
+) -> Result<Preview, Failure> {
     let settings = settings::parse(settings_json)
         .map_err(|p| Failure::bare(ActionError::InvalidSettings(p)))?;
     let event_name = settings.event.as_str().to_string();
     if let Some(reason) = consent::refusal(&settings, contact, firing) {
-        return Ok(Outcome {
+        return Ok(Preview {
             event_name,
             event_id: event::event_id(&settings, contact, firing),
             event_time: firing.occurred_at,
             action_source: settings.action_source,
-            events_received: 0,
-            fbtrace_id: String::new(),
-            messages: Vec::new(),
-            match_keys: Vec::new(),
             test_event: settings.test_event_code.is_some(),
+            request: None,
+            match_keys: Vec::new(),
             warnings: Vec::new(),
             skipped: Some(reason),
         });
@@ -117,28 +137,65 @@ pub fn execute(
         event_id: Some(r.event_id),
         warnings: r.warnings,
     })?;
-    let request = graph::request(&settings, std::slice::from_ref(&built.event));
-    let failure = |error| Failure {
-        error,
-        event_name: Some(event_name.clone()),
-        event_id: Some(built.event.event_id.clone()),
-        warnings: built.warnings.clone(),
-    };
-    let (status, body) = send(&request).map_err(|t| failure(ActionError::Transport(t)))?;
-    match graph::answer(status, &body) {
-        graph::Answer::Ack(ack) => Ok(Outcome {
-            event_name: event_name.clone(),
-            event_id: built.event.event_id.clone(),
-            event_time: built.event.event_time,
-            action_source: settings.action_source,
+    Ok(Preview {
+        request: Some(graph::request(
+            &settings,
+            std::slice::from_ref(&built.event),
+        )),
+        event_name,
+        event_id: built.event.event_id,
+        event_time: built.event.event_time,
+        action_source: settings.action_source,
+        test_event: settings.test_event_code.is_some(),
+        match_keys: built.match_keys,
+        warnings: built.warnings,
+        skipped: None,
+    })
+}
+
+/// Runs the action for one firing: builds the event, sends it with `send`,
+/// reads Meta's answer. `now` is the current Unix time in seconds.
+#[allow(clippy::result_large_err)]
+pub fn execute(
+    settings_json: &str,
+    firing: &Firing,
+    contact: &Contact,
+    now: i64,
+    send: &mut Send<'_>,
+) -> Result<Outcome, Failure> {
+    let p = preview(settings_json, firing, contact, now)?;
+    let outcome = |ack: Option<graph::Ack>, p: Preview| {
+        let ack = ack.unwrap_or(graph::Ack {
+            events_received: 0,
+            messages: Vec::new(),
+            fbtrace_id: String::new(),
+        });
+        Outcome {
+            event_name: p.event_name,
+            event_id: p.event_id,
+            event_time: p.event_time,
+            action_source: p.action_source,
             events_received: ack.events_received,
             fbtrace_id: ack.fbtrace_id,
             messages: ack.messages,
-            match_keys: built.match_keys,
-            test_event: settings.test_event_code.is_some(),
-            warnings: built.warnings,
-            skipped: None,
-        }),
+            match_keys: p.match_keys,
+            test_event: p.test_event,
+            warnings: p.warnings,
+            skipped: p.skipped,
+        }
+    };
+    let Some(request) = &p.request else {
+        return Ok(outcome(None, p));
+    };
+    let failure = |error| Failure {
+        error,
+        event_name: Some(p.event_name.clone()),
+        event_id: Some(p.event_id.clone()),
+        warnings: p.warnings.clone(),
+    };
+    let (status, body) = send(request).map_err(|t| failure(ActionError::Transport(t)))?;
+    match graph::answer(status, &body) {
+        graph::Answer::Ack(ack) => Ok(outcome(Some(ack), p)),
         graph::Answer::Rejected(e) => Err(failure(ActionError::Rejected(e))),
         graph::Answer::Garbled(t) => Err(failure(ActionError::Transport(t))),
     }

@@ -94,6 +94,7 @@ pub async fn demo(engine: Arc<ActionEngine>, dir: &Path) -> Result<(Report, Grap
         firings: dir.join("firings.jsonl"),
         graph_url: Some(double.url().parse()?),
         concurrency: 4,
+        dry_run: false,
     };
     let report = run(engine, &options, &|_, _| {}).await?;
     Ok((report, double))

@@ -3,6 +3,9 @@
 
 use crate::egress::{EgressHooks, EgressPolicy, Exchange};
 use anyhow::{Context as _, Result};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,7 +26,7 @@ wasmtime::component::bindgen!({
 /// The WIT types of the action, as the host sees them.
 pub mod wit {
     pub use super::exports::hoop::workflow::action::{
-        ActionError, ActionSource, Descriptor, Failure, MetaError, Outcome, Problem,
+        ActionError, ActionSource, Descriptor, EventPreview, Failure, MetaError, Outcome, Problem,
         TransportFailure, Warning,
     };
     pub use super::hoop::workflow::types::{Contact, Firing};
@@ -97,11 +100,20 @@ pub struct ActionEngine {
     ticker_stop: Arc<AtomicBool>,
 }
 
+/// How the component was loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct Loaded {
+    /// Whether the compiled form came from the cache.
+    pub from_cache: bool,
+    /// Time to compile or load it, and pre-instantiate.
+    pub elapsed: Duration,
+}
+
 /// What one execution returned, with every request it made.
 #[derive(Debug)]
-pub struct Execution {
+pub struct Execution<T = wit::Outcome> {
     /// The action's result, or why the host stopped it.
-    pub result: Result<Result<wit::Outcome, wit::Failure>, HostFailure>,
+    pub result: Result<Result<T, wit::Failure>, HostFailure>,
     /// Every request the component made, in order, token redacted.
     pub exchanges: Vec<Exchange>,
     /// Wall-clock time of the execution.
@@ -131,6 +143,14 @@ impl std::fmt::Display for HostFailure {
 impl ActionEngine {
     /// Compiles `component` (a component binary) with `limits`.
     pub fn new(component: &[u8], limits: Limits) -> Result<Self> {
+        Ok(Self::load(component, limits, None)?.0)
+    }
+
+    /// Loads `component`, reusing its compiled form from `cache` (a
+    /// folder) when it holds one made by this engine configuration, and
+    /// storing it there otherwise. Says whether the cache served it.
+    pub fn load(component: &[u8], limits: Limits, cache: Option<&Path>) -> Result<(Self, Loaded)> {
+        let started = Instant::now();
         let mut config = Config::new();
         config.epoch_interruption(true);
         let mut pool = PoolingAllocationConfig::new();
@@ -142,9 +162,7 @@ impl ActionEngine {
             .max_memory_size(limits.memory_bytes);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
-        let component = Component::new(&engine, component)
-            .map_err(anyhow::Error::from)
-            .context("the file is not a loadable component")?;
+        let (component, from_cache) = compile(&engine, component, cache)?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -168,12 +186,19 @@ impl ActionEngine {
                     }
                 }
             })?;
-        Ok(ActionEngine {
-            engine,
-            pre,
-            limits,
-            ticker_stop,
-        })
+        let loaded = Loaded {
+            from_cache,
+            elapsed: started.elapsed(),
+        };
+        Ok((
+            ActionEngine {
+                engine,
+                pre,
+                limits,
+                ticker_stop,
+            },
+            loaded,
+        ))
     }
 
     /// The limits executions run under.
@@ -241,6 +266,35 @@ impl ActionEngine {
             .await?)
     }
 
+    /// What the action would send for one firing; nothing is sent (egress
+    /// is closed).
+    pub async fn preview(
+        &self,
+        settings: &str,
+        firing: &wit::Firing,
+        contact: &wit::Contact,
+    ) -> Execution<wit::EventPreview> {
+        let started = Instant::now();
+        let mut store = self.store(Arc::new(EgressPolicy::deny_all()), Default::default());
+        let run = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            instance
+                .hoop_workflow_action()
+                .call_preview(&mut store, settings, firing, contact)
+                .await
+        };
+        let result = match tokio::time::timeout(self.limits.wall_clock, run).await {
+            Err(_) => Err(HostFailure::WallClock(self.limits.wall_clock)),
+            Ok(Err(e)) => Err(HostFailure::Trap(describe_trap(&e))),
+            Ok(Ok(r)) => Ok(r),
+        };
+        Execution {
+            result,
+            exchanges: Vec::new(),
+            elapsed: started.elapsed(),
+        }
+    }
+
     /// Runs the action once in a fresh store, egress under `policy`.
     pub async fn execute(
         &self,
@@ -279,6 +333,61 @@ impl Drop for ActionEngine {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// Compiles the component, or loads its compiled form from `cache`.
+fn compile(engine: &Engine, bytes: &[u8], cache: Option<&Path>) -> Result<(Component, bool)> {
+    let invalid = "the file is not a loadable component";
+    let Some(dir) = cache else {
+        return Ok((
+            Component::new(engine, bytes)
+                .map_err(anyhow::Error::from)
+                .context(invalid)?,
+            false,
+        ));
+    };
+    let mut compat = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut compat);
+    let digest = Sha256::digest(bytes);
+    let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("{key}-{:016x}.cwasm", compat.finish()));
+    if path.is_file() {
+        // SAFETY: only this function writes that folder, with bytes from
+        // `precompile_component`; the name binds them to this component and
+        // to this engine's configuration and version.
+        if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
+            return Ok((c, true));
+        }
+    }
+    let compiled = engine
+        .precompile_component(bytes)
+        .map_err(anyhow::Error::from)
+        .context(invalid)?;
+    // SAFETY: the bytes were produced just now by this engine.
+    let component =
+        unsafe { Component::deserialize(engine, &compiled) }.map_err(anyhow::Error::from)?;
+    // A cache that cannot be written only costs the next start a compile.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&tmp, &compiled))
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok((component, false))
+}
+
+/// The default folder for compiled components: `$HOST_HARNESS_CACHE`, else
+/// `$XDG_CACHE_HOME/send-conversion-event`, else `~/.cache/send-conversion-event`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("HOST_HARNESS_CACHE") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("send-conversion-event"))
 }
 
 fn describe_trap(e: &wasmtime::Error) -> String {

@@ -2,9 +2,10 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use host_harness::engine::{ActionEngine, BUNDLED_COMPONENT, Limits};
+use host_harness::engine::{ActionEngine, BUNDLED_COMPONENT, Limits, default_cache_dir};
 use host_harness::graph_double::{DEFAULT_TOKEN, DoubleConfig, GraphDouble};
 use host_harness::report::Report;
+use host_harness::report::Status;
 use host_harness::run::{RunOptions, run};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -48,6 +49,14 @@ enum Command {
         /// Executions in flight at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Show the exact JSON each firing would send (hashes, no token) and
+        /// send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Compile the component afresh instead of using the cache of
+        /// compiled components.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Serve the local Graph API double until interrupted.
     GraphDouble {
@@ -75,7 +84,11 @@ enum Command {
     },
 }
 
-fn load_engine(component: Option<&PathBuf>, concurrency: usize) -> Result<Arc<ActionEngine>> {
+fn load_engine(
+    component: Option<&PathBuf>,
+    concurrency: usize,
+    cache: bool,
+) -> Result<Arc<ActionEngine>> {
     let bytes = match component {
         Some(path) => std::fs::read(path)
             .with_context(|| format!("cannot read the component {}", path.display()))?,
@@ -85,7 +98,10 @@ fn load_engine(component: Option<&PathBuf>, concurrency: usize) -> Result<Arc<Ac
         max_concurrency: concurrency.max(1) as u32,
         ..Limits::default()
     };
-    Ok(Arc::new(ActionEngine::new(&bytes, limits)?))
+    let cache_dir = if cache { default_cache_dir() } else { None };
+    Ok(Arc::new(
+        ActionEngine::load(&bytes, limits, cache_dir.as_deref())?.0,
+    ))
 }
 
 fn write_report(report: &Report, path: Option<&PathBuf>) -> Result<()> {
@@ -119,14 +135,17 @@ async fn real_main() -> Result<ExitCode> {
             report,
             component,
             concurrency,
+            dry_run,
+            no_cache,
         } => {
-            let engine = load_engine(component.as_ref(), concurrency)?;
+            let engine = load_engine(component.as_ref(), concurrency, !no_cache)?;
             let options = RunOptions {
                 workflows: workflow,
                 contacts,
                 firings: triggers,
                 graph_url,
                 concurrency,
+                dry_run,
             };
             let bar = progress_bar();
             let tick = |done: usize, total: usize| {
@@ -138,6 +157,9 @@ async fn real_main() -> Result<ExitCode> {
             let result = run(engine, &options, &tick).await?;
             if let Some(b) = bar {
                 b.finish_and_clear();
+            }
+            if dry_run {
+                print_dry_run(&result)?;
             }
             print!("{}", result.summary(50));
             write_report(&result, report.as_ref())?;
@@ -178,7 +200,7 @@ async fn real_main() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { report } => {
-            let engine = load_engine(None, 4)?;
+            let engine = load_engine(None, 4, true)?;
             let dir = host_harness::demo::scratch_dir();
             let (result, double) = host_harness::demo::demo(engine, &dir).await?;
             println!(
@@ -224,7 +246,7 @@ async fn real_main() -> Result<ExitCode> {
             })
         }
         Command::Describe { component } => {
-            let engine = load_engine(component.as_ref(), 1)?;
+            let engine = load_engine(component.as_ref(), 1, true)?;
             let d = engine.describe().await?;
             let doc = serde_json::json!({
                 "name": d.name,
@@ -254,4 +276,37 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
+}
+
+/// Per firing, what would be sent.
+fn print_dry_run(report: &Report) -> Result<()> {
+    println!("Dry run: nothing was sent.\n");
+    for f in &report.firings {
+        for e in &f.executions {
+            println!(
+                "{} firing {} → {} (event_id {})",
+                f.source,
+                f.firing_id.as_deref().unwrap_or("?"),
+                e.event_name.as_deref().unwrap_or(&e.action),
+                e.event_id.as_deref().unwrap_or("-")
+            );
+            if let Some(w) = &e.would_send {
+                println!("  POST {}\n  Authorization: Bearer [redacted]", w.url);
+                for line in serde_json::to_string_pretty(&w.body)?.lines() {
+                    println!("  {line}");
+                }
+            }
+            if e.status == Status::Skipped {
+                println!("  skipped: {}", e.skipped.as_deref().unwrap_or_default());
+            }
+            if let Some(err) = &e.error {
+                println!("  not sendable ({}): {}", err.class, err.message);
+            }
+            for w in &e.warnings {
+                println!("  warning: {}: {}", w.field, w.message);
+            }
+            println!();
+        }
+    }
+    Ok(())
 }

@@ -18,6 +18,8 @@ pub enum Status {
     Accepted,
     /// Deliberately not sent (the contact opted out of marketing).
     Skipped,
+    /// Dry run: built and shown, not sent.
+    DryRun,
     /// Meta refused the event.
     Rejected,
     /// No answer from Meta (timeout, connection, refused egress).
@@ -70,6 +72,8 @@ pub struct Totals {
     pub accepted: usize,
     /// Executions deliberately not sent.
     pub skipped: usize,
+    /// Executions built and not sent (dry run).
+    pub dry_run: usize,
     /// Executions Meta refused.
     pub rejected: usize,
     /// Executions without an answer.
@@ -121,6 +125,9 @@ pub struct ExecutionReport {
     /// Why the event was deliberately not sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// Dry run: the request that would be sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_send: Option<WouldSend>,
     /// The error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
@@ -147,6 +154,15 @@ pub struct Answer {
     pub test_event: bool,
     /// `event_time` sent.
     pub event_time: i64,
+}
+
+/// A request a dry run would have sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct WouldSend {
+    /// `POST` URL (no token in it).
+    pub url: String,
+    /// The body: customer data hashed, no token.
+    pub body: serde_json::Value,
 }
 
 /// A warning.
@@ -225,6 +241,7 @@ impl ExecutionReport {
             event_id: None,
             answer: None,
             skipped: None,
+            would_send: None,
             error: None,
             warnings: Vec::new(),
             match_keys: Vec::new(),
@@ -271,6 +288,51 @@ impl ExecutionReport {
         r
     }
 
+    /// The report of a dry-run execution.
+    pub fn from_preview(workflow: &str, action: &str, exec: Execution<wit::EventPreview>) -> Self {
+        let mut r = ExecutionReport::invalid_settings(workflow, action, &[]);
+        r.error = None;
+        r.elapsed_ms = exec.elapsed.as_millis() as u64;
+        match exec.result {
+            Ok(Ok(p)) => {
+                r.status = if p.skipped.is_some() {
+                    Status::Skipped
+                } else {
+                    Status::DryRun
+                };
+                r.event_name = Some(p.event_name);
+                r.event_id = Some(p.event_id);
+                r.warnings = warnings(&p.warnings);
+                r.match_keys = p.match_keys;
+                r.skipped = p.skipped;
+                if !p.url.is_empty() {
+                    r.would_send = Some(WouldSend {
+                        url: p.url,
+                        body: serde_json::from_str(&p.body)
+                            .unwrap_or(serde_json::Value::String(p.body)),
+                    });
+                }
+            }
+            Ok(Err(f)) => {
+                r.event_name = f.event_name;
+                r.event_id = f.event_id;
+                r.warnings = warnings(&f.warnings);
+                let (status, error) = error_report(&f.error);
+                r.status = status;
+                r.error = Some(error);
+            }
+            Err(host) => {
+                r.status = Status::Error;
+                r.error = Some(ErrorReport {
+                    class: "host",
+                    message: host.to_string(),
+                    ..ErrorReport::default()
+                });
+            }
+        }
+        r
+    }
+
     /// An execution not run because the action's settings are invalid.
     pub fn invalid_settings(workflow: &str, action: &str, list: &[wit::Problem]) -> Self {
         let (status, error) = error_report(&wit::ActionError::InvalidSettings(list.to_vec()));
@@ -282,6 +344,7 @@ impl ExecutionReport {
             event_id: None,
             answer: None,
             skipped: None,
+            would_send: None,
             error: Some(error),
             warnings: Vec::new(),
             match_keys: Vec::new(),
@@ -376,6 +439,7 @@ impl Report {
                 match e.status {
                     Status::Accepted => t.accepted += 1,
                     Status::Skipped => t.skipped += 1,
+                    Status::DryRun => t.dry_run += 1,
                     Status::Rejected => t.rejected += 1,
                     Status::Failed => t.failed += 1,
                     Status::Invalid => t.invalid += 1,
@@ -389,7 +453,7 @@ impl Report {
             .firings
             .iter()
             .flat_map(|f| &f.executions)
-            .filter(|e| e.status == Status::Accepted)
+            .filter(|e| matches!(e.status, Status::Accepted | Status::DryRun))
         {
             keys_by_event
                 .entry(e.event_name.clone().unwrap_or_default())
@@ -406,10 +470,12 @@ impl Report {
     /// every input was readable.
     pub fn succeeded(&self) -> bool {
         self.input_errors.is_empty()
-            && self
-                .firings
-                .iter()
-                .all(|f| matches!(f.status, Status::Accepted | Status::Skipped))
+            && self.firings.iter().all(|f| {
+                matches!(
+                    f.status,
+                    Status::Accepted | Status::Skipped | Status::DryRun
+                )
+            })
     }
 
     /// A summary for people: per event name, then every problem.
@@ -429,26 +495,42 @@ impl Report {
             t.invalid,
             t.errors
         );
-        let mut per_event: BTreeMap<String, [usize; 3]> = BTreeMap::new();
+        let mut per_event: BTreeMap<String, [usize; 4]> = BTreeMap::new();
         for e in self.firings.iter().flat_map(|f| &f.executions) {
-            let row = per_event
-                .entry(e.event_name.clone().unwrap_or_else(|| "(no event)".into()))
-                .or_default();
+            let name = e.event_name.clone().unwrap_or_else(|| "(no event)".into());
+            let row = per_event.entry(name).or_default();
             row[0] += 1;
-            if e.status == Status::Accepted {
-                row[1] += 1;
-            } else {
-                row[2] += 1;
+            match e.status {
+                Status::Accepted | Status::DryRun => row[1] += 1,
+                Status::Skipped => row[2] += 1,
+                _ => row[3] += 1,
             }
         }
         if !per_event.is_empty() {
+            let sent = if self.totals.dry_run > 0 {
+                "built"
+            } else {
+                "accepted"
+            };
             let _ = writeln!(
                 out,
-                "\n  {:<28} {:>8} {:>9} {:>8}",
-                "event", "runs", "accepted", "failed"
+                "\n  {:<24} {:>6} {:>9} {:>8} {:>7}   match quality (estimate, 0-10)",
+                "event", "runs", sent, "skipped", "failed"
             );
-            for (name, [runs, ok, bad]) in &per_event {
-                let _ = writeln!(out, "  {name:<28} {runs:>8} {ok:>9} {bad:>8}");
+            for (name, [runs, ok, skipped, bad]) in &per_event {
+                let quality = match self.match_quality.get(name) {
+                    Some(q) if q.add_to_improve.is_empty() => format!("{:.1}", q.estimate),
+                    Some(q) => format!(
+                        "{:.1}  add {} to raise it",
+                        q.estimate,
+                        q.add_to_improve.join(" or ")
+                    ),
+                    None => "-".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "  {name:<24} {runs:>6} {ok:>9} {skipped:>8} {bad:>7}   {quality}"
+                );
             }
         }
         let mut lines = Vec::new();

@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub graph_url: Option<http::Uri>,
     /// Executions in flight at once.
     pub concurrency: usize,
+    /// Build every request and send nothing.
+    pub dry_run: bool,
 }
 
 struct Job {
@@ -176,16 +178,7 @@ pub async fn run(
     }
 
     let total = jobs.len();
-    let results = execute_all(
-        engine,
-        &workflows,
-        policy,
-        jobs,
-        options.concurrency.max(1),
-        total,
-        progress,
-    )
-    .await;
+    let results = execute_all(engine, &workflows, policy, jobs, options, total, progress).await;
     for (index, exec) in results {
         reports[index].executions.push(exec);
     }
@@ -214,11 +207,12 @@ async fn execute_all(
     workflows: &[Workflow],
     policy: Arc<EgressPolicy>,
     jobs: Vec<Job>,
-    concurrency: usize,
+    options: &RunOptions,
     total: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Vec<(usize, ExecutionReport)> {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
+    let dry_run = options.dry_run;
     let mut set = tokio::task::JoinSet::new();
     let mut out = Vec::with_capacity(jobs.len());
     for (order, job) in jobs.into_iter().enumerate() {
@@ -235,15 +229,17 @@ async fn execute_all(
             w.actions[job.action].settings.clone(),
         );
         set.spawn(async move {
-            let exec = engine
-                .execute(policy, &settings, &job.firing, &job.contact)
-                .await;
+            let report = if dry_run {
+                let exec = engine.preview(&settings, &job.firing, &job.contact).await;
+                ExecutionReport::from_preview(&workflow_name, &action_name, exec)
+            } else {
+                let exec = engine
+                    .execute(policy, &settings, &job.firing, &job.contact)
+                    .await;
+                ExecutionReport::from_execution(&workflow_name, &action_name, exec)
+            };
             drop(permit);
-            (
-                order,
-                job.firing_index,
-                ExecutionReport::from_execution(&workflow_name, &action_name, exec),
-            )
+            (order, job.firing_index, report)
         });
         while let Some(done) = set.try_join_next() {
             out.push(done.expect("execution tasks do not panic"));
