@@ -36,6 +36,10 @@ pub struct EgressPolicy {
     pub between_bytes_timeout: Duration,
     /// Values never recorded (the access token), replaced by `[redacted]`.
     pub secrets: Vec<String>,
+    /// When set, allowed requests are answered by the host itself with this
+    /// status and body, without any network: measures the host's own
+    /// overhead.
+    pub local_answer: Option<(u16, String)>,
 }
 
 impl EgressPolicy {
@@ -48,6 +52,7 @@ impl EgressPolicy {
             first_byte_timeout: Duration::from_secs(3),
             between_bytes_timeout: Duration::from_millis(1500),
             secrets: Vec::new(),
+            local_answer: None,
         }
     }
 
@@ -226,6 +231,19 @@ impl WasiHttpHooks for EgressHooks {
                 return Err(HttpError::HttpRequestDenied);
             }
 
+            if let Some((status, answer)) = &policy.local_answer {
+                record(
+                    Some("(answered by the host)".into()),
+                    &body,
+                    ExchangeResult::Answered { status: *status, body: answer.clone() },
+                );
+                let response = http::Response::builder()
+                    .status(*status)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(Full::new(Bytes::from(answer.clone())).map_err(|n| match n {}).boxed_unsync())
+                    .map_err(|_| HttpError::InternalError(None))?;
+                return Ok((response, Box::new(async { Ok(()) }) as IoFuture));
+            }
             let mut sent_to = None;
             if let Some(base) = &policy.redirect {
                 let prefix = base.path().trim_end_matches('/');

@@ -295,6 +295,27 @@ impl ActionEngine {
         }
     }
 
+    /// Calls `preview` `n` times on one instance and returns the time taken:
+    /// the component's own mapping, normalisation, hashing and
+    /// serialisation, without instantiation.
+    pub async fn preview_repeatedly(&self, settings: &str, firing: &wit::Firing, contact: &wit::Contact, n: usize) -> Result<Duration> {
+        let mut store = self.store(Arc::new(EgressPolicy::deny_all()), Default::default());
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        let action = instance.hoop_workflow_action();
+        let started = Instant::now();
+        for _ in 0..n {
+            action.call_preview(&mut store, settings, firing, contact).await?.map_err(|f| anyhow::anyhow!("preview failed: {f:?}"))?;
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Store and instantiation alone, for measuring.
+    pub async fn instantiate_only(&self) -> Result<()> {
+        let mut store = self.store(Arc::new(EgressPolicy::deny_all()), Default::default());
+        self.pre.instantiate_async(&mut store).await?;
+        Ok(())
+    }
+
     /// Runs the action once in a fresh store, egress under `policy`.
     pub async fn execute(
         &self,

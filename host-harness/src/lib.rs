@@ -9,8 +9,10 @@
 //! - [`run`]: firings through workflows into a [`report`], with a
 //!   [`quality`] estimate per event;
 //! - [`graph_double`]: a local double of Meta's Graph API;
-//! - [`demo`]: the bundled examples end to end.
+//! - [`demo`]: the bundled examples end to end;
+//! - [`bench`]: reproducible performance figures.
 
+pub mod bench;
 pub mod contacts;
 pub mod demo;
 pub mod egress;

@@ -76,6 +76,21 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Measure the host and the component and print the figures.
+    Bench {
+        /// Iterations of the per-firing measurements.
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+        /// Firings of the end-to-end run against the double.
+        #[arg(long, default_value_t = 5000)]
+        firings: usize,
+        /// Firings of the peak-memory run (0 skips it).
+        #[arg(long, default_value_t = 100_000)]
+        memory_firings: usize,
+        /// Executions in flight in the end-to-end runs.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Print the component's descriptor and settings schema.
     Describe {
         /// Describe this component instead of the bundled one.
@@ -244,6 +259,17 @@ async fn real_main() -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Bench { iterations, firings, memory_firings, concurrency } => {
+            let options = host_harness::bench::BenchOptions {
+                iterations,
+                e2e_firings: firings,
+                memory_firings,
+                concurrency,
+            };
+            println!("host-harness bench on {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
+            host_harness::bench::bench(&options, &mut |line| println!("  {line}")).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Describe { component } => {
             let engine = load_engine(component.as_ref(), 1, true)?;

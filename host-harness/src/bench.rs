@@ -1,0 +1,308 @@
+//! `host-harness bench`: figures anyone can reproduce on their machine. Each
+//! section prints what it measured and how; nothing here is asserted.
+
+use crate::egress::EgressPolicy;
+use crate::engine::{ActionEngine, BUNDLED_COMPONENT, Limits, wit};
+use crate::graph_double::{DEFAULT_TOKEN, DoubleConfig, GraphDouble};
+use crate::run::{RunOptions, run};
+use anyhow::{Context as _, Result};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Iterations of the per-firing measurements.
+    pub iterations: usize,
+    /// Firings of the end-to-end run.
+    pub e2e_firings: usize,
+    /// Firings of the peak-memory run (0 skips it).
+    pub memory_firings: usize,
+    /// Executions in flight in the end-to-end runs.
+    pub concurrency: usize,
+}
+
+/// One contact of the benchmark population; the same formula as
+/// `benches/python_sdk.py`, so both sides do the same work.
+pub fn bench_contact(i: usize) -> wit::Contact {
+    wit::Contact {
+        id: format!("c{i}"),
+        emails: vec![format!("User{i}@Example.com")],
+        phones: vec![format!("(650) 555-{:04}", i % 10_000)],
+        first_name: Some(format!("First{i}")),
+        last_name: Some("Last".into()),
+        gender: Some(if i % 2 == 0 { "female" } else { "male" }.into()),
+        date_of_birth: Some(format!("1990-01-{:02}", i % 28 + 1)),
+        city: Some("Menlo Park".into()),
+        state: Some("California".into()),
+        postal_code: Some("94025-1234".into()),
+        country: Some("US".into()),
+        custom_fields: "{}".into(),
+    }
+}
+
+/// The firing of contact `i`: a Purchase on the website.
+pub fn bench_firing(i: usize, occurred_at: i64) -> wit::Firing {
+    wit::Firing {
+        id: format!("f{i}"),
+        trigger_type: "order_placed".into(),
+        occurred_at,
+        data: json!({
+            "order": {"id": format!("o{i}"), "total": 10.0 + i as f64, "currency": "USD"},
+            "page": {"url": "https://shop.example/thanks"},
+            "client": {"user_agent": "Mozilla/5.0", "ip_address": "203.0.113.9"}
+        })
+        .to_string(),
+    }
+}
+
+/// The settings every measurement uses.
+pub fn bench_settings() -> String {
+    json!({"pixel_id": "1234567890", "access_token": DEFAULT_TOKEN, "event": "Purchase"}).to_string()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn native_contact(c: &wit::Contact) -> send_conversion_event::input::Contact {
+    send_conversion_event::input::Contact {
+        id: c.id.clone(),
+        emails: c.emails.clone(),
+        phones: c.phones.clone(),
+        first_name: c.first_name.clone(),
+        last_name: c.last_name.clone(),
+        gender: c.gender.clone(),
+        date_of_birth: c.date_of_birth.clone(),
+        city: c.city.clone(),
+        state: c.state.clone(),
+        postal_code: c.postal_code.clone(),
+        country: c.country.clone(),
+        custom_fields: Default::default(),
+    }
+}
+
+/// Runs every measurement and returns the printed figures.
+pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
+    let settings = bench_settings();
+    let limits = Limits { max_concurrency: options.concurrency.max(1) as u32, ..Limits::default() };
+    out(&format!("component: {} bytes (bundled, `guest` profile)", BUNDLED_COMPONENT.len()));
+
+    // Loading: compile versus the on-disk cache.
+    let cache = tempfile::tempdir()?;
+    let (_, first) = ActionEngine::load(BUNDLED_COMPONENT, limits.clone(), Some(cache.path()))?;
+    let (engine, second) = ActionEngine::load(BUNDLED_COMPONENT, limits.clone(), Some(cache.path()))?;
+    anyhow::ensure!(!first.from_cache && second.from_cache, "the cache did not serve the second load");
+    out(&format!(
+        "load: compile + pre-instantiate {:.1} ms; from the compiled cache {:.2} ms",
+        first.elapsed.as_secs_f64() * 1e3,
+        second.elapsed.as_secs_f64() * 1e3
+    ));
+    let engine = Arc::new(engine);
+
+    // Instantiation alone.
+    let n = options.iterations;
+    for _ in 0..50 {
+        engine.instantiate_only().await?;
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        engine.instantiate_only().await?;
+        samples.push(t.elapsed());
+    }
+    let (median, p99) = percentiles(samples);
+    out(&format!("instantiate (fresh store + instance, pooling): median {}, p99 {} over {n}", us(median), us(p99)));
+
+    // Per firing: store + instantiate + execute, the HTTP answer served by
+    // the egress hook itself.
+    let mut policy = EgressPolicy::graph(None);
+    policy.local_answer = Some((200, r#"{"events_received":1,"messages":[],"fbtrace_id":"bench"}"#.into()));
+    let policy = Arc::new(policy);
+    let contact = bench_contact(7);
+    let firing = bench_firing(7, now() - 60);
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 50 {
+        let t = Instant::now();
+        let exec = engine.execute(policy.clone(), &settings, &firing, &contact).await;
+        if i >= 50 {
+            samples.push(t.elapsed());
+        }
+        anyhow::ensure!(matches!(exec.result, Ok(Ok(_))), "execution failed: {:?}", exec.result);
+    }
+    let (median, p99) = percentiles(samples);
+    out(&format!(
+        "per firing, host overhead (store + instantiate + execute, answer from the egress hook, no socket): median {}, p99 {} over {n}",
+        us(median),
+        us(p99)
+    ));
+
+    // The same mapping + normalisation + hashing + serialisation, natively
+    // and inside the component.
+    let reps = n.max(1000);
+    let native_firing = send_conversion_event::input::Firing {
+        id: firing.id.clone(),
+        trigger_type: firing.trigger_type.clone(),
+        occurred_at: firing.occurred_at,
+        data: serde_json::from_str(&firing.data)?,
+    };
+    let native_c = native_contact(&contact);
+    let t = Instant::now();
+    for _ in 0..reps {
+        let p = send_conversion_event::preview(&settings, &native_firing, &native_c, now())
+            .map_err(|f| anyhow::anyhow!("{f:?}"))?;
+        std::hint::black_box(p);
+    }
+    let native = t.elapsed() / reps as u32;
+    let inside = engine.preview_repeatedly(&settings, &firing, &contact, reps).await? / reps as u32;
+    out(&format!(
+        "mapping + normalisation + hashing + JSON of one event: native {}, in the component {} (ratio {:.2})",
+        us(native),
+        us(inside),
+        inside.as_secs_f64() / native.as_secs_f64()
+    ));
+
+    // The Python SDK comparison's counterpart: 10,000 contacts turned into
+    // events by the component in the host, a fresh instance each.
+    let count = 10_000;
+    let t = Instant::now();
+    let at = now() - 60;
+    for i in 0..count {
+        let exec = engine.preview(&settings, &bench_firing(i, at), &bench_contact(i)).await;
+        anyhow::ensure!(matches!(exec.result, Ok(Ok(_))), "preview failed");
+    }
+    let elapsed = t.elapsed();
+    out(&format!(
+        "10,000 contacts to Meta events (normalise, hash, serialise; no network) by the component in the host: {:.0} events/s",
+        count as f64 / elapsed.as_secs_f64()
+    ));
+
+    // End to end through `run` against the loopback double.
+    let dir = tempfile::tempdir()?;
+    write_run_files(dir.path(), options.e2e_firings)?;
+    let double = GraphDouble::start("127.0.0.1:0".parse()?, DoubleConfig::default()).await?;
+    let run_options = RunOptions {
+        workflows: vec![dir.path().join("workflow.toml")],
+        contacts: dir.path().join("contacts.csv"),
+        firings: dir.path().join("firings.jsonl"),
+        graph_url: Some(double.url().parse()?),
+        concurrency: options.concurrency,
+        dry_run: false,
+    };
+    let t = Instant::now();
+    let report = run(engine.clone(), &run_options, &|_, _| {}).await?;
+    let elapsed = t.elapsed();
+    anyhow::ensure!(report.totals.accepted == options.e2e_firings, "not every firing was accepted");
+    out(&format!(
+        "end to end, `run` against the loopback double, one event per request, concurrency {}: {:.0} firings/s ({} firings in {:.2} s)",
+        options.concurrency,
+        options.e2e_firings as f64 / elapsed.as_secs_f64(),
+        options.e2e_firings,
+        elapsed.as_secs_f64()
+    ));
+    out("end to end, batched: not measured; the component has no batch export yet");
+
+    // Cold start and peak memory: whole processes.
+    let exe = std::env::current_exe()?;
+    let cold_cache = tempfile::tempdir()?;
+    write_run_files(dir.path(), 1)?;
+    let mut cold = String::new();
+    for label in ["first run (compiles)", "second run (cached)"] {
+        let t = Instant::now();
+        let status = Command::new(&exe)
+            .args(["run", "--workflow"])
+            .arg(dir.path().join("workflow.toml"))
+            .arg("--contacts")
+            .arg(dir.path().join("contacts.csv"))
+            .arg("--triggers")
+            .arg(dir.path().join("firings.jsonl"))
+            .args(["--graph-url", &double.url()])
+            .env("HOST_HARNESS_CACHE", cold_cache.path())
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "the cold-start run failed");
+        let _ = write!(cold, "{label} {:.1} ms; ", t.elapsed().as_secs_f64() * 1e3);
+    }
+    out(&format!("cold start of `host-harness run` until its first firing is done: {}", cold.trim_end_matches("; ")));
+
+    if options.memory_firings > 0 {
+        write_run_files(dir.path(), options.memory_firings)?;
+        let t = Instant::now();
+        let status = Command::new(&exe)
+            .args(["run", "--workflow"])
+            .arg(dir.path().join("workflow.toml"))
+            .arg("--contacts")
+            .arg(dir.path().join("contacts.csv"))
+            .arg("--triggers")
+            .arg(dir.path().join("firings.jsonl"))
+            .args(["--graph-url", &double.url(), "--concurrency", &options.concurrency.to_string()])
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "the memory run failed");
+        out(&format!(
+            "peak memory of `host-harness run` over {} firings: {:.0} MiB (max RSS), {:.1} s",
+            options.memory_firings,
+            children_max_rss_kib() as f64 / 1024.0,
+            t.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(())
+}
+
+/// Largest resident set of any finished child process, KiB.
+fn children_max_rss_kib() -> i64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss
+    }
+}
+
+/// Writes a workflow, `n` contacts and `n` firings for a run.
+pub fn write_run_files(dir: &Path, n: usize) -> Result<()> {
+    use std::io::Write;
+    std::fs::write(
+        dir.join("workflow.toml"),
+        format!(
+            "trigger = \"order_placed\"\n[[actions]]\n[actions.settings]\npixel_id = \"1234567890\"\naccess_token = \"{DEFAULT_TOKEN}\"\nevent = \"Purchase\"\n"
+        ),
+    )?;
+    let mut contacts = std::io::BufWriter::new(std::fs::File::create(dir.join("contacts.csv"))?);
+    writeln!(contacts, "id,email,phone,first_name,last_name,gender,date_of_birth,city,state,postal_code,country")?;
+    let mut firings = std::io::BufWriter::new(std::fs::File::create(dir.join("firings.jsonl"))?);
+    let at = chrono::DateTime::from_timestamp(now() - 60, 0).context("time")?.to_rfc3339();
+    for i in 0..n {
+        let c = bench_contact(i);
+        let o = |s: &Option<String>| s.clone().unwrap_or_default();
+        writeln!(
+            contacts,
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            c.id, c.emails[0], c.phones[0], o(&c.first_name), o(&c.last_name), o(&c.gender), o(&c.date_of_birth),
+            o(&c.city), o(&c.state), o(&c.postal_code), o(&c.country)
+        )?;
+        let f = bench_firing(i, 0);
+        writeln!(
+            firings,
+            "{{\"id\":\"{}\",\"type\":\"order_placed\",\"contact_id\":\"{}\",\"occurred_at\":\"{at}\",\"data\":{}}}",
+            f.id, c.id, f.data
+        )?;
+    }
+    contacts.flush()?;
+    firings.flush()?;
+    Ok(())
+}
