@@ -1,6 +1,7 @@
-//! Builds the Send Conversion Event component for `wasm32-wasip2` and hands
-//! its path to the crate, which bundles it: the CLI runs without any other
-//! file, and tests load the component built from this very checkout.
+//! Builds the guest components for `wasm32-wasip2` and hands their paths to
+//! the crate: the Send Conversion Event component, which the crate bundles
+//! (the CLI runs without any other file, and tests load the component built
+//! from this very checkout), and a misbehaving fixture for the sandbox tests.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -9,7 +10,14 @@ use std::process::Command;
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
-    for watched in ["action/src", "action/Cargo.toml", "wit", "Cargo.lock"] {
+    for watched in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "action/src",
+        "action/Cargo.toml",
+        "wit",
+        "tests/fixtures",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()
@@ -23,35 +31,38 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"))
         .join("guest-build");
-    let component = build_guest(
+    build_guests(
         &workspace,
         &target_dir,
-        "send-conversion-event",
-        "send_conversion_event",
+        &["send-conversion-event", "rogue-action"],
     );
+    let artifact = |name: &str| {
+        target_dir
+            .join("wasm32-wasip2/guest")
+            .join(format!("{name}.wasm"))
+    };
     println!(
         "cargo:rustc-env=ACTION_COMPONENT_PATH={}",
-        component.display()
+        artifact("send_conversion_event").display()
+    );
+    println!(
+        "cargo:rustc-env=ROGUE_COMPONENT_PATH={}",
+        artifact("rogue_action").display()
     );
 }
 
-fn build_guest(workspace: &Path, target_dir: &Path, package: &str, artifact: &str) -> PathBuf {
+fn build_guests(workspace: &Path, target_dir: &Path, packages: &[&str]) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args([
-            "build",
-            "--package",
-            package,
-            "--target",
-            "wasm32-wasip2",
-            "--profile",
-            "guest",
-        ])
+        .args(["build", "--target", "wasm32-wasip2", "--profile", "guest"])
         .arg("--target-dir")
         .arg(target_dir);
+    for p in packages {
+        cmd.args(["--package", p]);
+    }
     // The outer build's flags and wrappers (clippy's, coverage's) are for
-    // the host, not for the guest.
+    // the host, not for the guests.
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
         "RUSTFLAGS",
@@ -68,11 +79,8 @@ fn build_guest(workspace: &Path, target_dir: &Path, package: &str, artifact: &st
     let status = cmd.status().expect("cargo runs");
     if !status.success() {
         panic!(
-            "building the {package} component failed; is the wasm32-wasip2 target installed? \
+            "building the components {packages:?} failed; is the wasm32-wasip2 target installed? \
              (`rustup target add wasm32-wasip2`)"
         );
     }
-    target_dir
-        .join("wasm32-wasip2/guest")
-        .join(format!("{artifact}.wasm"))
 }

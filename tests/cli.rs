@@ -12,7 +12,10 @@ use std::process::{Command, Output};
 fn harness(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_host-harness"))
         .args(args)
-        .env("HOST_HARNESS_CACHE", std::env::temp_dir().join("host-harness-test-cache"))
+        .env(
+            "HOST_HARNESS_CACHE",
+            std::env::temp_dir().join("host-harness-test-cache"),
+        )
         .output()
         .expect("the binary runs")
 }

@@ -28,6 +28,7 @@ impl wit::Guest for Component {
             settings_schema: d.settings_schema,
             secret_fields: d.secret_fields,
             default_mappings: d.default_mappings,
+            merge_fields: d.merge_fields,
         }
     }
 

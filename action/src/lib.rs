@@ -47,6 +47,8 @@ pub struct Descriptor {
     pub secret_fields: Vec<String>,
     /// Default mapping per event, JSON.
     pub default_mappings: String,
+    /// Merge-field catalogue, JSON.
+    pub merge_fields: String,
 }
 
 /// The action's descriptor.
@@ -70,6 +72,7 @@ pub fn descriptor() -> Descriptor {
             .map(|s| s.to_string())
             .collect(),
         default_mappings: mapping::defaults_document().to_string(),
+        merge_fields: mapping::catalogue().to_string(),
     }
 }
 

@@ -306,7 +306,10 @@ impl<'a> Context<'a> {
             "state" => text(&c.state),
             "postal_code" => text(&c.postal_code),
             "country" => text(&c.country),
-            "custom" => return walk(&Value::Object(c.custom_fields.clone()), tail),
+            "custom" => {
+                let (field, rest) = tail.split_first()?;
+                return c.custom_fields.get(field).and_then(|v| walk(v, rest));
+            }
             other => return c.custom_fields.get(other).and_then(|v| walk(v, tail)),
         }?;
         if tail.is_empty() { Some(v) } else { None }
@@ -469,6 +472,90 @@ pub fn effective(
         }
     }
     out
+}
+
+/// The merge fields a builder can pick, for the descriptor: the contact's
+/// fields, the envelope of every firing, and the data of the platform's
+/// common trigger types (what the default mappings read).
+pub fn catalogue() -> Value {
+    let client = [
+        ("trigger.client.ip_address", "the visitor's IP address"),
+        (
+            "trigger.client.user_agent",
+            "the visitor's browser user agent",
+        ),
+        ("trigger.client.fbc", "the _fbc cookie (click id)"),
+        ("trigger.client.fbp", "the _fbp cookie (browser id)"),
+        (
+            "trigger.page.url",
+            "the page's URL (a fbclid in it becomes fbc)",
+        ),
+        ("trigger.page.referrer", "the previous page's URL"),
+        (
+            "trigger.event_id",
+            "the id the website's Pixel used as eventID, when the page sends it",
+        ),
+    ];
+    let obj = |pairs: &[(&str, &str)]| -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                .collect(),
+        )
+    };
+    let with_client = |extra: &[(&str, &str)]| {
+        let mut all: Vec<(&str, &str)> = extra.to_vec();
+        all.extend_from_slice(&client);
+        obj(&all)
+    };
+    serde_json::json!({
+        "contact": obj(&[
+            ("contact.id", "the contact's id (default external_id)"),
+            ("contact.email", "primary email"),
+            ("contact.emails", "every email (a list)"),
+            ("contact.phone", "primary phone"),
+            ("contact.phones", "every phone (a list)"),
+            ("contact.first_name", "first name"),
+            ("contact.last_name", "last name"),
+            ("contact.full_name", "first and last name"),
+            ("contact.gender", "gender"),
+            ("contact.date_of_birth", "date of birth"),
+            ("contact.city", "city"),
+            ("contact.state", "state or province"),
+            ("contact.postal_code", "postal code"),
+            ("contact.country", "country"),
+            ("contact.<custom field>", "any custom field, by its name"),
+        ]),
+        "firing": obj(&[
+            ("trigger.id", "the firing's id (default event_id)"),
+            ("trigger.type", "the trigger type"),
+            ("trigger.occurred_at", "when it happened (Unix seconds; the event_time)"),
+            ("trigger.<path>", "any field of the trigger's data, e.g. trigger.order.total; * collects a list"),
+        ]),
+        "triggers": {
+            "form_submitted": with_client(&[("trigger.form.name", "the form's name"), ("trigger.value", "a value, when the form has one"), ("trigger.currency", "its currency")]),
+            "order_placed": with_client(&[
+                ("trigger.order.id", "order id (the Purchase's event_id)"),
+                ("trigger.order.total", "order total"),
+                ("trigger.order.currency", "currency"),
+                ("trigger.order.items", "line items: id or sku, quantity, price"),
+                ("trigger.order.item_count", "number of items"),
+            ]),
+            "checkout_started": with_client(&[
+                ("trigger.checkout.id", "checkout id (the event_id)"),
+                ("trigger.checkout.total", "cart total"),
+                ("trigger.checkout.currency", "currency"),
+                ("trigger.checkout.items", "line items"),
+            ]),
+            "page_visited": with_client(&[("trigger.page.title", "the page's title")]),
+            "registration_completed": with_client(&[("trigger.funnel.name", "the funnel or membership")]),
+            "lead_stage_changed": obj(&[
+                ("trigger.lead_id", "the Lead Ads lead id"),
+                ("trigger.stage", "the new stage (send it as the event name)"),
+            ]),
+        }
+    })
 }
 
 /// The default mappings of every standard event, for the descriptor.

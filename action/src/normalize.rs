@@ -7,7 +7,6 @@
 
 use crate::regions::{self, Country};
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 
 /// A `user_data` key of the Conversions API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -194,10 +193,12 @@ impl Locale {
 
 /// Lowercase hex SHA-256 of the UTF-8 bytes.
 pub fn sha256_hex(value: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(value.as_bytes());
     let mut out = String::with_capacity(64);
     for b in digest {
-        let _ = write!(out, "{b:02x}");
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
     }
     out
 }

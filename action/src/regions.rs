@@ -386,10 +386,18 @@ static COUNTRY_ALIASES: &[(&str, &str)] = &[
 /// Folds a typed name for lookup: lowercase, letters only (`U.S.A.` and
 /// `u s a` both fold to `usa`). Accents stay: `España` folds to `españa`.
 pub fn fold(s: &str) -> String {
+    folded(s).collect()
+}
+
+fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
         .filter(|c| c.is_alphabetic())
         .flat_map(char::to_lowercase)
-        .collect()
+}
+
+/// Whether `name` folds to `target` (already folded), without allocating.
+fn folds_to(name: &str, target: &str) -> bool {
+    folded(name).eq(target.chars())
 }
 
 /// The country a typed value names: ISO alpha-2 or alpha-3 code (any case),
@@ -421,7 +429,7 @@ pub fn country(s: &str) -> Option<&'static Country> {
     if folded.is_empty() {
         return None;
     }
-    if let Some(c) = COUNTRIES.iter().find(|c| fold(c.name) == folded) {
+    if let Some(c) = COUNTRIES.iter().find(|c| folds_to(c.name, &folded)) {
         return Some(c);
     }
     COUNTRY_ALIASES
@@ -547,7 +555,7 @@ pub fn region_code(s: &str, country: Option<&str>) -> Option<&'static str> {
     let folded = fold(trimmed);
     for table in tables {
         if let Some((code, _)) = table.iter().find(|(code, name)| {
-            code.eq_ignore_ascii_case(trimmed) || fold(code) == folded || fold(name) == folded
+            code.eq_ignore_ascii_case(trimmed) || folds_to(code, &folded) || folds_to(name, &folded)
         }) {
             return Some(code);
         }

@@ -62,7 +62,8 @@ pub fn bench_firing(i: usize, occurred_at: i64) -> wit::Firing {
 
 /// The settings every measurement uses.
 pub fn bench_settings() -> String {
-    json!({"pixel_id": "1234567890", "access_token": DEFAULT_TOKEN, "event": "Purchase"}).to_string()
+    json!({"pixel_id": "1234567890", "access_token": DEFAULT_TOKEN, "event": "Purchase"})
+        .to_string()
 }
 
 fn now() -> i64 {
@@ -99,14 +100,24 @@ fn native_contact(c: &wit::Contact) -> send_conversion_event::input::Contact {
 /// Runs every measurement and returns the printed figures.
 pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     let settings = bench_settings();
-    let limits = Limits { max_concurrency: options.concurrency.max(1) as u32, ..Limits::default() };
-    out(&format!("component: {} bytes (bundled, `guest` profile)", BUNDLED_COMPONENT.len()));
+    let limits = Limits {
+        max_concurrency: options.concurrency.max(1) as u32,
+        ..Limits::default()
+    };
+    out(&format!(
+        "component: {} bytes (bundled, `guest` profile)",
+        BUNDLED_COMPONENT.len()
+    ));
 
     // Loading: compile versus the on-disk cache.
     let cache = tempfile::tempdir()?;
     let (_, first) = ActionEngine::load(BUNDLED_COMPONENT, limits.clone(), Some(cache.path()))?;
-    let (engine, second) = ActionEngine::load(BUNDLED_COMPONENT, limits.clone(), Some(cache.path()))?;
-    anyhow::ensure!(!first.from_cache && second.from_cache, "the cache did not serve the second load");
+    let (engine, second) =
+        ActionEngine::load(BUNDLED_COMPONENT, limits.clone(), Some(cache.path()))?;
+    anyhow::ensure!(
+        !first.from_cache && second.from_cache,
+        "the cache did not serve the second load"
+    );
     out(&format!(
         "load: compile + pre-instantiate {:.1} ms; from the compiled cache {:.2} ms",
         first.elapsed.as_secs_f64() * 1e3,
@@ -126,23 +137,36 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         samples.push(t.elapsed());
     }
     let (median, p99) = percentiles(samples);
-    out(&format!("instantiate (fresh store + instance, pooling): median {}, p99 {} over {n}", us(median), us(p99)));
+    out(&format!(
+        "instantiate (fresh store + instance, pooling): median {}, p99 {} over {n}",
+        us(median),
+        us(p99)
+    ));
 
     // Per firing: store + instantiate + execute, the HTTP answer served by
     // the egress hook itself.
     let mut policy = EgressPolicy::graph(None);
-    policy.local_answer = Some((200, r#"{"events_received":1,"messages":[],"fbtrace_id":"bench"}"#.into()));
+    policy.local_answer = Some((
+        200,
+        r#"{"events_received":1,"messages":[],"fbtrace_id":"bench"}"#.into(),
+    ));
     let policy = Arc::new(policy);
     let contact = bench_contact(7);
     let firing = bench_firing(7, now() - 60);
     let mut samples = Vec::with_capacity(n);
     for i in 0..n + 50 {
         let t = Instant::now();
-        let exec = engine.execute(policy.clone(), &settings, &firing, &contact).await;
+        let exec = engine
+            .execute(policy.clone(), &settings, &firing, &contact)
+            .await;
         if i >= 50 {
             samples.push(t.elapsed());
         }
-        anyhow::ensure!(matches!(exec.result, Ok(Ok(_))), "execution failed: {:?}", exec.result);
+        anyhow::ensure!(
+            matches!(exec.result, Ok(Ok(_))),
+            "execution failed: {:?}",
+            exec.result
+        );
     }
     let (median, p99) = percentiles(samples);
     out(&format!(
@@ -168,7 +192,10 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         std::hint::black_box(p);
     }
     let native = t.elapsed() / reps as u32;
-    let inside = engine.preview_repeatedly(&settings, &firing, &contact, reps).await? / reps as u32;
+    let inside = engine
+        .preview_repeatedly(&settings, &firing, &contact, reps)
+        .await?
+        / reps as u32;
     out(&format!(
         "mapping + normalisation + hashing + JSON of one event: native {}, in the component {} (ratio {:.2})",
         us(native),
@@ -182,7 +209,9 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
     let t = Instant::now();
     let at = now() - 60;
     for i in 0..count {
-        let exec = engine.preview(&settings, &bench_firing(i, at), &bench_contact(i)).await;
+        let exec = engine
+            .preview(&settings, &bench_firing(i, at), &bench_contact(i))
+            .await;
         anyhow::ensure!(matches!(exec.result, Ok(Ok(_))), "preview failed");
     }
     let elapsed = t.elapsed();
@@ -206,7 +235,10 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
     let t = Instant::now();
     let report = run(engine.clone(), &run_options, &|_, _| {}).await?;
     let elapsed = t.elapsed();
-    anyhow::ensure!(report.totals.accepted == options.e2e_firings, "not every firing was accepted");
+    anyhow::ensure!(
+        report.totals.accepted == options.e2e_firings,
+        "not every firing was accepted"
+    );
     out(&format!(
         "end to end, `run` against the loopback double, one event per request, concurrency {}: {:.0} firings/s ({} firings in {:.2} s)",
         options.concurrency,
@@ -237,7 +269,10 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         anyhow::ensure!(status.success(), "the cold-start run failed");
         let _ = write!(cold, "{label} {:.1} ms; ", t.elapsed().as_secs_f64() * 1e3);
     }
-    out(&format!("cold start of `host-harness run` until its first firing is done: {}", cold.trim_end_matches("; ")));
+    out(&format!(
+        "cold start of `host-harness run` until its first firing is done: {}",
+        cold.trim_end_matches("; ")
+    ));
 
     if options.memory_firings > 0 {
         write_run_files(dir.path(), options.memory_firings)?;
@@ -249,7 +284,12 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
             .arg(dir.path().join("contacts.csv"))
             .arg("--triggers")
             .arg(dir.path().join("firings.jsonl"))
-            .args(["--graph-url", &double.url(), "--concurrency", &options.concurrency.to_string()])
+            .args([
+                "--graph-url",
+                &double.url(),
+                "--concurrency",
+                &options.concurrency.to_string(),
+            ])
             .stdout(std::process::Stdio::null())
             .status()?;
         anyhow::ensure!(status.success(), "the memory run failed");
@@ -283,17 +323,31 @@ pub fn write_run_files(dir: &Path, n: usize) -> Result<()> {
         ),
     )?;
     let mut contacts = std::io::BufWriter::new(std::fs::File::create(dir.join("contacts.csv"))?);
-    writeln!(contacts, "id,email,phone,first_name,last_name,gender,date_of_birth,city,state,postal_code,country")?;
+    writeln!(
+        contacts,
+        "id,email,phone,first_name,last_name,gender,date_of_birth,city,state,postal_code,country"
+    )?;
     let mut firings = std::io::BufWriter::new(std::fs::File::create(dir.join("firings.jsonl"))?);
-    let at = chrono::DateTime::from_timestamp(now() - 60, 0).context("time")?.to_rfc3339();
+    let at = chrono::DateTime::from_timestamp(now() - 60, 0)
+        .context("time")?
+        .to_rfc3339();
     for i in 0..n {
         let c = bench_contact(i);
         let o = |s: &Option<String>| s.clone().unwrap_or_default();
         writeln!(
             contacts,
             "{},{},{},{},{},{},{},{},{},{},{}",
-            c.id, c.emails[0], c.phones[0], o(&c.first_name), o(&c.last_name), o(&c.gender), o(&c.date_of_birth),
-            o(&c.city), o(&c.state), o(&c.postal_code), o(&c.country)
+            c.id,
+            c.emails[0],
+            c.phones[0],
+            o(&c.first_name),
+            o(&c.last_name),
+            o(&c.gender),
+            o(&c.date_of_birth),
+            o(&c.city),
+            o(&c.state),
+            o(&c.postal_code),
+            o(&c.country)
         )?;
         let f = bench_firing(i, 0);
         writeln!(

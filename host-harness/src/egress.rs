@@ -235,12 +235,19 @@ impl WasiHttpHooks for EgressHooks {
                 record(
                     Some("(answered by the host)".into()),
                     &body,
-                    ExchangeResult::Answered { status: *status, body: answer.clone() },
+                    ExchangeResult::Answered {
+                        status: *status,
+                        body: answer.clone(),
+                    },
                 );
                 let response = http::Response::builder()
                     .status(*status)
                     .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(Full::new(Bytes::from(answer.clone())).map_err(|n| match n {}).boxed_unsync())
+                    .body(
+                        Full::new(Bytes::from(answer.clone()))
+                            .map_err(|n| match n {})
+                            .boxed_unsync(),
+                    )
                     .map_err(|_| HttpError::InternalError(None))?;
                 return Ok((response, Box::new(async { Ok(()) }) as IoFuture));
             }

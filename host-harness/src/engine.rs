@@ -35,6 +35,11 @@ pub mod wit {
 /// The Send Conversion Event component this host was built with.
 pub static BUNDLED_COMPONENT: &[u8] = include_bytes!(env!("ACTION_COMPONENT_PATH"));
 
+/// Path of a test fixture: a component with the action's contract that
+/// misbehaves on purpose (its settings say how: `loop`, `grab-memory`,
+/// `panic`, `forbidden-host`, `sleep`), to test the sandbox.
+pub const ROGUE_COMPONENT_PATH: &str = env!("ROGUE_COMPONENT_PATH");
+
 /// What one execution may use.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -159,7 +164,12 @@ impl ActionEngine {
             .total_core_instances(slots * 16)
             .total_memories(slots * 4)
             .total_tables(slots * 4)
-            .max_memory_size(limits.memory_bytes);
+            .max_memory_size(limits.memory_bytes)
+            // Reset the first pages of a reused slot with memset rather than
+            // madvise: the page faults that follow madvise cost more than the
+            // copy for the little memory one execution touches.
+            .linear_memory_keep_resident(2 << 20)
+            .table_keep_resident(64 << 10);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
         let (component, from_cache) = compile(&engine, component, cache)?;
@@ -298,13 +308,22 @@ impl ActionEngine {
     /// Calls `preview` `n` times on one instance and returns the time taken:
     /// the component's own mapping, normalisation, hashing and
     /// serialisation, without instantiation.
-    pub async fn preview_repeatedly(&self, settings: &str, firing: &wit::Firing, contact: &wit::Contact, n: usize) -> Result<Duration> {
+    pub async fn preview_repeatedly(
+        &self,
+        settings: &str,
+        firing: &wit::Firing,
+        contact: &wit::Contact,
+        n: usize,
+    ) -> Result<Duration> {
         let mut store = self.store(Arc::new(EgressPolicy::deny_all()), Default::default());
         let instance = self.pre.instantiate_async(&mut store).await?;
         let action = instance.hoop_workflow_action();
         let started = Instant::now();
         for _ in 0..n {
-            action.call_preview(&mut store, settings, firing, contact).await?.map_err(|f| anyhow::anyhow!("preview failed: {f:?}"))?;
+            action
+                .call_preview(&mut store, settings, firing, contact)
+                .await?
+                .map_err(|f| anyhow::anyhow!("preview failed: {f:?}"))?;
         }
         Ok(started.elapsed())
     }

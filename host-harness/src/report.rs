@@ -495,15 +495,23 @@ impl Report {
             t.invalid,
             t.errors
         );
-        let mut per_event: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+        // [runs, sent, duplicates, skipped, failed]
+        let mut per_event: BTreeMap<String, [usize; 5]> = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
         for e in self.firings.iter().flat_map(|f| &f.executions) {
             let name = e.event_name.clone().unwrap_or_else(|| "(no event)".into());
-            let row = per_event.entry(name).or_default();
+            let row = per_event.entry(name.clone()).or_default();
             row[0] += 1;
             match e.status {
-                Status::Accepted | Status::DryRun => row[1] += 1,
-                Status::Skipped => row[2] += 1,
-                _ => row[3] += 1,
+                Status::Accepted | Status::DryRun => {
+                    row[1] += 1;
+                    // Meta keeps the first event of a name and id.
+                    if !seen.insert((name, e.event_id.clone())) {
+                        row[2] += 1;
+                    }
+                }
+                Status::Skipped => row[3] += 1,
+                _ => row[4] += 1,
             }
         }
         if !per_event.is_empty() {
@@ -514,10 +522,10 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "\n  {:<24} {:>6} {:>9} {:>8} {:>7}   match quality (estimate, 0-10)",
-                "event", "runs", sent, "skipped", "failed"
+                "\n  {:<24} {:>6} {:>9} {:>10} {:>8} {:>7}   match quality (estimate, 0-10)",
+                "event", "runs", sent, "duplicates", "skipped", "failed"
             );
-            for (name, [runs, ok, skipped, bad]) in &per_event {
+            for (name, [runs, ok, dupes, skipped, bad]) in &per_event {
                 let quality = match self.match_quality.get(name) {
                     Some(q) if q.add_to_improve.is_empty() => format!("{:.1}", q.estimate),
                     Some(q) => format!(
@@ -529,7 +537,15 @@ impl Report {
                 };
                 let _ = writeln!(
                     out,
-                    "  {name:<24} {runs:>6} {ok:>9} {skipped:>8} {bad:>7}   {quality}"
+                    "  {name:<24} {runs:>6} {ok:>9} {dupes:>10} {skipped:>8} {bad:>7}   {quality}"
+                );
+            }
+            let dupes: usize = per_event.values().map(|r| r[2]).sum();
+            if dupes > 0 {
+                let _ = writeln!(
+                    out,
+                    "\n  {dupes} event(s) reused an event name and id already sent in this run: Meta keeps only the first. \
+                     If they are different conversions, map event_id to an id unique to each (the order or submission id)."
                 );
             }
         }

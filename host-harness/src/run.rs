@@ -64,25 +64,12 @@ pub async fn run(
     }
 
     // Settings are checked once per action, not once per firing.
-    let mut settings_problems: Vec<Vec<Vec<wit::Problem>>> = Vec::new();
-    let mut secrets = Vec::new();
-    for w in &workflows {
-        let mut per_action = Vec::new();
-        for a in &w.actions {
-            let problems = engine.validate_settings(&a.settings).await?;
-            for p in &problems {
-                input_errors.push(InputError::new(
-                    &w.file,
-                    w.line_of_field(&p.path),
-                    Some(&format!("settings{}", p.path)),
-                    format!("{} ({})", p.message, a.name),
-                ));
-            }
-            secrets.extend(secret_values(&a.settings, &descriptor.secret_fields));
-            per_action.push(problems);
-        }
-        settings_problems.push(per_action);
-    }
+    let (settings_problems, errors) = check_settings(&engine, &workflows).await?;
+    input_errors.extend(errors);
+    let secrets = workflows
+        .iter()
+        .flat_map(|w| &w.actions)
+        .flat_map(|a| secret_values(&a.settings, &descriptor.secret_fields));
     let policy = Arc::new(EgressPolicy::graph(options.graph_url.clone()).with_secrets(secrets));
 
     let (book, errors) = contacts::load(&options.contacts);
@@ -255,6 +242,33 @@ async fn execute_all(
     out.into_iter()
         .map(|(_, index, exec)| (index, exec))
         .collect()
+}
+
+/// Every action's settings problems (per workflow, per action), and the
+/// same located in the workflow files.
+pub async fn check_settings(
+    engine: &ActionEngine,
+    workflows: &[Workflow],
+) -> Result<(Vec<Vec<Vec<wit::Problem>>>, Vec<InputError>)> {
+    let mut all = Vec::new();
+    let mut located = Vec::new();
+    for w in workflows {
+        let mut per_action = Vec::new();
+        for a in &w.actions {
+            let problems = engine.validate_settings(&a.settings).await?;
+            for p in &problems {
+                located.push(InputError::new(
+                    &w.file,
+                    w.line_of_field(&p.path),
+                    Some(&format!("settings{}", p.path)),
+                    format!("{} ({})", p.message, a.name),
+                ));
+            }
+            per_action.push(problems);
+        }
+        all.push(per_action);
+    }
+    Ok((all, located))
 }
 
 /// The values of `settings` at the secret JSON pointers.
