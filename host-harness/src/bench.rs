@@ -35,7 +35,7 @@ pub fn bench_contact(i: usize) -> wit::Contact {
         phones: vec![format!("(650) 555-{:04}", i % 10_000)],
         first_name: Some(format!("First{i}")),
         last_name: Some("Last".into()),
-        gender: Some(if i % 2 == 0 { "female" } else { "male" }.into()),
+        gender: Some(if i.is_multiple_of(2) { "female" } else { "male" }.into()),
         date_of_birth: Some(format!("1990-01-{:02}", i % 28 + 1)),
         city: Some("Menlo Park".into()),
         state: Some("California".into()),
