@@ -1,5 +1,5 @@
 # The project's commands. `make demo` and `make test` are all a newcomer needs.
-.PHONY: setup demo test check component
+.PHONY: setup demo test check bench component
 
 setup:
 	@./scripts/setup-toolchain
@@ -17,6 +17,12 @@ test: setup
 check: setup
 	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings
+
+# Performance figures: the host and the component, then Meta's Python SDK on
+# the same work.
+bench: setup
+	cargo run --release -p host-harness -- bench
+	benches/python-sdk
 
 # The component alone, for embedding elsewhere.
 component: setup

@@ -95,6 +95,7 @@ pub async fn demo(engine: Arc<ActionEngine>, dir: &Path) -> Result<(Report, Grap
         graph_url: Some(double.url().parse()?),
         concurrency: 4,
         dry_run: false,
+        record_requests: true,
     };
     let report = run(engine, &options, &|_, _| {}).await?;
     Ok((report, double))

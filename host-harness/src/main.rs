@@ -53,6 +53,10 @@ enum Command {
         /// send nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Keep the HTTP exchanges of accepted events in the report too
+        /// (failed ones always keep theirs).
+        #[arg(long)]
+        record_requests: bool,
         /// Compile the component afresh instead of using the cache of
         /// compiled components.
         #[arg(long)]
@@ -162,6 +166,7 @@ async fn real_main() -> Result<ExitCode> {
             component,
             concurrency,
             dry_run,
+            record_requests,
             no_cache,
         } => {
             let engine = load_engine(component.as_ref(), concurrency, !no_cache)?;
@@ -172,6 +177,7 @@ async fn real_main() -> Result<ExitCode> {
                 graph_url,
                 concurrency,
                 dry_run,
+                record_requests,
             };
             let bar = progress_bar();
             let tick = |done: usize, total: usize| {

@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Build every request and send nothing.
     pub dry_run: bool,
+    /// Keep the HTTP exchanges of accepted events in the report too (by
+    /// default only failed executions keep theirs, so long runs stay small).
+    pub record_requests: bool,
 }
 
 struct Job {
@@ -200,6 +203,7 @@ async fn execute_all(
 ) -> Vec<(usize, ExecutionReport)> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
     let dry_run = options.dry_run;
+    let record_requests = options.record_requests;
     let mut set = tokio::task::JoinSet::new();
     let mut out = Vec::with_capacity(jobs.len());
     for (order, job) in jobs.into_iter().enumerate() {
@@ -223,7 +227,11 @@ async fn execute_all(
                 let exec = engine
                     .execute(policy, &settings, &job.firing, &job.contact)
                     .await;
-                ExecutionReport::from_execution(&workflow_name, &action_name, exec)
+                let mut r = ExecutionReport::from_execution(&workflow_name, &action_name, exec);
+                if !record_requests && r.status == Status::Accepted {
+                    r.requests = Vec::new();
+                }
+                r
             };
             drop(permit);
             (order, job.firing_index, report)
