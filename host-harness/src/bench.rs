@@ -239,6 +239,8 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         concurrency: options.concurrency,
         dry_run: false,
         record_requests: false,
+        outbox: None,
+        retry: crate::retry::RetryPolicy::default(),
     };
     let t = Instant::now();
     let report = run(engine.clone(), &run_options, &|_, _| {}).await?;

@@ -96,6 +96,8 @@ pub async fn demo(engine: Arc<ActionEngine>, dir: &Path) -> Result<(Report, Grap
         concurrency: 4,
         dry_run: false,
         record_requests: true,
+        outbox: None,
+        retry: crate::retry::RetryPolicy::default(),
     };
     let report = run(engine, &options, &|_, _| {}).await?;
     Ok((report, double))

@@ -8,6 +8,9 @@ use crate::input::{InputError, read_text};
 use serde_json::Value;
 use std::path::Path;
 
+/// Largest trigger payload handed to the component.
+pub const MAX_DATA: usize = 1 << 20;
+
 /// One firing read from the file.
 #[derive(Debug, Clone)]
 pub struct FiringRecord {
@@ -115,7 +118,21 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
     };
     let data = match obj.get("data") {
         None | Some(Value::Null) => "{}".to_string(),
-        Some(v @ Value::Object(_)) => v.to_string(),
+        Some(v @ Value::Object(_)) => {
+            let text = v.to_string();
+            if text.len() > MAX_DATA {
+                return Err(bad(
+                    some_id,
+                    Some("data"),
+                    format!(
+                        "the trigger's data is {:.1} MB; a firing carries at most {} KiB (a conversion event is a few KB)",
+                        text.len() as f64 / 1e6,
+                        MAX_DATA / 1024
+                    ),
+                ));
+            }
+            text
+        }
         Some(_) => {
             return Err(bad(
                 some_id,

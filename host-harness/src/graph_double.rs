@@ -67,6 +67,8 @@ pub struct DoubleConfig {
     pub tokens: Vec<String>,
     /// Pixel ids that exist; `None` accepts any id made of digits.
     pub pixels: Option<Vec<String>>,
+    /// Random failures, for reliability tests.
+    pub chaos: Chaos,
 }
 
 impl Default for DoubleConfig {
@@ -74,7 +76,63 @@ impl Default for DoubleConfig {
         DoubleConfig {
             tokens: vec![DEFAULT_TOKEN.to_string()],
             pixels: None,
+            chaos: Chaos::default(),
         }
+    }
+}
+
+/// Failures the double injects at random into `/events` requests.
+#[derive(Debug, Clone, Default)]
+pub struct Chaos {
+    /// Share of requests that fail (0 to 1).
+    pub rate: f64,
+    /// The kinds drawn from, evenly; empty means all.
+    pub kinds: Vec<ChaosKind>,
+    /// Added to every `/events` answer.
+    pub latency: std::time::Duration,
+    /// Seed of the draws, for reproducible runs.
+    pub seed: u64,
+}
+
+/// One kind of injected failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChaosKind {
+    /// HTTP 500 with Meta's transient error (code 2).
+    ServerError,
+    /// HTTP 503 with an HTML page, as a proxy sends.
+    Unavailable,
+    /// HTTP 429 with Meta's rate-limit code 17.
+    RateLimited,
+    /// The connection is closed without an answer.
+    Drop,
+    /// The events are accepted, then the answer is cut halfway.
+    Cut,
+    /// HTTP 400 with subcode 2804050: a permanent refusal.
+    Refused,
+}
+
+impl ChaosKind {
+    /// Every kind.
+    pub const ALL: [ChaosKind; 6] = [
+        ChaosKind::ServerError,
+        ChaosKind::Unavailable,
+        ChaosKind::RateLimited,
+        ChaosKind::Drop,
+        ChaosKind::Cut,
+        ChaosKind::Refused,
+    ];
+
+    /// Parses `500`, `503`, `429`, `drop`, `cut`, `400`.
+    pub fn parse(s: &str) -> Option<ChaosKind> {
+        Some(match s {
+            "500" => ChaosKind::ServerError,
+            "503" => ChaosKind::Unavailable,
+            "429" => ChaosKind::RateLimited,
+            "drop" => ChaosKind::Drop,
+            "cut" => ChaosKind::Cut,
+            "400" => ChaosKind::Refused,
+            _ => return None,
+        })
     }
 }
 
@@ -150,6 +208,19 @@ struct State {
     faults: VecDeque<Fault>,
     first_seen: HashMap<(String, String, String), i64>,
     counter: u64,
+    rng: u64,
+}
+
+impl State {
+    /// xorshift64*: reproducible draws from the configured seed.
+    fn draw(&mut self) -> f64 {
+        let mut x = self.rng.max(1);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 /// A running double.
@@ -164,7 +235,10 @@ impl GraphDouble {
     pub async fn start(listen: SocketAddr, config: DoubleConfig) -> Result<GraphDouble> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let state: Arc<Mutex<State>> = Default::default();
+        let state: Arc<Mutex<State>> = Arc::new(Mutex::new(State {
+            rng: config.chaos.seed ^ 0x9E37_79B9_7F4A_7C15,
+            ..State::default()
+        }));
         let config = Arc::new(config);
         let shared = state.clone();
         let server = tokio::spawn(async move {
@@ -176,9 +250,7 @@ impl GraphDouble {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let (state, config) = (state.clone(), config.clone());
-                        async move {
-                            Ok::<_, std::convert::Infallible>(handle(req, &state, &config).await)
-                        }
+                        async move { handle(req, &state, &config).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -305,11 +377,23 @@ fn trace_id(state: &mut State) -> String {
         .collect()
 }
 
+/// Returned to hyper to close a connection without answering.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
 async fn handle(
     req: Request<Incoming>,
     state: &Mutex<State>,
     config: &DoubleConfig,
-) -> Response<Full<Bytes>> {
+) -> Result<Response<Full<Bytes>>, DropConnection> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
@@ -321,10 +405,10 @@ async fn handle(
         .map(str::to_string);
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return json_response(400, &json!({"error": "unreadable body"})),
+        Err(_) => return Ok(json_response(400, &json!({"error": "unreadable body"}))),
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (&method, segments.as_slice()) {
+    Ok(match (&method, segments.as_slice()) {
         (&Method::GET, ["_double", "events"]) => {
             json_response(200, &json!(state.lock().unwrap().received))
         }
@@ -332,7 +416,12 @@ async fn handle(
             json_response(200, &json!(state.lock().unwrap().requests))
         }
         (&Method::POST, ["_double", "reset"]) => {
-            *state.lock().unwrap() = State::default();
+            let mut s = state.lock().unwrap();
+            let rng = s.rng;
+            *s = State {
+                rng,
+                ..State::default()
+            };
             json_response(200, &json!({"reset": true}))
         }
         (&Method::POST, ["_double", "faults"]) => {
@@ -349,7 +438,23 @@ async fn handle(
         }
         (&Method::POST, [version, pixel, "events"]) if version.starts_with('v') => {
             let token = bearer.or_else(|| query_param(&query, "access_token"));
-            events(state, config, pixel, token, &body)
+            if !config.chaos.latency.is_zero() {
+                tokio::time::sleep(config.chaos.latency).await;
+            }
+            let chaos = {
+                let mut s = state.lock().unwrap();
+                let kinds = if config.chaos.kinds.is_empty() {
+                    &ChaosKind::ALL[..]
+                } else {
+                    &config.chaos.kinds[..]
+                };
+                (config.chaos.rate > 0.0 && s.draw() < config.chaos.rate)
+                    .then(|| kinds[((s.draw() * kinds.len() as f64) as usize).min(kinds.len() - 1)])
+            };
+            match chaos {
+                None => events(state, config, pixel, token, &body),
+                Some(kind) => chaotic(kind, state, config, pixel, token, &body).await?,
+            }
         }
         _ => {
             let mut s = state.lock().unwrap();
@@ -365,6 +470,68 @@ async fn handle(
                 is_transient: false,
             };
             json_response(err.status, &err.body(&trace))
+        }
+    })
+}
+
+/// An `/events` answer spoiled by `kind`.
+async fn chaotic(
+    kind: ChaosKind,
+    state: &Mutex<State>,
+    config: &DoubleConfig,
+    pixel: &str,
+    token: Option<String>,
+    body: &[u8],
+) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let fault = |status: u16, code: Option<i32>, subcode: Option<i32>, is_transient: bool| Fault {
+        status,
+        code,
+        subcode,
+        is_transient,
+        message: None,
+        times: 1,
+    };
+    match kind {
+        ChaosKind::Drop => {
+            let mut s = state.lock().unwrap();
+            let trace = trace_id(&mut s);
+            s.requests.push(RequestRecord {
+                at: now(),
+                path: format!("POST /{pixel}/events"),
+                status: 0,
+                events: 0,
+                error: Some(json!({"chaos": "connection dropped"})),
+                fbtrace_id: trace,
+            });
+            Err(DropConnection)
+        }
+        ChaosKind::Cut => {
+            // Meta took the events; the client never learns it.
+            let full = events(state, config, pixel, token, body);
+            let (mut head, answer) = full.into_parts();
+            let bytes = answer
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            head.headers
+                .insert(http::header::CONTENT_LENGTH, bytes.len().into());
+            Ok(Response::from_parts(
+                head,
+                Full::new(bytes.slice(..bytes.len() / 2)),
+            ))
+        }
+        other => {
+            let f = match other {
+                ChaosKind::ServerError => fault(500, Some(2), None, true),
+                ChaosKind::Unavailable => fault(503, None, None, false),
+                ChaosKind::RateLimited => fault(429, Some(17), None, false),
+                _ => fault(400, Some(100), Some(2804050), false),
+            };
+            let mut s = state.lock().unwrap();
+            s.faults.push_front(f);
+            drop(s);
+            Ok(events(state, config, pixel, token, body))
         }
     }
 }

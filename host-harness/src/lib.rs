@@ -7,7 +7,8 @@
 //! - [`workflow`], [`contacts`], [`firings`]: the input files, with errors
 //!   that name file, line and field;
 //! - [`run`]: firings through workflows into a [`report`], with a
-//!   [`quality`] estimate per event;
+//!   [`quality`] estimate per event, [`retry`] with backoff, and a durable
+//!   [`outbox`] that lets a killed run resume;
 //! - [`graph_double`]: a local double of Meta's Graph API;
 //! - [`demo`]: the bundled examples end to end;
 //! - [`bench`]: reproducible performance figures.
@@ -20,7 +21,9 @@ pub mod engine;
 pub mod firings;
 pub mod graph_double;
 pub mod input;
+pub mod outbox;
 pub mod quality;
 pub mod report;
+pub mod retry;
 pub mod run;
 pub mod workflow;

@@ -3,9 +3,11 @@
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use host_harness::engine::{ActionEngine, BUNDLED_COMPONENT, Limits, default_cache_dir};
-use host_harness::graph_double::{DEFAULT_TOKEN, DoubleConfig, GraphDouble};
+use host_harness::graph_double::{Chaos, ChaosKind, DEFAULT_TOKEN, DoubleConfig, GraphDouble};
+use host_harness::outbox::{Outbox, State};
 use host_harness::report::Report;
 use host_harness::report::Status;
+use host_harness::retry::RetryPolicy;
 use host_harness::run::{RunOptions, run};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -21,6 +23,25 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Counts per state and the entries (all, or of one state).
+    List {
+        /// pending, delivered, skipped or dead.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Move dead-lettered entries back to pending: the next `run` over the
+    /// same files sends them again, with the same event ids.
+    Retry,
+    /// Delete the entries of one state (delivered, skipped or dead).
+    Purge {
+        /// The state to delete.
+        #[arg(long)]
+        state: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -61,6 +82,24 @@ enum Command {
         /// compiled components.
         #[arg(long)]
         no_cache: bool,
+        /// The outbox (SQLite) that makes the run resumable; default: the
+        /// triggers file's path with `.outbox.db` added.
+        #[arg(long)]
+        outbox: Option<PathBuf>,
+        /// Run without an outbox: a killed run starts over.
+        #[arg(long, conflicts_with = "outbox")]
+        no_outbox: bool,
+        /// Attempts per execution in this run before it waits for the next.
+        #[arg(long, default_value_t = 6)]
+        max_attempts: u32,
+    },
+    /// List the outbox of a run, send dead-lettered events again, or purge.
+    Outbox {
+        /// The outbox file (`<triggers>.outbox.db` by default of `run`).
+        #[arg(long)]
+        db: PathBuf,
+        #[command(subcommand)]
+        command: OutboxCommand,
     },
     /// Serve the local Graph API double until interrupted.
     GraphDouble {
@@ -73,6 +112,19 @@ enum Command {
         /// A pixel id that exists; repeatable (default: any id of digits).
         #[arg(long = "pixel")]
         pixels: Vec<String>,
+        /// Share of `/events` requests that fail at random (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        fault_rate: f64,
+        /// Kinds of failure drawn from, comma-separated: 500, 503, 429,
+        /// drop, cut (accepted, then the answer is cut), 400 (default: all).
+        #[arg(long, value_delimiter = ',')]
+        faults: Vec<String>,
+        /// Added to every `/events` answer, milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Seed of the random failures.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Run the bundled examples against the double and print a summary.
     Demo {
@@ -168,7 +220,15 @@ async fn real_main() -> Result<ExitCode> {
             dry_run,
             record_requests,
             no_cache,
+            outbox,
+            no_outbox,
+            max_attempts,
         } => {
+            let outbox = match (outbox, no_outbox) {
+                (_, true) => None,
+                (Some(path), false) => Some(path),
+                (None, false) => Some(PathBuf::from(format!("{}.outbox.db", triggers.display()))),
+            };
             let engine = load_engine(component.as_ref(), concurrency, !no_cache)?;
             let options = RunOptions {
                 workflows: workflow,
@@ -178,6 +238,11 @@ async fn real_main() -> Result<ExitCode> {
                 concurrency,
                 dry_run,
                 record_requests,
+                outbox,
+                retry: RetryPolicy {
+                    max_attempts: max_attempts.max(1),
+                    ..RetryPolicy::default()
+                },
             };
             let bar = progress_bar();
             let tick = |done: usize, total: usize| {
@@ -205,10 +270,28 @@ async fn real_main() -> Result<ExitCode> {
             listen,
             tokens,
             pixels,
+            fault_rate,
+            faults,
+            latency_ms,
+            seed,
         } => {
+            let kinds = faults
+                .iter()
+                .map(|k| {
+                    ChaosKind::parse(k).with_context(|| {
+                        format!("`{k}` is not a fault kind (500, 503, 429, drop, cut, 400)")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
             let config = DoubleConfig {
                 tokens,
                 pixels: (!pixels.is_empty()).then_some(pixels),
+                chaos: Chaos {
+                    rate: fault_rate,
+                    kinds,
+                    latency: std::time::Duration::from_millis(latency_ms),
+                    seed,
+                },
             };
             let double = GraphDouble::start(listen, config).await?;
             println!("Graph API double listening on {}", double.url());
@@ -294,6 +377,60 @@ async fn real_main() -> Result<ExitCode> {
                 std::thread::available_parallelism().map_or(1, |n| n.get())
             );
             host_harness::bench::bench(&options, &mut |line| println!("  {line}")).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Outbox { db, command } => {
+            if !db.is_file() {
+                anyhow::bail!("{} is not an outbox file", db.display());
+            }
+            let outbox = Outbox::open(&db)?;
+            let parse = |s: &str| {
+                State::parse(s).with_context(|| {
+                    format!("`{s}` is not a state (pending, delivered, skipped, dead)")
+                })
+            };
+            match command {
+                OutboxCommand::List { state } => {
+                    let state = state.as_deref().map(parse).transpose()?;
+                    let counts = outbox.counts()?;
+                    println!(
+                        "{}: {} pending, {} delivered, {} skipped, {} dead",
+                        db.display(),
+                        counts["pending"],
+                        counts["delivered"],
+                        counts["skipped"],
+                        counts["dead"]
+                    );
+                    for e in outbox.list(state)? {
+                        println!(
+                            "  {:<9} {} → {} ({}) event_id {} attempts {}{}",
+                            format!("{:?}", e.state).to_lowercase(),
+                            e.source,
+                            e.event_name.as_deref().unwrap_or(&e.action),
+                            e.workflow,
+                            e.event_id.as_deref().unwrap_or("-"),
+                            e.attempts,
+                            e.last_error
+                                .map(|m| format!("\n            {m}"))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+                OutboxCommand::Retry => {
+                    let n = outbox.requeue_dead()?;
+                    println!(
+                        "{n} dead-lettered entries are pending again; the next `host-harness run` over the same files sends them"
+                    );
+                }
+                OutboxCommand::Purge { state } => {
+                    let state = parse(&state)?;
+                    anyhow::ensure!(
+                        state != State::Pending,
+                        "pending entries are not delivered yet; purging them would lose events"
+                    );
+                    println!("{} entries deleted", outbox.purge(state)?);
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { workflow } => {

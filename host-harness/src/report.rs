@@ -137,6 +137,11 @@ pub struct ExecutionReport {
     pub match_keys: Vec<String>,
     /// Every request made, token redacted.
     pub requests: Vec<Exchange>,
+    /// Attempts made in this run (0: settled by an earlier run).
+    pub attempts: u32,
+    /// Settled by an earlier run, read from the outbox; not sent again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub from_outbox: bool,
     /// Wall-clock milliseconds.
     pub elapsed_ms: u64,
 }
@@ -203,6 +208,21 @@ pub struct ErrorReport {
     pub advice: Option<String>,
 }
 
+impl ErrorReport {
+    /// One line for the outbox and logs: class, message, Meta's codes.
+    pub fn summary(&self) -> String {
+        let mut s = format!("{}: {}", self.class, self.message);
+        if let Some(code) = self.code {
+            s.push_str(&format!(" [code {code}"));
+            if let Some(sub) = self.subcode {
+                s.push_str(&format!("/{sub}"));
+            }
+            s.push(']');
+        }
+        s
+    }
+}
+
 /// A problem with its path.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProblemReport {
@@ -246,6 +266,8 @@ impl ExecutionReport {
             warnings: Vec::new(),
             match_keys: Vec::new(),
             requests: exec.exchanges,
+            attempts: 1,
+            from_outbox: false,
             elapsed_ms: exec.elapsed.as_millis() as u64,
         };
         match exec.result {
@@ -281,6 +303,42 @@ impl ExecutionReport {
                     class: "host",
                     message: host.to_string(),
                     retriable: matches!(host, HostFailure::WallClock(_)),
+                    ..ErrorReport::default()
+                });
+            }
+        }
+        r
+    }
+
+    /// An execution an earlier run settled, as the outbox recorded it.
+    pub fn from_outbox(workflow: &str, action: &str, entry: &crate::outbox::Entry) -> Self {
+        use crate::outbox::State;
+        let mut r = ExecutionReport::invalid_settings(workflow, action, &[]);
+        r.error = None;
+        r.from_outbox = true;
+        r.event_name = entry.event_name.clone();
+        r.event_id = entry.event_id.clone();
+        match entry.state {
+            State::Delivered | State::Pending => {
+                r.status = Status::Accepted;
+                r.answer = Some(Answer {
+                    events_received: 1,
+                    fbtrace_id: entry.fbtrace_id.clone().unwrap_or_default(),
+                    messages: Vec::new(),
+                    test_event: false,
+                    event_time: 0,
+                });
+            }
+            State::Skipped => r.status = Status::Skipped,
+            State::Dead => {
+                r.status = Status::Rejected;
+                r.error = Some(ErrorReport {
+                    class: "dead_letter",
+                    message: format!(
+                        "dead-lettered by an earlier run: {} (`host-harness outbox retry` sends it again)",
+                        entry.last_error.as_deref().unwrap_or("no answer")
+                    ),
+                    fbtrace_id: entry.fbtrace_id.clone(),
                     ..ErrorReport::default()
                 });
             }
@@ -349,6 +407,8 @@ impl ExecutionReport {
             warnings: Vec::new(),
             match_keys: Vec::new(),
             requests: Vec::new(),
+            attempts: 0,
+            from_outbox: false,
             elapsed_ms: 0,
         }
     }

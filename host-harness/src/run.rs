@@ -6,7 +6,9 @@ use crate::egress::EgressPolicy;
 use crate::engine::{ActionEngine, wit};
 use crate::firings;
 use crate::input::InputError;
+use crate::outbox::{Outbox, State};
 use crate::report::{ComponentInfo, ExecutionReport, FiringReport, Report, Status, Totals};
+use crate::retry::{self, RetryPolicy, Verdict};
 use crate::workflow::{self, Workflow};
 use anyhow::Result;
 use serde_json::Value;
@@ -33,9 +35,16 @@ pub struct RunOptions {
     /// Keep the HTTP exchanges of accepted events in the report too (by
     /// default only failed executions keep theirs, so long runs stay small).
     pub record_requests: bool,
+    /// The outbox file: executions are written there before they run, and
+    /// a run started again over the same files resumes from it.
+    pub outbox: Option<PathBuf>,
+    /// Retries of failures worth retrying.
+    pub retry: RetryPolicy,
 }
 
 struct Job {
+    key: String,
+    source: String,
     firing_index: usize,
     workflow: usize,
     action: usize,
@@ -80,7 +89,7 @@ pub async fn run(
 
     let listened: BTreeSet<&str> = workflows.iter().map(|w| w.trigger.as_str()).collect();
     let mut reports = Vec::new();
-    let mut jobs = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
     let lines = match firings::load(&options.firings) {
         Ok(l) => l,
         Err(e) => {
@@ -137,6 +146,9 @@ pub async fn run(
                         for (ai, a) in w.actions.iter().enumerate() {
                             if settings_problems[wi][ai].is_empty() {
                                 jobs.push(Job {
+                                    // Unique per execution and stable across runs.
+                                    key: format!("{}\u{1f}{}\u{1f}{ai}", rec.firing.id, w.name),
+                                    source: format!("{}:{}", options.firings.display(), rec.line),
                                     firing_index: index,
                                     workflow: wi,
                                     action: ai,
@@ -167,8 +179,48 @@ pub async fn run(
         }
     }
 
+    // Every execution is in the outbox before any runs; those finished by
+    // an earlier run are reported from it and not sent again.
+    let outbox = match (&options.outbox, options.dry_run) {
+        (Some(path), false) => {
+            let outbox = Arc::new(Outbox::open(path)?);
+            outbox.enqueue(jobs.iter().map(|j| {
+                let (w, a) = (
+                    &workflows[j.workflow],
+                    &workflows[j.workflow].actions[j.action],
+                );
+                (
+                    j.key.as_str(),
+                    j.firing.id.as_str(),
+                    w.name.as_str(),
+                    a.name.as_str(),
+                    j.source.as_str(),
+                )
+            }))?;
+            let known = outbox.all()?;
+            jobs.retain(|j| match known.get(&j.key) {
+                Some(entry) if entry.state != State::Pending => {
+                    let w = &workflows[j.workflow];
+                    reports[j.firing_index]
+                        .executions
+                        .push(ExecutionReport::from_outbox(
+                            &w.name,
+                            &w.actions[j.action].name,
+                            entry,
+                        ));
+                    false
+                }
+                _ => true,
+            });
+            Some(outbox)
+        }
+        _ => None,
+    };
     let total = jobs.len();
-    let results = execute_all(engine, &workflows, policy, jobs, options, total, progress).await;
+    let results = execute_all(
+        engine, &workflows, policy, jobs, options, outbox, total, progress,
+    )
+    .await?;
     for (index, exec) in results {
         reports[index].executions.push(exec);
     }
@@ -192,18 +244,18 @@ pub async fn run(
     Ok(report)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn execute_all(
     engine: Arc<ActionEngine>,
     workflows: &[Workflow],
     policy: Arc<EgressPolicy>,
     jobs: Vec<Job>,
     options: &RunOptions,
+    outbox: Option<Arc<Outbox>>,
     total: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Vec<(usize, ExecutionReport)> {
+) -> Result<Vec<(usize, ExecutionReport)>> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
-    let dry_run = options.dry_run;
-    let record_requests = options.record_requests;
     let mut set = tokio::task::JoinSet::new();
     let mut out = Vec::with_capacity(jobs.len());
     for (order, job) in jobs.into_iter().enumerate() {
@@ -212,44 +264,141 @@ async fn execute_all(
             .acquire_owned()
             .await
             .expect("semaphore stays open");
-        let (engine, policy) = (engine.clone(), policy.clone());
         let w = &workflows[job.workflow];
-        let (workflow_name, action_name, settings) = (
-            w.name.clone(),
-            w.actions[job.action].name.clone(),
-            w.actions[job.action].settings.clone(),
-        );
+        let ctx = Attempts {
+            engine: engine.clone(),
+            policy: policy.clone(),
+            outbox: outbox.clone(),
+            semaphore: semaphore.clone(),
+            retry: options.retry.clone(),
+            dry_run: options.dry_run,
+            record_requests: options.record_requests,
+            workflow: w.name.clone(),
+            action: w.actions[job.action].name.clone(),
+            settings: w.actions[job.action].settings.clone(),
+        };
         set.spawn(async move {
-            let report = if dry_run {
-                let exec = engine.preview(&settings, &job.firing, &job.contact).await;
-                ExecutionReport::from_preview(&workflow_name, &action_name, exec)
-            } else {
-                let exec = engine
-                    .execute(policy, &settings, &job.firing, &job.contact)
-                    .await;
-                let mut r = ExecutionReport::from_execution(&workflow_name, &action_name, exec);
-                if !record_requests && r.status == Status::Accepted {
-                    r.requests = Vec::new();
-                }
-                r
-            };
-            drop(permit);
-            (order, job.firing_index, report)
+            let report = ctx.deliver(&job, permit).await?;
+            Ok::<_, anyhow::Error>((order, job.firing_index, report))
         });
         while let Some(done) = set.try_join_next() {
-            out.push(done.expect("execution tasks do not panic"));
+            out.push(done.expect("execution tasks do not panic")?);
             progress(out.len(), total);
         }
     }
     while let Some(done) = set.join_next().await {
-        out.push(done.expect("execution tasks do not panic"));
+        out.push(done.expect("execution tasks do not panic")?);
         progress(out.len(), total);
     }
     // Executions finish in any order; the report keeps the file's.
     out.sort_by_key(|(order, _, _)| *order);
-    out.into_iter()
+    Ok(out
+        .into_iter()
         .map(|(_, index, exec)| (index, exec))
-        .collect()
+        .collect())
+}
+
+/// What one execution needs to be delivered, retries included.
+struct Attempts {
+    engine: Arc<ActionEngine>,
+    policy: Arc<EgressPolicy>,
+    outbox: Option<Arc<Outbox>>,
+    semaphore: Arc<tokio::sync::Semaphore>,
+    retry: RetryPolicy,
+    dry_run: bool,
+    record_requests: bool,
+    workflow: String,
+    action: String,
+    settings: String,
+}
+
+impl Attempts {
+    /// Executes `job` until Meta has it, it is dead, or the attempts of this
+    /// run are spent; the outbox follows every attempt.
+    async fn deliver(
+        &self,
+        job: &Job,
+        mut permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<ExecutionReport> {
+        if self.dry_run {
+            let exec = self
+                .engine
+                .preview(&self.settings, &job.firing, &job.contact)
+                .await;
+            return Ok(ExecutionReport::from_preview(
+                &self.workflow,
+                &self.action,
+                exec,
+            ));
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let exec = self
+                .engine
+                .execute(
+                    self.policy.clone(),
+                    &self.settings,
+                    &job.firing,
+                    &job.contact,
+                )
+                .await;
+            drop(permit);
+            let mut r = ExecutionReport::from_execution(&self.workflow, &self.action, exec);
+            r.attempts = attempt;
+            let verdict = retry::verdict(&r);
+            let spent = attempt >= self.retry.max_attempts;
+            if let Some(outbox) = &self.outbox {
+                let (state, error) = match verdict {
+                    Verdict::Done if r.status == Status::Skipped => (State::Skipped, None),
+                    Verdict::Done => (State::Delivered, None),
+                    Verdict::Dead => (State::Dead, r.error.as_ref().map(|e| e.summary())),
+                    Verdict::Retry { .. } => {
+                        (State::Pending, r.error.as_ref().map(|e| e.summary()))
+                    }
+                };
+                let fbtrace = r
+                    .answer
+                    .as_ref()
+                    .map(|a| a.fbtrace_id.as_str())
+                    .or(r.error.as_ref().and_then(|e| e.fbtrace_id.as_deref()));
+                outbox.record(
+                    &job.key,
+                    state,
+                    r.event_name.as_deref(),
+                    r.event_id.as_deref(),
+                    fbtrace,
+                    error.as_deref(),
+                )?;
+            }
+            match verdict {
+                Verdict::Retry { rate_limited } if !spent => {
+                    tokio::time::sleep(self.retry.backoff(attempt, rate_limited, retry::jitter()))
+                        .await;
+                    permit = self
+                        .semaphore
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .expect("semaphore stays open");
+                }
+                _ => {
+                    if matches!(verdict, Verdict::Retry { .. }) {
+                        if let Some(e) = &mut r.error {
+                            e.message = format!(
+                                "{} (gave up after {attempt} attempts; the next run tries again)",
+                                e.message
+                            );
+                        }
+                    }
+                    if !self.record_requests && r.status == Status::Accepted {
+                        r.requests = Vec::new();
+                    }
+                    return Ok(r);
+                }
+            }
+        }
+    }
 }
 
 /// Every action's settings problems (per workflow, per action), and the
