@@ -121,22 +121,35 @@ fn set(contact: &mut wit::Contact, field: Standard, value: &str) {
 /// `.jsonl`/`.ndjson`), else the first character. Bad records are reported
 /// and skipped; the rest load.
 pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
-    let text = match read_text(path) {
-        Ok(t) => t,
-        Err(e) => return (ContactBook::default(), vec![e]),
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                ContactBook::default(),
+                vec![InputError::new(
+                    path,
+                    None,
+                    None,
+                    format!("cannot read the file: {e}"),
+                )],
+            );
+        }
     };
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let first = text.trim_start().chars().next();
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let records = match (ext.as_str(), first) {
-        ("csv", _) => from_csv(path, &text),
-        ("jsonl" | "ndjson", _) => from_json_lines(path, &text),
-        ("json", _) | (_, Some('[')) => from_json_array(path, &text),
-        (_, Some('{')) => from_json_lines(path, &text),
-        _ => from_csv(path, &text),
+        ("csv", _) => from_csv(path, &bytes),
+        ("jsonl" | "ndjson", _) => from_json_lines(path, &bytes),
+        ("json", _) | (_, Some(b'[')) => match read_text(path) {
+            Ok(text) => from_json_array(path, &text),
+            Err(e) => vec![Err(e)],
+        },
+        (_, Some(b'{')) => from_json_lines(path, &bytes),
+        _ => from_csv(path, &bytes),
     };
     let mut book = ContactBook::default();
     let mut errors = Vec::new();
@@ -172,10 +185,8 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
 
 type Record = Result<(usize, wit::Contact), InputError>;
 
-fn from_csv(path: &Path, text: &str) -> Vec<Record> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.as_bytes());
+fn from_csv(path: &Path, bytes: &[u8]) -> Vec<Record> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -200,7 +211,7 @@ fn from_csv(path: &Path, text: &str) -> Vec<Record> {
         .map(|h| (h.trim().to_string(), standard(h)))
         .collect();
     let mut out = Vec::new();
-    for row in reader.records() {
+    for row in reader.byte_records() {
         let row = match row {
             Ok(r) => r,
             Err(e) => {
@@ -218,9 +229,29 @@ fn from_csv(path: &Path, text: &str) -> Vec<Record> {
             }
         };
         let line = row.position().map_or(0, |p| p.line() as usize);
+        // Each row stands alone: one with broken text is reported, the
+        // others load.
+        let decoded: Result<Vec<&str>, usize> = row
+            .iter()
+            .enumerate()
+            .map(|(i, v)| std::str::from_utf8(v).map_err(|_| i))
+            .collect();
+        let values = match decoded {
+            Ok(v) => v,
+            Err(i) => {
+                let column = columns.get(i).map(|(n, _)| n.as_str());
+                out.push(Err(InputError::new(
+                    path,
+                    Some(line),
+                    column,
+                    "not valid UTF-8 text",
+                )));
+                continue;
+            }
+        };
         let mut contact = empty_contact();
         let mut custom = Map::new();
-        for ((name, field), value) in columns.iter().zip(row.iter()) {
+        for ((name, field), value) in columns.iter().zip(values) {
             match field {
                 Some(f) => set(&mut contact, *f, value),
                 None if !value.trim().is_empty() => {
@@ -308,15 +339,16 @@ fn from_value(path: &Path, line: usize, v: Value) -> Record {
     Ok((line, contact))
 }
 
-fn from_json_lines(path: &Path, text: &str) -> Vec<Record> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            let v: Value = serde_json::from_str(l).map_err(|e| {
-                InputError::new(path, Some(i + 1), None, format!("not valid JSON: {e}"))
+fn from_json_lines(path: &Path, bytes: &[u8]) -> Vec<Record> {
+    crate::input::lines(bytes)
+        .map(|(n, l)| {
+            let l = l.map_err(|_| {
+                InputError::new(path, Some(n), None, "the line is not valid UTF-8 text")
             })?;
-            from_value(path, i + 1, v)
+            let v: Value = serde_json::from_str(l).map_err(|e| {
+                InputError::new(path, Some(n), None, format!("not valid JSON: {e}"))
+            })?;
+            from_value(path, n, v)
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 //! `occurred_at` is RFC 3339 or Unix seconds.
 
 use crate::engine::wit;
-use crate::input::{InputError, read_text};
+use crate::input::{InputError, lines};
 use serde_json::Value;
 use std::path::Path;
 
@@ -33,12 +33,16 @@ pub struct BadFiring {
 
 /// Every line of a firings file, read or refused, in order.
 pub fn load(path: &Path) -> Result<Vec<Result<FiringRecord, BadFiring>>, InputError> {
-    let text = read_text(path)?;
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| parse_line(path, i + 1, l))
+    let bytes = std::fs::read(path)
+        .map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
+    Ok(lines(&bytes)
+        .map(|(n, l)| match l {
+            Ok(text) => parse_line(path, n, text),
+            Err(()) => Err(BadFiring {
+                id: None,
+                error: InputError::new(path, Some(n), None, "the line is not valid UTF-8 text"),
+            }),
+        })
         .collect())
 }
 

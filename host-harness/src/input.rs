@@ -77,3 +77,18 @@ pub fn read_text(path: &Path) -> Result<String, InputError> {
         InputError::new(path, Some(line), None, "the file is not valid UTF-8 text")
     })
 }
+
+/// The non-blank lines of a file, numbered from 1, each decoded on its own:
+/// a line that is not UTF-8 is `Err` and the others still read.
+pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, Result<&str, ()>)> {
+    bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(i, l)| {
+            (
+                i + 1,
+                std::str::from_utf8(l.strip_suffix(b"\r").unwrap_or(l)).map_err(|_| ()),
+            )
+        })
+        .filter(|(_, l)| l.as_ref().map_or(true, |t| !t.trim().is_empty()))
+}

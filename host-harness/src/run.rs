@@ -383,13 +383,13 @@ impl Attempts {
                         .expect("semaphore stays open");
                 }
                 _ => {
-                    if matches!(verdict, Verdict::Retry { .. }) {
-                        if let Some(e) = &mut r.error {
-                            e.message = format!(
-                                "{} (gave up after {attempt} attempts; the next run tries again)",
-                                e.message
-                            );
-                        }
+                    if matches!(verdict, Verdict::Retry { .. })
+                        && let Some(e) = &mut r.error
+                    {
+                        e.message = format!(
+                            "{} (gave up after {attempt} attempts; the next run tries again)",
+                            e.message
+                        );
                     }
                     if !self.record_requests && r.status == Status::Accepted {
                         r.requests = Vec::new();

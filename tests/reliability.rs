@@ -1,0 +1,407 @@
+//! Delivery under faults and crashes: every event reaches the double once
+//! (counted by event id, Meta-style deduplication aside), the right ones are
+//! dead-lettered, a killed run resumes, and bad input never crashes a run.
+
+mod common;
+
+use common::*;
+use host_harness::graph_double::{Chaos, ChaosKind, DoubleConfig, GraphDouble, ReceivedEvent};
+use host_harness::outbox::{Outbox, State};
+use host_harness::retry::RetryPolicy;
+use host_harness::run::{RunOptions, run};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+/// Writes a Purchase workflow, `n` contacts and `n` firings; firings whose
+/// index is in `broken` lack a currency (Meta would refuse them).
+fn write_inputs(dir: &Path, n: usize, broken: impl Fn(usize) -> bool) {
+    std::fs::write(
+        dir.join("workflow.toml"),
+        format!(
+            "name = \"Purchases\"\ntrigger = \"order_placed\"\n[[actions]]\n[actions.settings]\npixel_id = \"1234567890\"\naccess_token = \"{TOKEN}\"\nevent = \"Purchase\"\naction_source = \"website\"\n"
+        ),
+    )
+    .unwrap();
+    let mut contacts = String::from("id,email,phone,country\n");
+    let mut firings = String::new();
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    for i in 0..n {
+        writeln!(
+            contacts,
+            "c{i},user{i}@example.com,(650) 555-{:04},US",
+            i % 10_000
+        )
+        .unwrap();
+        let currency = if broken(i) {
+            String::new()
+        } else {
+            ",\"currency\":\"USD\"".into()
+        };
+        writeln!(
+            firings,
+            r#"{{"id":"f{i}","type":"order_placed","contact_id":"c{i}","occurred_at":"{at}","data":{{"order":{{"id":"o{i}","total":{i}{currency}}},"page":{{"url":"https://s.example/"}},"client":{{"user_agent":"UA"}}}}}}"#
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("contacts.csv"), contacts).unwrap();
+    std::fs::write(dir.join("firings.jsonl"), firings).unwrap();
+}
+
+fn options(dir: &Path, double: &GraphDouble) -> RunOptions {
+    RunOptions {
+        workflows: vec![dir.join("workflow.toml")],
+        contacts: dir.join("contacts.csv"),
+        firings: dir.join("firings.jsonl"),
+        graph_url: Some(double.url().parse().unwrap()),
+        concurrency: 16,
+        dry_run: false,
+        record_requests: false,
+        outbox: Some(dir.join("outbox.db")),
+        retry: RetryPolicy {
+            max_attempts: 15,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(20),
+            rate_limit_base: Duration::from_millis(3),
+        },
+    }
+}
+
+/// Per event id, how many receipts the double kept as first (not
+/// deduplicated) and in all.
+fn receipts(received: &[ReceivedEvent]) -> HashMap<String, (usize, usize)> {
+    let mut out: HashMap<String, (usize, usize)> = HashMap::new();
+    for r in received {
+        let e = out.entry(r.event_id.clone().unwrap()).or_default();
+        e.1 += 1;
+        if !r.deduplicated {
+            e.0 += 1;
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_firings_through_twenty_percent_faults_are_each_delivered_once() {
+    let chaos = Chaos {
+        rate: 0.2,
+        kinds: vec![
+            ChaosKind::ServerError,
+            ChaosKind::Unavailable,
+            ChaosKind::RateLimited,
+            ChaosKind::Drop,
+            ChaosKind::Cut,
+        ],
+        latency: Duration::ZERO,
+        seed: 42,
+    };
+    let double = GraphDouble::start(
+        "127.0.0.1:0".parse().unwrap(),
+        DoubleConfig {
+            chaos,
+            ..DoubleConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let broken = |i: usize| i % 200 == 7;
+    write_inputs(dir.path(), 10_000, broken);
+    let report = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+
+    assert_eq!(report.totals.accepted, 9_950, "{:?}", report.totals);
+    assert_eq!(report.totals.invalid, 50);
+    assert!(
+        report.firings.iter().any(|f| f.executions[0].attempts > 1),
+        "faults were retried"
+    );
+    let counts = Outbox::open(&dir.path().join("outbox.db"))
+        .unwrap()
+        .counts()
+        .unwrap();
+    assert_eq!(
+        (counts["delivered"], counts["dead"], counts["pending"]),
+        (9_950, 50, 0)
+    );
+
+    let at_double = receipts(&double.received());
+    assert_eq!(
+        at_double.len(),
+        9_950,
+        "every good event reached the double"
+    );
+    for (id, (first, _)) in &at_double {
+        assert_eq!(*first, 1, "event {id} was kept {first} times");
+    }
+    let cut_resends: usize = at_double.values().map(|(_, all)| all - 1).sum();
+    assert!(
+        cut_resends > 0,
+        "answers cut after acceptance were resent and deduplicated"
+    );
+    for i in (0..10_000).filter(|i| broken(*i)) {
+        assert!(
+            !at_double.contains_key(&format!("o{i}")),
+            "a refused event was sent"
+        );
+    }
+    let faults = double.requests().iter().filter(|r| r.status != 200).count();
+    assert!(faults > 1_500, "the double injected {faults} faults");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_refusals_are_dead_lettered_with_metas_message() {
+    let chaos = Chaos {
+        rate: 1.0,
+        kinds: vec![ChaosKind::Refused],
+        latency: Duration::ZERO,
+        seed: 1,
+    };
+    let double = GraphDouble::start(
+        "127.0.0.1:0".parse().unwrap(),
+        DoubleConfig {
+            chaos,
+            ..DoubleConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 5, |_| false);
+    let report = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.totals.rejected, 5);
+    assert!(
+        report.firings.iter().all(|f| f.executions[0].attempts == 1),
+        "a permanent refusal is not retried"
+    );
+    let outbox = Outbox::open(&dir.path().join("outbox.db")).unwrap();
+    let dead = outbox.list(Some(State::Dead)).unwrap();
+    assert_eq!(dead.len(), 5);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("[code 100/2804050]"),
+        "{:?}",
+        dead[0]
+    );
+    assert!(dead[0].fbtrace_id.is_some());
+
+    // Dead letters are not sent again by the next run, until retried.
+    let again = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    assert!(again.firings.iter().all(|f| f.executions[0].from_outbox));
+    assert_eq!(double.requests().len(), 5);
+    assert_eq!(outbox.requeue_dead().unwrap(), 5);
+    let _ = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(double.requests().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
+    let chaos = Chaos {
+        rate: 0.0,
+        kinds: vec![],
+        latency: Duration::from_millis(3),
+        seed: 1,
+    };
+    let double = GraphDouble::start(
+        "127.0.0.1:0".parse().unwrap(),
+        DoubleConfig {
+            chaos,
+            ..DoubleConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 2_000, |_| false);
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let args = [
+        "run",
+        "--workflow",
+        &p("workflow.toml"),
+        "--contacts",
+        &p("contacts.csv"),
+        "--triggers",
+        &p("firings.jsonl"),
+        "--graph-url",
+        &double.url(),
+        "--concurrency",
+        "4",
+    ]
+    .map(str::to_string);
+    let exe = env!("CARGO_BIN_EXE_host-harness");
+    let mut child = std::process::Command::new(exe)
+        .args(&args)
+        .env(
+            "HOST_HARNESS_CACHE",
+            std::env::temp_dir().join("host-harness-test-cache"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL) once it is well into the run.
+    let outbox_path = dir.path().join("firings.jsonl.outbox.db");
+    let started = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if double.received().len() >= 300 || started.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = double.received().len();
+    assert!(
+        before < 2_000,
+        "the run was killed before the end ({before} received)"
+    );
+    let counts = Outbox::open(&outbox_path).unwrap().counts().unwrap();
+    assert!(
+        counts["pending"] > 0 && counts["delivered"] > 0,
+        "{counts:?}"
+    );
+
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe)
+            .args(&args)
+            .env(
+                "HOST_HARNESS_CACHE",
+                std::env::temp_dir().join("host-harness-test-cache"),
+            )
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let counts = Outbox::open(&outbox_path).unwrap().counts().unwrap();
+    assert_eq!((counts["delivered"], counts["pending"]), (2_000, 0));
+
+    let at_double = receipts(&double.received());
+    assert_eq!(at_double.len(), 2_000, "nothing was lost");
+    assert!(at_double.values().all(|(first, _)| *first == 1));
+    let resent: usize = at_double.values().map(|(_, all)| all - 1).sum();
+    // Only what was in flight when the run died (its answer never recorded)
+    // can go twice, and Meta deduplicates it by event id.
+    assert!(resent <= 4, "{resent} events were sent again");
+}
+
+#[test]
+fn a_corpus_of_bad_input_gets_clear_errors_and_no_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("w.toml"),
+        format!("trigger = \"order_placed\"\n[[actions]]\n[actions.settings]\npixel_id = \"1\"\naccess_token = \"{TOKEN}\"\nevent = \"Lead\"\naction_source = \"email\"\n"),
+    )
+    .unwrap();
+    let mut contacts =
+        b"id,email,first_name\nc1,a@example.com,Ada\nc2,\xff\xfe@example.com,Bad\n".to_vec();
+    contacts
+        .extend_from_slice(format!("c3,{}@example.com,Huge\n", "x".repeat(2_000_000)).as_bytes());
+    std::fs::write(d.join("bad-utf8.csv"), &contacts).unwrap();
+    std::fs::write(
+        d.join("contacts.csv"),
+        format!(
+            "id,email,first_name\nc1,a@example.com,Ada\n\"c2,unclosed\nc3,{}@x.com,Huge\n",
+            "y".repeat(1_000_000)
+        ),
+    )
+    .unwrap();
+    let at = chrono::Utc::now().to_rfc3339();
+    let big = "z".repeat(10 << 20);
+    let lines = [
+        format!(r#"{{"id":"ok","type":"order_placed","contact_id":"c1","occurred_at":"{at}"}}"#),
+        "not json at all".to_string(),
+        r#"{"id": 7, "type": ["order_placed"], "contact_id": "c1", "occurred_at": "now"}"#
+            .to_string(),
+        format!(
+            r#"{{"id":"big","type":"order_placed","contact_id":"c1","occurred_at":"{at}","data":{{"blob":"{big}"}}}}"#
+        ),
+        format!(
+            r#"{{"id":"deep","type":"order_placed","contact_id":"c1","occurred_at":"{at}","data":{}}}"#,
+            "[".repeat(200) + &"]".repeat(200)
+        ),
+        "[1,2,3]".to_string(),
+    ];
+    let mut firings = lines.join("\n").into_bytes();
+    firings.extend_from_slice(b"\n{\"id\":\"\xc3\x28\"}\n");
+    std::fs::write(d.join("firings.jsonl"), firings).unwrap();
+
+    for contacts_file in ["bad-utf8.csv", "contacts.csv"] {
+        let p = |name: &str| d.join(name).display().to_string();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_host-harness"))
+            .args([
+                "run",
+                "--workflow",
+                &p("w.toml"),
+                "--contacts",
+                &p(contacts_file),
+                "--triggers",
+                &p("firings.jsonl"),
+                "--no-outbox",
+            ])
+            .args(["--graph-url", "http://127.0.0.1:9", "--max-attempts", "1"])
+            .env(
+                "HOST_HARNESS_CACHE",
+                std::env::temp_dir().join("host-harness-test-cache"),
+            )
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a clean failure, not a crash:\n{text}"
+        );
+        if contacts_file == "bad-utf8.csv" {
+            assert!(
+                text.contains("bad-utf8.csv:3: field `email`: not valid UTF-8 text"),
+                "{text}"
+            );
+        } else {
+            assert!(text.contains("contacts.csv"), "{text}");
+        }
+        assert!(text.contains("firings.jsonl:2: not valid JSON"), "{text}");
+        assert!(text.contains("firings.jsonl:3: field `type`"), "{text}");
+        assert!(
+            text.contains("firings.jsonl:4: field `data`: the trigger's data is 10.5 MB"),
+            "{text}"
+        );
+        assert!(
+            text.contains("firings.jsonl:6: a firing must be a JSON object"),
+            "{text}"
+        );
+        assert!(
+            text.contains("firings.jsonl:5: not valid JSON: recursion limit exceeded"),
+            "{text}"
+        );
+        assert!(
+            text.contains("firings.jsonl:7: the line is not valid UTF-8 text"),
+            "{text}"
+        );
+        assert!(
+            text.contains("firings.jsonl:1 firing ok → Lead (transport)"),
+            "the good firing still ran:\n{text}"
+        );
+    }
+}
