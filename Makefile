@@ -1,8 +1,12 @@
 # The project's commands. `make demo` and `make test` are all a newcomer needs.
-.PHONY: setup demo test check bench component
+.PHONY: setup browser demo test check bench component
 
 setup:
 	@./scripts/setup-toolchain
+
+# Debian's headless Chromium and chromedriver, for the Test Events page test.
+browser:
+	@./scripts/setup-browser
 
 # The bundled example workflows against the local Graph API double.
 demo: setup
@@ -10,7 +14,7 @@ demo: setup
 
 # Unit tests of the component's core and the host, and the end-to-end tests
 # through the real component in wasmtime against the double.
-test: setup
+test: setup browser
 	cargo test --workspace
 
 # Formatting and lints, as CI checks them.

@@ -3,6 +3,7 @@
 //! deduplicates, keeps what it received, and can be told to fail.
 //!
 //! Besides Meta's route it serves, for tests and people:
+//! - `GET /`: a Test Events page, like Meta's, listing what arrives, live;
 //! - `GET /_double/events`: every event received, as JSON;
 //! - `GET /_double/requests`: every request and the answer given;
 //! - `POST /_double/faults`: queue failures (`[{"status":503,"code":2,"times":2}]`);
@@ -21,6 +22,9 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The Test Events page, served at `/`: received events, live.
+const TEST_EVENTS_PAGE: &str = include_str!("test_events.html");
 
 /// The token the double accepts when none is configured.
 pub const DEFAULT_TOKEN: &str = "double-token";
@@ -409,6 +413,10 @@ async fn handle(
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     Ok(match (&method, segments.as_slice()) {
+        (&Method::GET, [""]) | (&Method::GET, ["_double", "test-events"]) => Response::builder()
+            .header("content-type", "text/html; charset=utf-8")
+            .body(Full::new(Bytes::from_static(TEST_EVENTS_PAGE.as_bytes())))
+            .expect("valid response"),
         (&Method::GET, ["_double", "events"]) => {
             json_response(200, &json!(state.lock().unwrap().received))
         }

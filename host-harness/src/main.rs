@@ -131,6 +131,10 @@ enum Command {
         /// Write the full JSON report here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Keep the double and its Test Events page up after the demo,
+        /// until interrupted.
+        #[arg(long)]
+        keep_serving: bool,
     },
     /// Check workflow files and their actions' settings; list every problem.
     Validate {
@@ -295,6 +299,7 @@ async fn real_main() -> Result<ExitCode> {
             };
             let double = GraphDouble::start(listen, config).await?;
             println!("Graph API double listening on {}", double.url());
+            println!("  Test Events page: {}/", double.url());
             println!(
                 "  POST {}/v24.0/<pixel id>/events   (Meta's route)",
                 double.url()
@@ -314,7 +319,10 @@ async fn real_main() -> Result<ExitCode> {
             tokio::signal::ctrl_c().await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { report } => {
+        Command::Demo {
+            report,
+            keep_serving,
+        } => {
             let engine = load_engine(None, 4, true)?;
             let dir = host_harness::demo::scratch_dir();
             let (result, double) = host_harness::demo::demo(engine, &dir).await?;
@@ -353,7 +361,16 @@ async fn real_main() -> Result<ExitCode> {
                     .join(", ")
             );
             println!("Example files: {}", dir.display());
+            println!("Test Events page: {}/", double.url());
             write_report(&result, report.as_ref())?;
+            if keep_serving {
+                println!("Serving the double until interrupted (Ctrl-C).");
+                tokio::signal::ctrl_c().await?;
+            } else {
+                println!(
+                    "  (it closes with the demo; `host-harness demo --keep-serving` keeps it open)"
+                );
+            }
             Ok(if result.succeeded() {
                 ExitCode::SUCCESS
             } else {

@@ -555,6 +555,9 @@ impl Report {
             t.invalid,
             t.errors
         );
+        if t.dry_run > 0 {
+            let _ = writeln!(out, "{} events built and not sent (dry run)", t.dry_run);
+        }
         // [runs, sent, duplicates, skipped, failed]
         let mut per_event: BTreeMap<String, [usize; 5]> = BTreeMap::new();
         let mut seen = std::collections::HashSet::new();

@@ -109,3 +109,52 @@ pub async fn post_raw(
         serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// A JSON request over plain HTTP on loopback: status and JSON answer.
+pub async fn http_json(
+    method: &str,
+    base: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(req.as_bytes()).await.unwrap();
+    // Read the head, then exactly content-length bytes: not every server
+    // closes the connection when asked.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 16384];
+    let (head_end, length) = loop {
+        let n = sock.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed the connection before answering");
+        answer.extend_from_slice(&buf[..n]);
+        if let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            break (end + 4, length);
+        }
+    };
+    while answer.len() < head_end + length {
+        let n = sock.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the answer was cut");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let status = String::from_utf8_lossy(&answer[9..12]).parse().unwrap();
+    let json = &answer[head_end..head_end + length];
+    (
+        status,
+        serde_json::from_slice(json).unwrap_or(serde_json::Value::Null),
+    )
+}
