@@ -1,5 +1,5 @@
 # The project's commands. `make demo` and `make test` are all a newcomer needs.
-.PHONY: setup browser demo test check bench component
+.PHONY: setup browser demo test node-test check bench component
 
 setup:
 	@./scripts/setup-toolchain
@@ -16,6 +16,11 @@ demo: setup
 # through the real component in wasmtime against the double.
 test: setup browser
 	cargo test --workspace
+	$(MAKE) node-test
+
+# The component run from Node.js through jco (examples/node-host).
+node-test: component
+	cd examples/node-host && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 # Formatting and lints, as CI checks them.
 check: setup
