@@ -19,8 +19,10 @@ test: setup browser
 	$(MAKE) node-test
 
 # The component run from Node.js through jco (examples/node-host).
-node-test: component
-	cd examples/node-host && npm ci --no-audit --no-fund --loglevel=error && npm test
+# It uses the component and the host that `cargo test` just built.
+node-test:
+	cd examples/node-host && npm ci --no-audit --no-fund --loglevel=error && \
+		COMPONENT=../../target/guest-build/wasm32-wasip2/guest/send_conversion_event.wasm npm test
 
 # Formatting and lints, as CI checks them.
 check: setup
