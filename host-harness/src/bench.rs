@@ -265,18 +265,14 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
     let mut cold = String::new();
     for label in ["first run (compiles)", "second run (cached)"] {
         let t = Instant::now();
-        let mut child = Command::new(&exe);
-        child
-            .args(["run", "--workflow"])
-            .arg(dir.path().join("workflow.toml"))
-            .arg("--contacts")
-            .arg(dir.path().join("contacts.csv"))
-            .arg("--triggers")
-            .arg(dir.path().join("firings.jsonl"))
-            .args(["--graph-url", &double.url()])
-            .env("HOST_HARNESS_CACHE", cold_cache.path())
-            .stdout(std::process::Stdio::null());
-        let status = wait(child).await?;
+        let status = run_child(
+            &exe,
+            dir.path(),
+            &double.url(),
+            &["--no-outbox"],
+            Some(cold_cache.path()),
+        )
+        .await?;
         anyhow::ensure!(status.success(), "the cold-start run failed");
         let _ = write!(cold, "{label} {:.1} ms; ", t.elapsed().as_secs_f64() * 1e3);
     }
@@ -287,26 +283,20 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
 
     if options.memory_firings > 0 {
         write_run_files(dir.path(), options.memory_firings)?;
+        let _ = std::fs::remove_file(dir.path().join("firings.jsonl.outbox.db"));
         let t = Instant::now();
-        let mut child = Command::new(&exe);
-        child
-            .args(["run", "--workflow"])
-            .arg(dir.path().join("workflow.toml"))
-            .arg("--contacts")
-            .arg(dir.path().join("contacts.csv"))
-            .arg("--triggers")
-            .arg(dir.path().join("firings.jsonl"))
-            .args([
-                "--graph-url",
-                &double.url(),
-                "--concurrency",
-                &options.concurrency.to_string(),
-            ])
-            .stdout(std::process::Stdio::null());
-        let status = wait(child).await?;
+        let concurrency = options.concurrency.to_string();
+        let status = run_child(
+            &exe,
+            dir.path(),
+            &double.url(),
+            &["--concurrency", &concurrency],
+            None,
+        )
+        .await?;
         anyhow::ensure!(status.success(), "the memory run failed");
         out(&format!(
-            "peak memory of `host-harness run` over {} firings: {:.0} MiB (max RSS), {:.1} s",
+            "peak memory of `host-harness run` (with its outbox) over {} firings: {:.0} MiB (max RSS), {:.1} s",
             options.memory_firings,
             children_max_rss_kib() as f64 / 1024.0,
             t.elapsed().as_secs_f64()
@@ -315,9 +305,30 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
     Ok(())
 }
 
-/// Runs a child process to its end off the runtime's thread, so the double
-/// in this process keeps answering it.
-async fn wait(mut child: Command) -> Result<std::process::ExitStatus> {
+/// Runs `host-harness run` over the files of `dir` to its end, off the
+/// runtime's thread so that the double in this process keeps answering it.
+async fn run_child(
+    exe: &Path,
+    dir: &Path,
+    graph_url: &str,
+    extra: &[&str],
+    cache: Option<&Path>,
+) -> Result<std::process::ExitStatus> {
+    let mut child = Command::new(exe);
+    child
+        .arg("run")
+        .arg("--workflow")
+        .arg(dir.join("workflow.toml"))
+        .arg("--contacts")
+        .arg(dir.join("contacts.csv"))
+        .arg("--triggers")
+        .arg(dir.join("firings.jsonl"))
+        .args(["--graph-url", graph_url])
+        .args(extra)
+        .stdout(std::process::Stdio::null());
+    if let Some(cache) = cache {
+        child.env("HOST_HARNESS_CACHE", cache);
+    }
     Ok(tokio::task::spawn_blocking(move || child.status()).await??)
 }
 

@@ -293,11 +293,7 @@ impl ActionEngine {
                 .call_preview(&mut store, settings, firing, contact)
                 .await
         };
-        let result = match tokio::time::timeout(self.limits.wall_clock, run).await {
-            Err(_) => Err(HostFailure::WallClock(self.limits.wall_clock)),
-            Ok(Err(e)) => Err(HostFailure::Trap(describe_trap(&e))),
-            Ok(Ok(r)) => Ok(r),
-        };
+        let result = self.bounded(run).await;
         Execution {
             result,
             exchanges: Vec::new(),
@@ -353,18 +349,28 @@ impl ActionEngine {
                 .call_execute(&mut store, settings, firing, contact)
                 .await
         };
-        // Epochs stop running wasm; only a timer stops a guest waiting on
-        // the host (an HTTP answer that never comes).
-        let result = match tokio::time::timeout(self.limits.wall_clock, run).await {
-            Err(_) => Err(HostFailure::WallClock(self.limits.wall_clock)),
-            Ok(Err(e)) => Err(HostFailure::Trap(describe_trap(&e))),
-            Ok(Ok(r)) => Ok(r),
-        };
+        let result = self.bounded(run).await;
         let exchanges = std::mem::take(&mut *log.lock().unwrap());
         Execution {
             result,
             exchanges,
             elapsed: started.elapsed(),
+        }
+    }
+}
+
+impl ActionEngine {
+    /// Runs `call` under the wall-clock limit. Epochs stop running wasm;
+    /// only a timer stops a guest waiting on the host (an HTTP answer that
+    /// never comes).
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = wasmtime::Result<T>>,
+    ) -> Result<T, HostFailure> {
+        match tokio::time::timeout(self.limits.wall_clock, call).await {
+            Err(_) => Err(HostFailure::WallClock(self.limits.wall_clock)),
+            Ok(Err(e)) => Err(HostFailure::Trap(describe_trap(&e))),
+            Ok(Ok(r)) => Ok(r),
         }
     }
 }
