@@ -558,6 +558,13 @@ impl Report {
         if t.dry_run > 0 {
             let _ = writeln!(out, "{} events built and not sent (dry run)", t.dry_run);
         }
+        let settled = self.firings.iter().flat_map(|f| &f.executions).filter(|e| e.from_outbox).count();
+        if settled > 0 {
+            let _ = writeln!(
+                out,
+                "{settled} of them were settled by an earlier run (the outbox says so) and not sent again"
+            );
+        }
         // [runs, sent, duplicates, skipped, failed]
         let mut per_event: BTreeMap<String, [usize; 5]> = BTreeMap::new();
         let mut seen = std::collections::HashSet::new();
