@@ -558,7 +558,12 @@ impl Report {
         if t.dry_run > 0 {
             let _ = writeln!(out, "{} events built and not sent (dry run)", t.dry_run);
         }
-        let settled = self.firings.iter().flat_map(|f| &f.executions).filter(|e| e.from_outbox).count();
+        let settled = self
+            .firings
+            .iter()
+            .flat_map(|f| &f.executions)
+            .filter(|e| e.from_outbox)
+            .count();
         if settled > 0 {
             let _ = writeln!(
                 out,

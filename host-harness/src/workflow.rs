@@ -117,6 +117,18 @@ pub fn load_all(paths: &[PathBuf]) -> (Vec<Workflow>, Vec<InputError>) {
     let mut workflows = Vec::new();
     for f in files {
         match load(&f) {
+            // The name identifies the workflow's executions in the outbox.
+            Ok(w) if workflows.iter().any(|o: &Workflow| o.name == w.name) => {
+                errors.push(InputError::new(
+                    &f,
+                    None,
+                    Some("name"),
+                    format!(
+                        "another workflow is already named \"{}\"; give each workflow its own name",
+                        w.name
+                    ),
+                ))
+            }
             Ok(w) => workflows.push(w),
             Err(e) => errors.push(e),
         }
@@ -248,6 +260,27 @@ mod tests {
         );
         assert_eq!(w.line_of_field("/pixel_id"), Some(7));
         assert_eq!(w.line_of_field("/event"), Some(9));
+    }
+
+    #[test]
+    fn two_workflows_cannot_share_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["a.toml", "b.toml"] {
+            std::fs::write(
+                dir.path().join(file),
+                "name = \"Same\"\ntrigger = \"t\"\n[[actions]]\nsettings = {}\n",
+            )
+            .unwrap();
+        }
+        let (workflows, errors) = load_all(&[dir.path().to_path_buf()]);
+        assert_eq!(workflows.len(), 1);
+        assert!(
+            errors[0]
+                .to_string()
+                .contains("b.toml: field `name`: another workflow is already named"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]
