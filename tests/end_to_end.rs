@@ -221,6 +221,7 @@ async fn server_errors_are_retriable() {
         is_transient: true,
         message: None,
         times: 1,
+        when_event_id: None,
     });
     d.inject(Fault {
         status: 503,
@@ -229,6 +230,7 @@ async fn server_errors_are_retriable() {
         is_transient: false,
         message: None,
         times: 1,
+        when_event_id: None,
     });
     let s = settings("Lead", json!({"action_source": "email"}));
     let first = execute(&d, &s, &firing("r-1", "t", json!({}))).await;

@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
-use host_harness::graph_double::{Chaos, ChaosKind, DoubleConfig, GraphDouble, ReceivedEvent};
+use host_harness::graph_double::{
+    Chaos, ChaosKind, DoubleConfig, Fault, GraphDouble, ReceivedEvent,
+};
 use host_harness::outbox::{Outbox, State};
 use host_harness::retry::RetryPolicy;
 use host_harness::run::{RunOptions, run};
@@ -65,6 +67,7 @@ fn options(dir: &Path, double: &GraphDouble) -> RunOptions {
             cap: Duration::from_millis(20),
             rate_limit_base: Duration::from_millis(3),
         },
+        batch_size: 1,
     }
 }
 
@@ -404,4 +407,84 @@ fn a_corpus_of_bad_input_gets_clear_errors_and_no_crash() {
             "the good firing still ran:\n{text}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_carry_many_events_per_request_and_set_aside_the_bad_ones() {
+    let double = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let broken = |i: usize| i % 500 == 3;
+    write_inputs(dir.path(), 2_500, broken);
+    let options = RunOptions {
+        batch_size: 1000,
+        ..options(dir.path(), &double)
+    };
+    let report = run(engine(), &options, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        (report.totals.accepted, report.totals.invalid),
+        (2_495, 5),
+        "{:?}",
+        report.totals
+    );
+    let requests = double.requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "1,000 + 1,000 + 500 firings, the 5 broken ones set aside before sending"
+    );
+    assert_eq!(requests.iter().map(|r| r.events).sum::<usize>(), 2_495);
+    assert!(
+        receipts(&double.received())
+            .values()
+            .all(|(first, all)| (*first, *all) == (1, 1))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_meta_refuses_is_split_until_the_event_at_fault_is_alone() {
+    let double = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
+        .await
+        .unwrap();
+    double.inject(Fault {
+        status: 400,
+        code: Some(100),
+        subcode: None,
+        is_transient: false,
+        message: Some("(#100) Invalid parameter".into()),
+        times: 1,
+        when_event_id: Some("o123".into()),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 1_000, |_| false);
+    let options = RunOptions {
+        batch_size: 1000,
+        ..options(dir.path(), &double)
+    };
+    let report = run(engine(), &options, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        (report.totals.accepted, report.totals.rejected),
+        (999, 1),
+        "{:?}",
+        report.totals
+    );
+    let at_fault = report
+        .firings
+        .iter()
+        .find(|f| f.status != host_harness::report::Status::Accepted)
+        .unwrap();
+    assert_eq!(at_fault.firing_id.as_deref(), Some("f123"));
+    let dead = Outbox::open(&dir.path().join("outbox.db"))
+        .unwrap()
+        .list(Some(State::Dead))
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].event_id.as_deref(), Some("o123"));
+    let requests = double.requests().len();
+    assert!(
+        requests <= 21,
+        "halving 1,000 events isolates one in about 2 log2(1000) requests, not {requests}"
+    );
+    assert_eq!(double.received().len(), 999);
 }

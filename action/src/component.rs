@@ -71,24 +71,59 @@ impl wit::Guest for Component {
     ) -> Result<wit::Outcome, wit::Failure> {
         let (firing, contact) = inputs(firing, contact)?;
         crate::execute(&settings, &firing, &contact, now(), &mut send)
-            .map(|o| wit::Outcome {
-                event_name: o.event_name,
-                event_id: o.event_id,
-                event_time: o.event_time,
-                action_source: action_source(o.action_source),
-                events_received: o.events_received,
-                fbtrace_id: o.fbtrace_id,
-                messages: o.messages,
-                match_keys: o.match_keys,
-                test_event: o.test_event,
-                warnings: o.warnings.into_iter().map(warning).collect(),
-                skipped: o.skipped,
-            })
+            .map(outcome)
             .map_err(failure)
+    }
+
+    fn execute_batch(
+        settings: String,
+        items: Vec<wit::BatchItem>,
+    ) -> Vec<Result<wit::Outcome, wit::Failure>> {
+        // Items whose records do not convert get their failure; the others go.
+        let mut results: Vec<Option<Result<wit::Outcome, wit::Failure>>> =
+            Vec::with_capacity(items.len());
+        let mut valid = Vec::with_capacity(items.len());
+        for item in items {
+            match inputs(item.firing, item.contact) {
+                Ok(pair) => {
+                    results.push(None);
+                    valid.push(pair);
+                }
+                Err(f) => results.push(Some(Err(f))),
+            }
+        }
+        let mut sent = crate::execute_batch(&settings, &valid, now(), &mut send).into_iter();
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    sent.next()
+                        .expect("one result per item")
+                        .map(outcome)
+                        .map_err(failure)
+                })
+            })
+            .collect()
     }
 }
 
 export!(Component);
+
+fn outcome(o: outcome::Outcome) -> wit::Outcome {
+    wit::Outcome {
+        event_name: o.event_name,
+        event_id: o.event_id,
+        event_time: o.event_time,
+        action_source: action_source(o.action_source),
+        events_received: o.events_received,
+        fbtrace_id: o.fbtrace_id,
+        messages: o.messages,
+        match_keys: o.match_keys,
+        test_event: o.test_event,
+        warnings: o.warnings.into_iter().map(warning).collect(),
+        skipped: o.skipped,
+    }
+}
 
 fn now() -> i64 {
     SystemTime::now()

@@ -9,6 +9,10 @@
 //! them together around a transport function; on `wasm32` the component
 //! glue supplies one that sends through `wasi:http`.
 
+// The error types mirror the WIT records and are returned by value, once per
+// execution: boxing them would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 pub mod consent;
 pub mod event;
 pub mod graph;
@@ -110,8 +114,6 @@ pub struct Preview {
 
 /// Builds the request one firing makes, sending nothing. `now` is the
 /// current Unix time in seconds.
-// `Failure` is the WIT record, returned by value once per execution.
-#[allow(clippy::result_large_err)]
 pub fn preview(
     settings_json: &str,
     firing: &Firing,
@@ -120,11 +122,24 @@ pub fn preview(
 ) -> Result<Preview, Failure> {
     let settings = settings::parse(settings_json)
         .map_err(|p| Failure::bare(ActionError::InvalidSettings(p)))?;
+    let (mut preview, event) = prepare(&settings, firing, contact, now)?;
+    preview.request = event.map(|e| graph::request(&settings, std::slice::from_ref(&e)));
+    Ok(preview)
+}
+
+/// The event of one firing and what is known of it, or why there is none.
+/// The preview's `request` is left empty; the event is `None` when skipped.
+fn prepare(
+    settings: &settings::Settings,
+    firing: &Firing,
+    contact: &Contact,
+    now: i64,
+) -> Result<(Preview, Option<event::Event>), Failure> {
     let event_name = settings.event.as_str().to_string();
-    if let Some(reason) = consent::refusal(&settings, contact, firing) {
-        return Ok(Preview {
+    if let Some(reason) = consent::refusal(settings, contact, firing) {
+        let preview = Preview {
             event_name,
-            event_id: event::event_id(&settings, contact, firing),
+            event_id: event::event_id(settings, contact, firing),
             event_time: firing.occurred_at,
             action_source: settings.action_source,
             test_event: settings.test_event_code.is_some(),
@@ -132,33 +147,74 @@ pub fn preview(
             match_keys: Vec::new(),
             warnings: Vec::new(),
             skipped: Some(reason),
-        });
+        };
+        return Ok((preview, None));
     }
-    let built = event::build(&settings, contact, firing, now).map_err(|r| Failure {
+    let built = event::build(settings, contact, firing, now).map_err(|r| Failure {
         error: ActionError::InvalidInput(r.problems),
         event_name: Some(event_name.clone()),
         event_id: Some(r.event_id),
         warnings: r.warnings,
     })?;
-    Ok(Preview {
-        request: Some(graph::request(
-            &settings,
-            std::slice::from_ref(&built.event),
-        )),
+    let preview = Preview {
         event_name,
-        event_id: built.event.event_id,
+        event_id: built.event.event_id.clone(),
         event_time: built.event.event_time,
         action_source: settings.action_source,
         test_event: settings.test_event_code.is_some(),
+        request: None,
         match_keys: built.match_keys,
         warnings: built.warnings,
         skipped: None,
-    })
+    };
+    Ok((preview, Some(built.event)))
+}
+
+/// The outcome of a prepared event, with Meta's acknowledgement when it was
+/// sent.
+fn outcome(p: Preview, ack: Option<graph::Ack>) -> Outcome {
+    let ack = ack.unwrap_or(graph::Ack {
+        events_received: 0,
+        messages: Vec::new(),
+        fbtrace_id: String::new(),
+    });
+    Outcome {
+        event_name: p.event_name,
+        event_id: p.event_id,
+        event_time: p.event_time,
+        action_source: p.action_source,
+        events_received: ack.events_received,
+        fbtrace_id: ack.fbtrace_id,
+        messages: ack.messages,
+        match_keys: p.match_keys,
+        test_event: p.test_event,
+        warnings: p.warnings,
+        skipped: p.skipped,
+    }
+}
+
+/// The failure of a prepared event.
+fn failure(p: &Preview, error: ActionError) -> Failure {
+    Failure {
+        error,
+        event_name: Some(p.event_name.clone()),
+        event_id: Some(p.event_id.clone()),
+        warnings: p.warnings.clone(),
+    }
+}
+
+/// Meta's answer to one request, for every event it carried.
+fn answered(sent: Result<(u16, String), TransportFailure>) -> Result<graph::Ack, ActionError> {
+    let (status, body) = sent.map_err(ActionError::Transport)?;
+    match graph::answer(status, &body) {
+        graph::Answer::Ack(ack) => Ok(ack),
+        graph::Answer::Rejected(e) => Err(ActionError::Rejected(e)),
+        graph::Answer::Garbled(t) => Err(ActionError::Transport(t)),
+    }
 }
 
 /// Runs the action for one firing: builds the event, sends it with `send`,
 /// reads Meta's answer. `now` is the current Unix time in seconds.
-#[allow(clippy::result_large_err)]
 pub fn execute(
     settings_json: &str,
     firing: &Firing,
@@ -166,42 +222,63 @@ pub fn execute(
     now: i64,
     send: &mut Send<'_>,
 ) -> Result<Outcome, Failure> {
-    let p = preview(settings_json, firing, contact, now)?;
-    let outcome = |ack: Option<graph::Ack>, p: Preview| {
-        let ack = ack.unwrap_or(graph::Ack {
-            events_received: 0,
-            messages: Vec::new(),
-            fbtrace_id: String::new(),
-        });
-        Outcome {
-            event_name: p.event_name,
-            event_id: p.event_id,
-            event_time: p.event_time,
-            action_source: p.action_source,
-            events_received: ack.events_received,
-            fbtrace_id: ack.fbtrace_id,
-            messages: ack.messages,
-            match_keys: p.match_keys,
-            test_event: p.test_event,
-            warnings: p.warnings,
-            skipped: p.skipped,
+    let mut p = preview(settings_json, firing, contact, now)?;
+    let Some(request) = p.request.take() else {
+        return Ok(outcome(p, None));
+    };
+    match answered(send(&request)) {
+        Ok(ack) => Ok(outcome(p, Some(ack))),
+        Err(e) => Err(failure(&p, e)),
+    }
+}
+
+/// Runs the action for many firings with one request per
+/// [`graph::MAX_BATCH`] events. Each firing is checked on its own first: one
+/// that cannot make a valid event gets its failure and is left out, so Meta
+/// never refuses the whole batch for it. One result per item, in order; an
+/// accepted item's `events_received` is the request's.
+pub fn execute_batch(
+    settings_json: &str,
+    items: &[(Firing, Contact)],
+    now: i64,
+    send: &mut Send<'_>,
+) -> Vec<Result<Outcome, Failure>> {
+    let settings = match settings::parse(settings_json) {
+        Ok(s) => s,
+        Err(p) => {
+            return items
+                .iter()
+                .map(|_| Err(Failure::bare(ActionError::InvalidSettings(p.clone()))))
+                .collect();
         }
     };
-    let Some(request) = &p.request else {
-        return Ok(outcome(None, p));
-    };
-    let failure = |error| Failure {
-        error,
-        event_name: Some(p.event_name.clone()),
-        event_id: Some(p.event_id.clone()),
-        warnings: p.warnings.clone(),
-    };
-    let (status, body) = send(request).map_err(|t| failure(ActionError::Transport(t)))?;
-    match graph::answer(status, &body) {
-        graph::Answer::Ack(ack) => Ok(outcome(Some(ack), p)),
-        graph::Answer::Rejected(e) => Err(failure(ActionError::Rejected(e))),
-        graph::Answer::Garbled(t) => Err(failure(ActionError::Transport(t))),
+    let mut results: Vec<Option<Result<Outcome, Failure>>> =
+        (0..items.len()).map(|_| None).collect();
+    let mut ready: Vec<(usize, Preview, event::Event)> = Vec::new();
+    for (i, (firing, contact)) in items.iter().enumerate() {
+        match prepare(&settings, firing, contact, now) {
+            Ok((p, Some(e))) => ready.push((i, p, e)),
+            Ok((p, None)) => results[i] = Some(Ok(outcome(p, None))),
+            Err(f) => results[i] = Some(Err(f)),
+        }
     }
+    let mut ready = ready.into_iter().peekable();
+    while ready.peek().is_some() {
+        let chunk: Vec<(usize, Preview, event::Event)> =
+            ready.by_ref().take(graph::MAX_BATCH).collect();
+        let events: Vec<event::Event> = chunk.iter().map(|(_, _, e)| e.clone()).collect();
+        let answer = answered(send(&graph::request(&settings, &events)));
+        for (i, p, _) in chunk {
+            results[i] = Some(match &answer {
+                Ok(ack) => Ok(outcome(p, Some(ack.clone()))),
+                Err(e) => Err(failure(&p, e.clone())),
+            });
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every item has its result"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -261,6 +338,34 @@ mod tests {
             ids.push(f.event_id.unwrap());
         }
         assert_eq!(ids[0], ids[1]);
+    }
+
+    #[test]
+    fn a_batch_sets_aside_what_cannot_go_and_sends_the_rest_in_one_request() {
+        let mut invalid = Firing::new("old", "form_submitted", 1);
+        invalid.occurred_at = 1_000 - 8 * 86_400;
+        let items = vec![
+            (Firing::new("a", "form_submitted", 1_000), contact()),
+            (invalid, contact()),
+            (Firing::new("b", "form_submitted", 1_000), contact()),
+        ];
+        let mut requests = Vec::new();
+        let results = execute_batch(SETTINGS, &items, 1_010, &mut |r| {
+            requests.push(r.body.clone());
+            Ok((200, r#"{"events_received":2,"fbtrace_id":"B"}"#.into()))
+        });
+        assert_eq!(requests.len(), 1);
+        let body: serde_json::Value = serde_json::from_str(&requests[0]).unwrap();
+        assert_eq!(body["data"].as_array().unwrap().len(), 2);
+        assert_eq!(results[0].as_ref().unwrap().event_id, "a");
+        assert!(matches!(
+            results[1],
+            Err(Failure {
+                error: ActionError::InvalidInput(_),
+                ..
+            })
+        ));
+        assert_eq!(results[2].as_ref().unwrap().fbtrace_id, "B");
     }
 
     #[test]

@@ -241,6 +241,7 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         record_requests: false,
         outbox: None,
         retry: crate::retry::RetryPolicy::default(),
+        batch_size: 1,
     };
     let t = Instant::now();
     let report = run(engine.clone(), &run_options, &|_, _| {}).await?;
@@ -256,7 +257,23 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         options.e2e_firings,
         elapsed.as_secs_f64()
     ));
-    out("end to end, batched: not measured; the component has no batch export yet");
+    let batched = RunOptions {
+        batch_size: 1000,
+        ..run_options.clone()
+    };
+    let t = Instant::now();
+    let report = run(engine.clone(), &batched, &|_, _| {}).await?;
+    let elapsed = t.elapsed();
+    anyhow::ensure!(
+        report.totals.accepted == options.e2e_firings,
+        "not every batched firing was accepted"
+    );
+    out(&format!(
+        "end to end, `run --batch-size 1000` against the loopback double: {:.0} firings/s ({} firings in {:.2} s)",
+        options.e2e_firings as f64 / elapsed.as_secs_f64(),
+        options.e2e_firings,
+        elapsed.as_secs_f64()
+    ));
 
     // Cold start and peak memory: whole processes.
     let exe = std::env::current_exe()?;

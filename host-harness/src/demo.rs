@@ -98,6 +98,7 @@ pub async fn demo(engine: Arc<ActionEngine>, dir: &Path) -> Result<(Report, Grap
         record_requests: true,
         outbox: None,
         retry: crate::retry::RetryPolicy::default(),
+        batch_size: 1,
     };
     let report = run(engine, &options, &|_, _| {}).await?;
     Ok((report, double))

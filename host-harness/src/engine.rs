@@ -26,8 +26,8 @@ wasmtime::component::bindgen!({
 /// The WIT types of the action, as the host sees them.
 pub mod wit {
     pub use super::exports::hoop::workflow::action::{
-        ActionError, ActionSource, Descriptor, EventPreview, Failure, MetaError, Outcome, Problem,
-        TransportFailure, Warning,
+        ActionError, ActionSource, BatchItem, Descriptor, EventPreview, Failure, MetaError,
+        Outcome, Problem, TransportFailure, Warning,
     };
     pub use super::hoop::workflow::types::{Contact, Firing};
 }
@@ -329,6 +329,33 @@ impl ActionEngine {
         let mut store = self.store(Arc::new(EgressPolicy::deny_all()), Default::default());
         self.pre.instantiate_async(&mut store).await?;
         Ok(())
+    }
+
+    /// Runs the action once for many firings (one request per 1,000 events)
+    /// in a fresh store, egress under `policy`.
+    pub async fn execute_batch(
+        &self,
+        policy: Arc<EgressPolicy>,
+        settings: &str,
+        items: &[wit::BatchItem],
+    ) -> Execution<Vec<Result<wit::Outcome, wit::Failure>>> {
+        let started = Instant::now();
+        let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
+        let mut store = self.store(policy, log.clone());
+        let run = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            instance
+                .hoop_workflow_action()
+                .call_execute_batch(&mut store, settings, items)
+                .await
+        };
+        let result = self.bounded(run).await.map(Ok);
+        let exchanges = std::mem::take(&mut *log.lock().unwrap());
+        Execution {
+            result,
+            exchanges,
+            elapsed: started.elapsed(),
+        }
     }
 
     /// Runs the action once in a fresh store, egress under `policy`.

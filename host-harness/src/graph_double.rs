@@ -161,6 +161,11 @@ pub struct Fault {
     /// How many requests get this answer.
     #[serde(default = "one")]
     pub times: u32,
+    /// When set, the fault answers every request that carries an event with
+    /// this `event_id` instead (as Meta refuses a whole batch for one bad
+    /// event), for as long as the double runs; `times` is ignored.
+    #[serde(default)]
+    pub when_event_id: Option<String>,
 }
 
 fn one() -> u32 {
@@ -213,9 +218,18 @@ struct State {
     first_seen: HashMap<(String, String, String), i64>,
     counter: u64,
     rng: u64,
+    targeted: Vec<Fault>,
 }
 
 impl State {
+    fn queue(&mut self, fault: Fault) {
+        if fault.when_event_id.is_some() {
+            self.targeted.push(fault);
+        } else {
+            self.faults.push_back(fault);
+        }
+    }
+
     /// xorshift64*: reproducible draws from the configured seed.
     fn draw(&mut self) -> f64 {
         let mut x = self.rng.max(1);
@@ -291,7 +305,7 @@ impl GraphDouble {
 
     /// Queues a failure for the next requests.
     pub fn inject(&self, fault: Fault) {
-        self.state.lock().unwrap().faults.push_back(fault);
+        self.state.lock().unwrap().queue(fault);
     }
 }
 
@@ -438,7 +452,8 @@ async fn handle(
             match faults {
                 Ok(f) => {
                     let n = f.len();
-                    state.lock().unwrap().faults.extend(f);
+                    let mut s = state.lock().unwrap();
+                    f.into_iter().for_each(|fault| s.queue(fault));
                     json_response(200, &json!({"queued": n}))
                 }
                 Err(e) => json_response(400, &json!({"error": e.to_string()})),
@@ -498,6 +513,7 @@ async fn chaotic(
         is_transient,
         message: None,
         times: 1,
+        when_event_id: None,
     };
     match kind {
         ChaosKind::Drop => {
@@ -569,11 +585,31 @@ fn events(
         .map_or(0, Vec::len);
     let path = format!("POST /{pixel}/events");
 
-    if let Some(mut fault) = s.faults.pop_front() {
+    let carried = |id: &str| {
+        parsed
+            .as_ref()
+            .ok()
+            .and_then(|v| v.get("data"))
+            .and_then(Value::as_array)
+            .is_some_and(|events| {
+                events
+                    .iter()
+                    .any(|e| e.get("event_id").and_then(Value::as_str) == Some(id))
+            })
+    };
+    let targeted = s
+        .targeted
+        .iter()
+        .find(|f| f.when_event_id.as_deref().is_some_and(carried))
+        .cloned();
+    if let Some(fault) = targeted.or_else(|| {
+        let mut fault = s.faults.pop_front()?;
         if fault.times > 1 {
             fault.times -= 1;
             s.faults.push_front(fault.clone());
         }
+        Some(fault)
+    }) {
         let (response, error) = match fault.code {
             Some(code) => {
                 let err = MetaError {

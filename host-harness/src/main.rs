@@ -92,6 +92,10 @@ enum Command {
         /// Attempts per execution in this run before it waits for the next.
         #[arg(long, default_value_t = 6)]
         max_attempts: u32,
+        /// Events per request to Meta (1 to 1000): above 1, the firings of
+        /// one action are sent in batches.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        batch_size: u16,
     },
     /// List the outbox of a run, send dead-lettered events again, or purge.
     Outbox {
@@ -227,6 +231,7 @@ async fn real_main() -> Result<ExitCode> {
             outbox,
             no_outbox,
             max_attempts,
+            batch_size,
         } => {
             let outbox = match (outbox, no_outbox) {
                 (_, true) => None,
@@ -243,6 +248,7 @@ async fn real_main() -> Result<ExitCode> {
                 dry_run,
                 record_requests,
                 outbox,
+                batch_size: batch_size.into(),
                 retry: RetryPolicy {
                     max_attempts: max_attempts.max(1),
                     ..RetryPolicy::default()

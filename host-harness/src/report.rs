@@ -253,6 +253,23 @@ fn warnings(list: &[wit::Warning]) -> Vec<WarningReport> {
 impl ExecutionReport {
     /// The report of one execution.
     pub fn from_execution(workflow: &str, action: &str, exec: Execution) -> Self {
+        Self::from_result(workflow, action, exec.result, exec.exchanges, exec.elapsed)
+    }
+
+    /// The report of one execution's result; `exchanges` are the requests it
+    /// made (shared by every item of a batch).
+    pub fn from_result(
+        workflow: &str,
+        action: &str,
+        result: Result<Result<wit::Outcome, wit::Failure>, HostFailure>,
+        exchanges: Vec<Exchange>,
+        elapsed: std::time::Duration,
+    ) -> Self {
+        let exec = Execution {
+            result,
+            exchanges,
+            elapsed,
+        };
         let mut r = ExecutionReport {
             workflow: workflow.to_string(),
             action: action.to_string(),

@@ -40,8 +40,12 @@ pub struct RunOptions {
     pub outbox: Option<PathBuf>,
     /// Retries of failures worth retrying.
     pub retry: RetryPolicy,
+    /// Events per request (1 to 1,000); above 1, firings of the same action
+    /// go to Meta in batches.
+    pub batch_size: usize,
 }
 
+#[derive(Clone)]
 struct Job {
     key: String,
     source: String,
@@ -258,14 +262,9 @@ async fn execute_all(
     let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let mut out = Vec::with_capacity(jobs.len());
-    for (order, job) in jobs.into_iter().enumerate() {
-        let permit = semaphore
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("semaphore stays open");
-        let w = &workflows[job.workflow];
-        let ctx = Attempts {
+    let attempts = |workflow: usize, action: usize| {
+        let w = &workflows[workflow];
+        Attempts {
             engine: engine.clone(),
             policy: policy.clone(),
             outbox: outbox.clone(),
@@ -274,9 +273,42 @@ async fn execute_all(
             dry_run: options.dry_run,
             record_requests: options.record_requests,
             workflow: w.name.clone(),
-            action: w.actions[job.action].name.clone(),
-            settings: w.actions[job.action].settings.clone(),
-        };
+            action: w.actions[action].name.clone(),
+            settings: w.actions[action].settings.clone(),
+        }
+    };
+    if options.batch_size > 1 && !options.dry_run {
+        // Firings of the same action share requests, in file order.
+        let mut groups: std::collections::BTreeMap<(usize, usize), Vec<Job>> = Default::default();
+        for job in jobs {
+            groups
+                .entry((job.workflow, job.action))
+                .or_default()
+                .push(job);
+        }
+        let mut batches = tokio::task::JoinSet::new();
+        for ((workflow, action), jobs) in groups {
+            for chunk in jobs.chunks(options.batch_size.min(1000)) {
+                let ctx = attempts(workflow, action);
+                let chunk = chunk.to_vec();
+                batches.spawn(async move { ctx.deliver_batch(chunk).await });
+            }
+        }
+        let mut out = Vec::with_capacity(total);
+        while let Some(done) = batches.join_next().await {
+            out.extend(done.expect("batch tasks do not panic")?);
+            progress(out.len(), total);
+        }
+        out.sort_by_key(|(index, _)| *index);
+        return Ok(out);
+    }
+    for (order, job) in jobs.into_iter().enumerate() {
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore stays open");
+        let ctx = attempts(job.workflow, job.action);
         set.spawn(async move {
             let report = ctx.deliver(&job, permit).await?;
             Ok::<_, anyhow::Error>((order, job.firing_index, report))
@@ -348,29 +380,7 @@ impl Attempts {
             r.attempts = attempt;
             let verdict = retry::verdict(&r);
             let spent = attempt >= self.retry.max_attempts;
-            if let Some(outbox) = &self.outbox {
-                let (state, error) = match verdict {
-                    Verdict::Done if r.status == Status::Skipped => (State::Skipped, None),
-                    Verdict::Done => (State::Delivered, None),
-                    Verdict::Dead => (State::Dead, r.error.as_ref().map(|e| e.summary())),
-                    Verdict::Retry { .. } => {
-                        (State::Pending, r.error.as_ref().map(|e| e.summary()))
-                    }
-                };
-                let fbtrace = r
-                    .answer
-                    .as_ref()
-                    .map(|a| a.fbtrace_id.as_str())
-                    .or(r.error.as_ref().and_then(|e| e.fbtrace_id.as_deref()));
-                outbox.record(
-                    &job.key,
-                    state,
-                    r.event_name.as_deref(),
-                    r.event_id.as_deref(),
-                    fbtrace,
-                    error.as_deref(),
-                )?;
-            }
+            self.record(&job.key, &r, verdict)?;
             match verdict {
                 Verdict::Retry { rate_limited } if !spent => {
                     tokio::time::sleep(self.retry.backoff(attempt, rate_limited, retry::jitter()))
@@ -382,22 +392,131 @@ impl Attempts {
                         .await
                         .expect("semaphore stays open");
                 }
-                _ => {
-                    if matches!(verdict, Verdict::Retry { .. })
-                        && let Some(e) = &mut r.error
-                    {
-                        e.message = format!(
-                            "{} (gave up after {attempt} attempts; the next run tries again)",
-                            e.message
-                        );
-                    }
-                    if !self.record_requests && r.status == Status::Accepted {
-                        r.requests = Vec::new();
-                    }
-                    return Ok(r);
-                }
+                _ => return Ok(self.settle(r, verdict)),
             }
         }
+    }
+
+    /// Delivers `jobs` in batches of one request each: the component sets
+    /// aside what cannot go, retriable failures are sent again (as a smaller
+    /// batch), and a batch Meta refuses as invalid is split in halves until
+    /// the event at fault is alone, so that the others are delivered.
+    async fn deliver_batch(&self, jobs: Vec<Job>) -> Result<Vec<(usize, ExecutionReport)>> {
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut queue: Vec<(Vec<Job>, u32)> = vec![(jobs, 1)];
+        while let Some((group, attempt)) = queue.pop() {
+            let items: Vec<wit::BatchItem> = group
+                .iter()
+                .map(|j| wit::BatchItem {
+                    firing: j.firing.clone(),
+                    contact: j.contact.clone(),
+                })
+                .collect();
+            let permit = self
+                .semaphore
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("semaphore stays open");
+            let exec = self
+                .engine
+                .execute_batch(self.policy.clone(), &self.settings, &items)
+                .await;
+            drop(permit);
+            let results: Vec<_> = match exec.result {
+                Ok(Ok(per_item)) => per_item.into_iter().map(Ok).collect(),
+                Ok(Err(f)) => vec![Ok(Err(f)); group.len()],
+                Err(host) => vec![Err(host); group.len()],
+            };
+            let mut retry = Vec::new();
+            let mut refused_together = Vec::new();
+            for (job, result) in group.into_iter().zip(results) {
+                let mut r = ExecutionReport::from_result(
+                    &self.workflow,
+                    &self.action,
+                    result,
+                    exec.exchanges.clone(),
+                    exec.elapsed,
+                );
+                r.attempts = attempt;
+                let verdict = retry::verdict(&r);
+                let refused_as_invalid = r
+                    .error
+                    .as_ref()
+                    .is_some_and(|e| e.class == "rejected" && e.code == Some(100) && !e.retriable);
+                if refused_as_invalid {
+                    refused_together.push((job, r));
+                    continue;
+                }
+                self.record(&job.key, &r, verdict)?;
+                match verdict {
+                    Verdict::Retry { rate_limited } if attempt < self.retry.max_attempts => {
+                        retry.push((job, rate_limited));
+                    }
+                    _ => done.push((job.firing_index, self.settle(r, verdict))),
+                }
+            }
+            if refused_together.len() > 1 {
+                // One bad event makes Meta refuse the whole request.
+                let mut jobs: Vec<Job> = refused_together.into_iter().map(|(j, _)| j).collect();
+                let second = jobs.split_off(jobs.len() / 2);
+                queue.push((second, attempt));
+                queue.push((jobs, attempt));
+            } else if let Some((job, r)) = refused_together.pop() {
+                self.record(&job.key, &r, Verdict::Dead)?;
+                done.push((job.firing_index, self.settle(r, Verdict::Dead)));
+            }
+            if !retry.is_empty() {
+                let rate_limited = retry.iter().any(|(_, rl)| *rl);
+                tokio::time::sleep(self.retry.backoff(attempt, rate_limited, retry::jitter()))
+                    .await;
+                queue.push((retry.into_iter().map(|(j, _)| j).collect(), attempt + 1));
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes an attempt's result to the outbox.
+    fn record(&self, key: &str, r: &ExecutionReport, verdict: Verdict) -> Result<()> {
+        let Some(outbox) = &self.outbox else {
+            return Ok(());
+        };
+        let error = r.error.as_ref().map(|e| e.summary());
+        let state = match verdict {
+            Verdict::Done if r.status == Status::Skipped => State::Skipped,
+            Verdict::Done => State::Delivered,
+            Verdict::Dead => State::Dead,
+            Verdict::Retry { .. } => State::Pending,
+        };
+        let fbtrace = r
+            .answer
+            .as_ref()
+            .map(|a| a.fbtrace_id.as_str())
+            .or(r.error.as_ref().and_then(|e| e.fbtrace_id.as_deref()));
+        outbox.record(
+            key,
+            state,
+            r.event_name.as_deref(),
+            r.event_id.as_deref(),
+            fbtrace,
+            error.as_deref(),
+        )
+    }
+
+    /// The final report of an execution.
+    fn settle(&self, mut r: ExecutionReport, verdict: Verdict) -> ExecutionReport {
+        if matches!(verdict, Verdict::Retry { .. })
+            && let Some(e) = &mut r.error
+        {
+            e.message = format!(
+                "{} (gave up after {} attempts; the next run tries again)",
+                e.message, r.attempts
+            );
+        }
+        if !self.record_requests && r.status == Status::Accepted {
+            r.requests = Vec::new();
+        }
+        r
     }
 }
 
