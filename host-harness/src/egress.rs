@@ -101,6 +101,20 @@ pub struct Exchange {
     pub elapsed_ms: u64,
 }
 
+impl Exchange {
+    /// The same exchange without its request body, for reports that would
+    /// otherwise repeat a large batch body once per event.
+    pub fn without_request_body(&self) -> Exchange {
+        Exchange {
+            request_body: format!(
+                "({} bytes, not repeated per event)",
+                self.request_body.len()
+            ),
+            ..self.clone()
+        }
+    }
+}
+
 /// How an exchange ended.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]

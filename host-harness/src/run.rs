@@ -430,12 +430,25 @@ impl Attempts {
             };
             let mut retry = Vec::new();
             let mut refused_together = Vec::new();
+            // A batch body is large: the report keeps the exchange once per
+            // event only for failures, and without the request body.
+            let summaries: Vec<_> = exec
+                .exchanges
+                .iter()
+                .map(|x| x.without_request_body())
+                .collect();
             for (job, result) in group.into_iter().zip(results) {
+                let accepted = matches!(result, Ok(Ok(_)));
+                let exchanges = if accepted && !self.record_requests {
+                    Vec::new()
+                } else {
+                    summaries.clone()
+                };
                 let mut r = ExecutionReport::from_result(
                     &self.workflow,
                     &self.action,
                     result,
-                    exec.exchanges.clone(),
+                    exchanges,
                     exec.elapsed,
                 );
                 r.attempts = attempt;
