@@ -279,20 +279,11 @@ async fn egress_to_another_host_is_denied() {
 
 #[tokio::test]
 async fn a_silent_graph_api_times_out_on_the_hosts_clock() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let _hold = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
+    let (silent, _hold) = silent_server().await;
     let started = std::time::Instant::now();
     let exec = engine()
         .execute(
-            Arc::new(EgressPolicy::graph(Some(
-                format!("http://{addr}").parse().unwrap(),
-            ))),
+            Arc::new(EgressPolicy::graph(Some(silent.parse().unwrap()))),
             &settings("Lead", json!({"action_source": "email"})),
             &firing("t-1", "t", json!({})),
             &contact(),

@@ -71,6 +71,19 @@ fn options(dir: &Path, double: &GraphDouble) -> RunOptions {
     }
 }
 
+/// A double injecting `chaos`.
+async fn double_with(chaos: Chaos) -> GraphDouble {
+    GraphDouble::start(
+        "127.0.0.1:0".parse().unwrap(),
+        DoubleConfig {
+            chaos,
+            ..DoubleConfig::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
 /// Per event id, how many receipts the double kept as first (not
 /// deduplicated) and in all.
 fn receipts(received: &[ReceivedEvent]) -> HashMap<String, (usize, usize)> {
@@ -99,15 +112,7 @@ async fn ten_thousand_firings_through_twenty_percent_faults_are_each_delivered_o
         latency: Duration::ZERO,
         seed: 42,
     };
-    let double = GraphDouble::start(
-        "127.0.0.1:0".parse().unwrap(),
-        DoubleConfig {
-            chaos,
-            ..DoubleConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let double = double_with(chaos).await;
     let dir = tempfile::tempdir().unwrap();
     let broken = |i: usize| i % 200 == 7;
     write_inputs(dir.path(), 10_000, broken);
@@ -162,15 +167,7 @@ async fn permanent_refusals_are_dead_lettered_with_metas_message() {
         latency: Duration::ZERO,
         seed: 1,
     };
-    let double = GraphDouble::start(
-        "127.0.0.1:0".parse().unwrap(),
-        DoubleConfig {
-            chaos,
-            ..DoubleConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let double = double_with(chaos).await;
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path(), 5, |_| false);
     let report = run(engine(), &options(dir.path(), &double), &|_, _| {})
@@ -216,15 +213,7 @@ async fn a_run_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
         latency: Duration::from_millis(3),
         seed: 1,
     };
-    let double = GraphDouble::start(
-        "127.0.0.1:0".parse().unwrap(),
-        DoubleConfig {
-            chaos,
-            ..DoubleConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let double = double_with(chaos).await;
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path(), 2_000, |_| false);
     let p = |name: &str| dir.path().join(name).display().to_string();

@@ -99,16 +99,9 @@ async fn a_forbidden_host_is_refused() {
 
 #[tokio::test]
 async fn a_request_that_never_answers_is_cut_by_the_wall_clock() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let _hold = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
+    let (silent, _hold) = silent_server().await;
     let engine = rogue();
-    let mut policy = EgressPolicy::graph(Some(format!("http://{addr}").parse().unwrap()));
+    let mut policy = EgressPolicy::graph(Some(silent.parse().unwrap()));
     policy.first_byte_timeout = Duration::from_secs(60);
     let started = Instant::now();
     let exec = engine

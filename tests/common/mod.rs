@@ -158,3 +158,17 @@ pub async fn http_json(
         serde_json::from_slice(json).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// A server that accepts connections and never answers: its URL, and the
+/// task holding the connections open.
+pub async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    (format!("http://{addr}"), hold)
+}
