@@ -336,7 +336,16 @@ impl ExecutionReport {
         r.event_name = entry.event_name.clone();
         r.event_id = entry.event_id.clone();
         match entry.state {
-            State::Delivered | State::Pending => {
+            State::Pending => {
+                r.status = Status::Failed;
+                r.error = Some(ErrorReport {
+                    class: "pending",
+                    message: "not yet acknowledged by Meta; the next run sends it".into(),
+                    retriable: true,
+                    ..ErrorReport::default()
+                });
+            }
+            State::Delivered => {
                 r.status = Status::Accepted;
                 r.answer = Some(Answer {
                     events_received: 1,
