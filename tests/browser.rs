@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use host_harness::egress::EgressPolicy;
-use host_harness::graph_double::{DoubleConfig, GraphDouble};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -110,9 +109,7 @@ impl Drop for Driver {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_test_events_page_shows_events_as_they_arrive() {
-    let double = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
-        .await
-        .unwrap();
+    let double = double().await;
     let driver = Driver::start().await;
     driver
         .call(

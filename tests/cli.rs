@@ -3,7 +3,6 @@
 mod common;
 
 use common::TOKEN;
-use host_harness::graph_double::{DoubleConfig, GraphDouble};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -87,9 +86,7 @@ fn write_workflow(dir: &Path, token: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
-    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
-        .await
-        .unwrap();
+    let d = common::double().await;
     let dir = tempfile::tempdir().unwrap();
     let mut contacts = String::from(
         "id,email,phone,first_name,last_name,city,state,postal_code,country,date_of_birth,gender,plan\n",
@@ -188,9 +185,7 @@ async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_settings_name_the_file_line_and_field() {
-    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
-        .await
-        .unwrap();
+    let d = common::double().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("lead.toml"),
@@ -224,9 +219,7 @@ async fn invalid_settings_name_the_file_line_and_field() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
-    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
-        .await
-        .unwrap();
+    let d = common::double().await;
     let dir = tempfile::tempdir().unwrap();
     write_workflow(dir.path(), TOKEN);
     std::fs::write(

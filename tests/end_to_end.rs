@@ -6,15 +6,9 @@ mod common;
 use common::*;
 use host_harness::egress::{EgressPolicy, ExchangeResult};
 use host_harness::engine::wit;
-use host_harness::graph_double::{DoubleConfig, Fault, GraphDouble};
+use host_harness::graph_double::{Fault, GraphDouble};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-async fn double() -> GraphDouble {
-    GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
-        .await
-        .unwrap()
-}
 
 fn policy(d: &GraphDouble) -> Arc<EgressPolicy> {
     Arc::new(EgressPolicy::graph(Some(d.url().parse().unwrap())).with_secrets([TOKEN.to_string()]))

@@ -73,15 +73,11 @@ fn options(dir: &Path, double: &GraphDouble) -> RunOptions {
 
 /// A double injecting `chaos`.
 async fn double_with(chaos: Chaos) -> GraphDouble {
-    GraphDouble::start(
-        "127.0.0.1:0".parse().unwrap(),
-        DoubleConfig {
-            chaos,
-            ..DoubleConfig::default()
-        },
-    )
+    double_with_config(DoubleConfig {
+        chaos,
+        ..DoubleConfig::default()
+    })
     .await
-    .unwrap()
 }
 
 /// Per event id, how many receipts the double kept as first (not
@@ -400,9 +396,7 @@ fn a_corpus_of_bad_input_gets_clear_errors_and_no_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_carry_many_events_per_request_and_set_aside_the_bad_ones() {
-    let double = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
-        .await
-        .unwrap();
+    let double = double().await;
     let dir = tempfile::tempdir().unwrap();
     let broken = |i: usize| i % 500 == 3;
     write_inputs(dir.path(), 2_500, broken);
@@ -433,9 +427,7 @@ async fn batches_carry_many_events_per_request_and_set_aside_the_bad_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_meta_refuses_is_split_until_the_event_at_fault_is_alone() {
-    let double = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
-        .await
-        .unwrap();
+    let double = double().await;
     double.inject(Fault {
         status: 400,
         code: Some(100),

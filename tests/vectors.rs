@@ -7,15 +7,12 @@ mod common;
 use common::*;
 use host_harness::egress::EgressPolicy;
 use host_harness::engine::wit;
-use host_harness::graph_double::{DoubleConfig, GraphDouble};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 #[tokio::test]
 async fn every_vector_arrives_at_the_double_as_expected() {
-    let d = GraphDouble::start("127.0.0.1:0".parse().unwrap(), DoubleConfig::default())
-        .await
-        .unwrap();
+    let d = double().await;
     let policy = Arc::new(EgressPolicy::graph(Some(d.url().parse().unwrap())));
     let text = include_str!("vectors/user_data.jsonl");
     let mut failures = Vec::new();
@@ -28,17 +25,8 @@ async fn every_vector_arrives_at_the_double_as_expected() {
         );
         let contact = wit::Contact {
             id: "vector-contact".into(),
-            emails: vec![],
-            phones: vec![],
-            first_name: None,
-            last_name: None,
-            gender: None,
-            date_of_birth: None,
-            city: None,
-            state: None,
-            postal_code: None,
             country: v["country"].as_str().map(str::to_string),
-            custom_fields: "{}".into(),
+            ..host_harness::contacts::empty_contact()
         };
         let f = firing(&format!("vector-{i}"), "test", json!({"v": v["input"]}));
         let exec = engine()

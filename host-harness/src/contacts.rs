@@ -71,7 +71,8 @@ fn standard(name: &str) -> Option<Standard> {
     })
 }
 
-fn empty_contact() -> wit::Contact {
+/// A contact with only empty fields, to fill in.
+pub fn empty_contact() -> wit::Contact {
     wit::Contact {
         id: String::new(),
         emails: Vec::new(),

@@ -172,3 +172,17 @@ pub async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
     });
     (format!("http://{addr}"), hold)
 }
+
+/// A Graph API double with `config` on a free loopback port.
+pub async fn double_with_config(
+    config: host_harness::graph_double::DoubleConfig,
+) -> host_harness::graph_double::GraphDouble {
+    host_harness::graph_double::GraphDouble::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap()
+}
+
+/// A Graph API double as Meta behaves, on a free loopback port.
+pub async fn double() -> host_harness::graph_double::GraphDouble {
+    double_with_config(Default::default()).await
+}
