@@ -100,11 +100,58 @@ impl Driver {
     }
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
+impl Driver {
+    /// A string only this driver's browser processes carry on their command
+    /// line: its profile folder.
+    fn marker(&self) -> String {
+        format!("--user-data-dir={}", self._profile.path().display())
+    }
+
+    /// Ends the WebDriver session, which makes chromedriver close the
+    /// browser, then stops chromedriver.
+    fn quit(&mut self) {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://");
+        if let Ok(mut sock) = std::net::TcpStream::connect(addr) {
+            let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = write!(
+                sock,
+                "DELETE /session/{} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                self.session
+            );
+            let mut answer = Vec::new();
+            let _ = sock.read_to_end(&mut answer);
+        }
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.quit();
+        // A test that failed midway still leaves nothing behind.
+        for pid in processes_with(&self.marker()) {
+            // SAFETY: sending a signal has no memory-safety preconditions.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    }
+}
+
+/// The processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(marker)
+                .then_some(pid)
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,6 +242,24 @@ async fn the_test_events_page_shows_events_as_they_arrive() {
     if let Ok(path) = std::env::var("TEST_EVENTS_SCREENSHOT") {
         let png = driver.call("GET", "/screenshot", None).await;
         std::fs::write(path, base64_decode(png.as_str().unwrap())).unwrap();
+    }
+
+    // Ending the session closes the browser: the test leaves no process.
+    let mut driver = driver;
+    let marker = driver.marker();
+    assert!(
+        !processes_with(&marker).is_empty(),
+        "the browser was found running"
+    );
+    driver.quit();
+    let started = Instant::now();
+    while !processes_with(&marker).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a browser process outlived its session: {:?}",
+            processes_with(&marker)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

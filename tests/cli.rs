@@ -273,3 +273,80 @@ async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
         json!(5.0)
     );
 }
+
+#[test]
+fn out_of_range_flags_are_refused_at_start() {
+    for (flag, value, expect) in [
+        ("--concurrency", "0", "0 is not in 1..=1024"),
+        ("--concurrency", "100000", "100000 is not in 1..=1024"),
+        (
+            "--graph-url",
+            "localhost:8080",
+            "not an absolute http(s) URL",
+        ),
+        ("--graph-url", "/just/a/path", "not an absolute http(s) URL"),
+        (
+            "--graph-url",
+            "ftp://127.0.0.1:21",
+            "not an absolute http(s) URL",
+        ),
+    ] {
+        let out = harness(&[
+            "run",
+            "--workflow",
+            "w.toml",
+            "--contacts",
+            "c.csv",
+            "--triggers",
+            "f.jsonl",
+            flag,
+            value,
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {t}");
+        assert!(t.contains(expect), "{flag} {value}: {t}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_that_start_with_a_byte_order_mark_are_read_whole() {
+    let d = common::double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_workflow(dir.path(), TOKEN);
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let bom = "\u{feff}";
+    std::fs::write(
+        dir.path().join("contacts.json"),
+        format!(
+            r#"{bom}[{{"id":"c1","email":"a@example.com"}},{{"id":"c2","email":"b@example.com"}}]"#
+        ),
+    )
+    .unwrap();
+    let line = |i: u32| {
+        format!(
+            r#"{{"id":"f{i}","type":"order_placed","contact_id":"c{i}","occurred_at":"{at}","data":{{"order":{{"id":"o{i}","total":5,"currency":"EUR"}},"page":{{"url":"https://s.example/"}},"client":{{"user_agent":"UA"}}}}}}"#
+        )
+    };
+    std::fs::write(
+        dir.path().join("firings.jsonl"),
+        format!("{bom}{}\n{}\n", line(1), line(2)),
+    )
+    .unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let out = harness_async(vec![
+        "run".into(),
+        "--workflow".into(),
+        p("purchase.toml"),
+        "--contacts".into(),
+        p("contacts.json"),
+        "--triggers".into(),
+        p("firings.jsonl"),
+        "--graph-url".into(),
+        d.url(),
+    ])
+    .await;
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("2 accepted"), "{t}");
+    assert_eq!(d.received().len(), 2);
+}

@@ -7,11 +7,14 @@ use common::*;
 use host_harness::egress::{EgressPolicy, ExchangeResult};
 use host_harness::engine::wit;
 use host_harness::graph_double::{Fault, GraphDouble};
+use host_harness::secrets::Secret;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 fn policy(d: &GraphDouble) -> Arc<EgressPolicy> {
-    Arc::new(EgressPolicy::graph(Some(d.url().parse().unwrap())).with_secrets([TOKEN.to_string()]))
+    Arc::new(
+        EgressPolicy::graph(Some(d.url().parse().unwrap())).with_secrets(&[Secret::new(TOKEN)]),
+    )
 }
 
 async fn execute(
@@ -181,7 +184,7 @@ async fn an_invalid_token_is_rejected_and_not_retriable() {
         .execute(
             Arc::new(
                 EgressPolicy::graph(Some(d.url().parse().unwrap()))
-                    .with_secrets(["EAAB-revoked".to_string()]),
+                    .with_secrets(&[Secret::new("EAAB-revoked")]),
             ),
             &s,
             &firing("x", "t", json!({})),
@@ -607,4 +610,133 @@ async fn the_double_refuses_what_meta_refuses() {
         "no token"
     );
     assert!(d.received().is_empty());
+}
+
+/// Writes `head` and then `body_len` bytes of body to the double, ignoring
+/// a connection closed early, and returns the status it answered.
+async fn send_raw(addr: &str, head: &str, body_len: usize) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(head.as_bytes()).await.ok()?;
+    let chunk = vec![b' '; 1 << 20];
+    let mut left = body_len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        if sock.write_all(&chunk[..n]).await.is_err() {
+            break;
+        }
+        left -= n;
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sock.read_to_end(&mut answer),
+    )
+    .await;
+    String::from_utf8_lossy(answer.get(9..12)?).parse().ok()
+}
+
+#[tokio::test]
+async fn the_double_refuses_a_huge_body_without_keeping_it() {
+    let d = double().await;
+    let addr = d.addr().to_string();
+    let len = 64 << 20;
+    let head = format!(
+        "POST /v24.0/1/events HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {TOKEN}\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n"
+    );
+    assert_eq!(send_raw(&addr, &head, len).await, Some(413));
+    assert!(d.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_neither_stall_the_double_nor_stay_forever() {
+    use tokio::io::AsyncReadExt;
+    let d = double().await;
+    let mut idle = Vec::new();
+    for _ in 0..60 {
+        idle.push(tokio::net::TcpStream::connect(d.addr()).await.unwrap());
+    }
+    let answered = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        http_json("GET", &d.url(), "/_double/stats", None),
+    )
+    .await
+    .expect("a real request is answered while 60 connections idle");
+    assert_eq!(answered.0, 200);
+    let mut buf = [0u8; 1];
+    let closed =
+        tokio::time::timeout(std::time::Duration::from_secs(15), idle[0].read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "a connection that never sends its headers is closed: {closed:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_doubles_controls_refuse_other_origins_and_hosts() {
+    let d = double().await;
+    let addr = d.addr().to_string();
+    let fault = r#"{"status":503,"times":1}"#;
+    let post = |host: &str, extra: &str, content_type: &str| {
+        format!(
+            "POST /_double/faults HTTP/1.1\r\nhost: {host}\r\ncontent-type: {content_type}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{fault}",
+            fault.len()
+        )
+    };
+    for (what, request) in [
+        (
+            "another origin",
+            post(&addr, "origin: http://evil.example\r\n", "application/json"),
+        ),
+        (
+            "a rebound host name",
+            post("evil.example", "", "application/json"),
+        ),
+        (
+            "a simple cross-site form",
+            post(&addr, "sec-fetch-site: cross-site\r\n", "application/json"),
+        ),
+        (
+            "text that needs no preflight",
+            post(&addr, "", "text/plain"),
+        ),
+    ] {
+        assert_eq!(send_raw(&addr, &request, 0).await, Some(403), "{what}");
+    }
+    assert_eq!(
+        send_raw(
+            &addr,
+            &post(
+                &addr,
+                &format!("origin: http://{addr}\r\n"),
+                "application/json"
+            ),
+            0
+        )
+        .await,
+        Some(200),
+        "its own page may"
+    );
+}
+
+#[tokio::test]
+async fn the_double_keeps_a_bounded_history_and_says_what_it_dropped() {
+    let d = double_with_config(host_harness::graph_double::DoubleConfig {
+        max_kept: 10,
+        ..Default::default()
+    })
+    .await;
+    let s = settings("Lead", json!({"action_source": "email"}));
+    for i in 0..25 {
+        let exec = execute(&d, &s, &firing(&format!("b-{i}"), "t", json!({}))).await;
+        accepted(&exec);
+    }
+    let stats = d.stats();
+    assert_eq!((stats.kept_events, stats.dropped_events), (10, 15));
+    assert_eq!((stats.kept_requests, stats.dropped_requests), (10, 15));
+    assert_eq!(
+        d.received().last().unwrap().event_id.as_deref(),
+        Some("b-24"),
+        "the newest are kept"
+    );
 }

@@ -68,6 +68,7 @@ fn options(dir: &Path, double: &GraphDouble) -> RunOptions {
             rate_limit_base: Duration::from_millis(3),
         },
         batch_size: 1,
+        batch_bytes: host_harness::run::DEFAULT_BATCH_BYTES,
     }
 }
 
@@ -122,7 +123,7 @@ async fn ten_thousand_firings_through_twenty_percent_faults_are_each_delivered_o
         report.firings.iter().any(|f| f.executions[0].attempts > 1),
         "faults were retried"
     );
-    let counts = Outbox::open(&dir.path().join("outbox.db"))
+    let counts = Outbox::open_shared(&dir.path().join("outbox.db"))
         .unwrap()
         .counts()
         .unwrap();
@@ -174,7 +175,7 @@ async fn permanent_refusals_are_dead_lettered_with_metas_message() {
         report.firings.iter().all(|f| f.executions[0].attempts == 1),
         "a permanent refusal is not retried"
     );
-    let outbox = Outbox::open(&dir.path().join("outbox.db")).unwrap();
+    let outbox = Outbox::open_shared(&dir.path().join("outbox.db")).unwrap();
     let dead = outbox.list(Some(State::Dead)).unwrap();
     assert_eq!(dead.len(), 5);
     assert!(
@@ -254,7 +255,7 @@ async fn a_run_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
         before < 2_000,
         "the run was killed before the end ({before} received)"
     );
-    let counts = Outbox::open(&outbox_path).unwrap().counts().unwrap();
+    let counts = Outbox::open_shared(&outbox_path).unwrap().counts().unwrap();
     assert!(
         counts["pending"] > 0 && counts["delivered"] > 0,
         "{counts:?}"
@@ -277,7 +278,7 @@ async fn a_run_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let counts = Outbox::open(&outbox_path).unwrap().counts().unwrap();
+    let counts = Outbox::open_shared(&outbox_path).unwrap().counts().unwrap();
     assert_eq!((counts["delivered"], counts["pending"]), (2_000, 0));
 
     let at_double = receipts(&double.received());
@@ -456,7 +457,7 @@ async fn a_batch_meta_refuses_is_split_until_the_event_at_fault_is_alone() {
         .find(|f| f.status != host_harness::report::Status::Accepted)
         .unwrap();
     assert_eq!(at_fault.firing_id.as_deref(), Some("f123"));
-    let dead = Outbox::open(&dir.path().join("outbox.db"))
+    let dead = Outbox::open_shared(&dir.path().join("outbox.db"))
         .unwrap()
         .list(Some(State::Dead))
         .unwrap();
@@ -468,4 +469,433 @@ async fn a_batch_meta_refuses_is_split_until_the_event_at_fault_is_alone() {
         "halving 1,000 events isolates one in about 2 log2(1000) requests, not {requests}"
     );
     assert_eq!(double.received().len(), 999);
+}
+
+/// A Purchase workflow over `n` contacts and firings whose orders carry
+/// `items` line items each.
+fn write_large_orders(dir: &Path, n: usize, items: usize) {
+    write_inputs(dir, n, |_| false);
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let mut firings = String::new();
+    for i in 0..n {
+        let lines: Vec<String> = (0..items)
+            .map(|k| {
+                format!(
+                    r#"{{"sku":"SKU-{i}-{k}","name":"Item number {k} of order {i}","quantity":{},"price":{}.99,"category":"garden/tools"}}"#,
+                    k % 3 + 1,
+                    k + 5
+                )
+            })
+            .collect();
+        writeln!(
+            firings,
+            r#"{{"id":"f{i}","type":"order_placed","contact_id":"c{i}","occurred_at":"{at}","data":{{"order":{{"id":"o{i}","total":{i},"currency":"USD","items":[{}]}},"page":{{"url":"https://s.example/"}},"client":{{"user_agent":"UA"}}}}}}"#,
+            lines.join(",")
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("firings.jsonl"), firings).unwrap();
+}
+
+/// Large batches never turn a host limit into lost events: batches are
+/// sized by bytes, and a batch that still fails on a host limit is split
+/// until its events go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_past_a_host_limit_is_split_and_nothing_is_dead_lettered() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_large_orders(dir.path(), 1_000, 40);
+    for batch_bytes in [host_harness::run::DEFAULT_BATCH_BYTES, usize::MAX] {
+        double.reset();
+        let _ = std::fs::remove_file(dir.path().join("outbox.db"));
+        let options = RunOptions {
+            batch_size: 1000,
+            batch_bytes,
+            ..options(dir.path(), &double)
+        };
+        let report = run(engine(), &options, &|_, _| {}).await.unwrap();
+        assert_eq!(
+            (report.totals.accepted, report.totals.errors),
+            (1_000, 0),
+            "batch_bytes {batch_bytes}: {:?}",
+            report.totals
+        );
+        let at_double = receipts(&double.received());
+        assert_eq!(at_double.len(), 1_000);
+        let counts = Outbox::open_shared(&dir.path().join("outbox.db"))
+            .unwrap()
+            .counts()
+            .unwrap();
+        assert_eq!((counts["delivered"], counts["dead"]), (1_000, 0));
+        if batch_bytes == usize::MAX {
+            assert!(
+                double.requests().len() > 1,
+                "one 1,000-event batch of 40 items each does not fit the component's memory: it was split"
+            );
+        }
+    }
+}
+
+/// Under load, a batch is charged only its own CPU time: 16,000 Purchases of
+/// 20 items, 1,000 per request, 16 at once, are all delivered, as they are
+/// one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_are_not_charged_for_each_others_cpu_time() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_large_orders(dir.path(), 16_000, 20);
+    let options = RunOptions {
+        batch_size: 1000,
+        concurrency: 16,
+        ..options(dir.path(), &double)
+    };
+    let report = run(engine(), &options, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        (
+            report.totals.accepted,
+            report.totals.errors,
+            report.totals.rejected
+        ),
+        (16_000, 0, 0),
+        "{:?}",
+        report.totals
+    );
+}
+
+fn workflow_file(dir: &Path, actions: &[(&str, &str)]) {
+    let mut text = String::from("name = \"Orders\"\ntrigger = \"order_placed\"\n");
+    for (event, extra) in actions {
+        write!(
+            text,
+            "[[actions]]\n[actions.settings]\npixel_id = \"1234567890\"\naccess_token = \"{TOKEN}\"\nevent = \"{event}\"\naction_source = \"website\"\n{extra}"
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("workflow.toml"), text).unwrap();
+}
+
+/// Inserting an action before one that already ran: the new action's
+/// executions are sent, never reported from the other's outbox entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inserted_action_is_sent_not_mistaken_for_the_one_it_displaced() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 20, |_| false);
+    workflow_file(dir.path(), &[("Purchase", "")]);
+    let first = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(first.totals.accepted, 20);
+
+    workflow_file(dir.path(), &[("InitiateCheckout", ""), ("Purchase", "")]);
+    let second = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(second.totals.accepted, 40, "{:?}", second.totals);
+    for f in &second.firings {
+        let by_event: HashMap<_, _> = f
+            .executions
+            .iter()
+            .map(|e| (e.event_name.clone().unwrap(), e.from_outbox))
+            .collect();
+        assert_eq!(
+            by_event["InitiateCheckout"], false,
+            "the new action was sent"
+        );
+        assert_eq!(by_event["Purchase"], true, "the old one was not sent again");
+    }
+    let checkouts = double
+        .received()
+        .iter()
+        .filter(|e| e.event_name == "InitiateCheckout")
+        .count();
+    assert_eq!(checkouts, 20, "every new execution reached Meta");
+}
+
+/// A firing whose data changed since a run delivered it is a new
+/// execution: sent again, never reported as the earlier one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_whose_inputs_changed_is_sent_again() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 3, |_| false);
+    let first = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(first.totals.accepted, 3);
+    let firings = std::fs::read_to_string(dir.path().join("firings.jsonl")).unwrap();
+    std::fs::write(
+        dir.path().join("firings.jsonl"),
+        firings.replace(r#""total":1,"#, r#""total":1001,"#),
+    )
+    .unwrap();
+    let second = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    let from_outbox: Vec<bool> = second
+        .firings
+        .iter()
+        .map(|f| f.executions[0].from_outbox)
+        .collect();
+    assert_eq!(
+        from_outbox,
+        [true, false, true],
+        "only the changed firing was sent"
+    );
+    let values: Vec<f64> = double
+        .received()
+        .iter()
+        .filter(|e| e.event_id.as_deref() == Some("o1"))
+        .map(|e| e.event["custom_data"]["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [1.0, 1001.0]);
+}
+
+/// Two firings with one id in a file: the second is an input error naming
+/// both lines, and is never reported as sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_firing_id_is_an_input_error_naming_both_lines() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 3, |_| false);
+    let firings = std::fs::read_to_string(dir.path().join("firings.jsonl")).unwrap();
+    let third = firings
+        .lines()
+        .nth(2)
+        .unwrap()
+        .replace(r#""id":"f2""#, r#""id":"f0""#);
+    let lines: Vec<&str> = firings.lines().take(2).chain([third.as_str()]).collect();
+    std::fs::write(dir.path().join("firings.jsonl"), lines.join("\n")).unwrap();
+    let report = run(engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.totals.accepted, 2);
+    let repeated = &report.firings[2];
+    assert!(repeated.executions.is_empty());
+    let error = repeated.error.as_ref().unwrap().to_string();
+    assert!(
+        error.ends_with(
+            "firings.jsonl:3: field `id`: the firing id `f0` is already used on line 1; each firing needs its own id (this line was not run)"
+        ),
+        "{error}"
+    );
+    assert!(!report.succeeded());
+    assert_eq!(double.received().len(), 2);
+}
+
+/// An outbox that cannot be written (a full disk, simulated by SQLite
+/// refusing writes after 50 results) ends the run with a report and a
+/// non-zero exit; the next run delivers the rest and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_that_cannot_be_written_stops_the_run_with_its_report_and_loses_nothing() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 300, |_| false);
+    let outbox = dir.path().join("firings.jsonl.outbox.db");
+    drop(Outbox::open(&outbox).unwrap());
+    let conn = rusqlite::Connection::open(&outbox).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER full BEFORE UPDATE OF state ON executions
+         WHEN (SELECT COUNT(*) FROM executions WHERE state = 'delivered') >= 50
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+    )
+    .unwrap();
+    drop(conn);
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let args: Vec<String> = [
+        "run",
+        "--workflow",
+        &p("workflow.toml"),
+        "--contacts",
+        &p("contacts.csv"),
+        "--triggers",
+        &p("firings.jsonl"),
+        "--graph-url",
+        &double.url(),
+        "--report",
+        &p("report.json"),
+    ]
+    .map(str::to_string)
+    .to_vec();
+    let exe = env!("CARGO_BIN_EXE_host-harness");
+    let run_cli = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(exe)
+                .args(&args)
+                .env(
+                    "HOST_HARNESS_CACHE",
+                    std::env::temp_dir().join("host-harness-test-cache"),
+                )
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run_cli(args.clone()).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("the outbox could not be written") && text.contains("disk is full"),
+        "{text}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["firings"].as_array().unwrap().len(),
+        300,
+        "every firing is accounted for"
+    );
+    let not_sent = report["totals"]["failed"].as_u64().unwrap();
+    assert!(not_sent > 0, "the run stopped sending");
+
+    let conn = rusqlite::Connection::open(&outbox).unwrap();
+    conn.execute_batch("DROP TRIGGER full").unwrap();
+    drop(conn);
+    let again = run_cli(args).await.unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    let at_double = receipts(&double.received());
+    assert_eq!(at_double.len(), 300, "nothing was lost");
+    assert!(at_double.values().all(|(first, _)| *first == 1));
+}
+
+/// Two runs over one outbox at once: the second refuses, naming the first
+/// one's pid, and nothing is sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_over_one_outbox_never_send_twice() {
+    let double = double_with(Chaos {
+        latency: Duration::from_millis(5),
+        ..Chaos::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 200, |_| false);
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let args: Vec<String> = [
+        "run",
+        "--workflow",
+        &p("workflow.toml"),
+        "--contacts",
+        &p("contacts.csv"),
+        "--triggers",
+        &p("firings.jsonl"),
+        "--graph-url",
+        &double.url(),
+        "--concurrency",
+        "2",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    let exe = env!("CARGO_BIN_EXE_host-harness");
+    let spawn = || {
+        std::process::Command::new(exe)
+            .args(&args)
+            .env(
+                "HOST_HARNESS_CACHE",
+                std::env::temp_dir().join("host-harness-test-cache"),
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    let started = std::time::Instant::now();
+    while double.received().is_empty() && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = spawn();
+    let second = tokio::task::spawn_blocking(move || spawn_output(second))
+        .await
+        .unwrap();
+    let first_pid = first.id();
+    let first = tokio::task::spawn_blocking(move || spawn_output(first))
+        .await
+        .unwrap();
+    assert!(first.status.success());
+    assert_eq!(second.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains(&format!("is in use by another run (pid {first_pid})")),
+        "{said}"
+    );
+    assert_eq!(double.requests().len(), 200, "every event was sent once");
+    assert_eq!(double.received().len(), 200);
+}
+
+fn spawn_output(child: std::process::Child) -> std::process::Output {
+    child.wait_with_output().unwrap()
+}
+
+/// When the server quotes the token back (Meta does for a malformed one),
+/// it appears nowhere: not on the console, in the report, the outbox, or
+/// the double's own records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_quoted_back_by_the_server_never_leaks() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 3, |_| false);
+    let secret = "EAABsecretTOKENquotedBack42";
+    let workflow = std::fs::read_to_string(dir.path().join("workflow.toml"))
+        .unwrap()
+        .replace(TOKEN, "${LEAKY_TOKEN}");
+    std::fs::write(dir.path().join("workflow.toml"), workflow).unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_host-harness"))
+        .args([
+            "run",
+            "--workflow",
+            &p("workflow.toml"),
+            "--contacts",
+            &p("contacts.csv"),
+            "--triggers",
+            &p("firings.jsonl"),
+            "--graph-url",
+            &double.url(),
+            "--report",
+            &p("report.json"),
+            "--record-requests",
+        ])
+        .env("LEAKY_TOKEN", secret)
+        .env(
+            "HOST_HARNESS_CACHE",
+            std::env::temp_dir().join("host-harness-test-cache"),
+        )
+        .output()
+        .unwrap();
+    let console = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{console}");
+    assert!(
+        console.contains("Malformed access token [redacted]"),
+        "{console}"
+    );
+    let answered = double.requests();
+    assert!(!answered.is_empty());
+    let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    let outbox = Outbox::open_shared(&dir.path().join("firings.jsonl.outbox.db"))
+        .unwrap()
+        .list(None)
+        .unwrap();
+    let kept = format!(
+        "{}{}",
+        serde_json::to_string(&outbox).unwrap(),
+        serde_json::to_string(&answered).unwrap()
+    );
+    for (place, text) in [
+        ("console", &console),
+        ("report", &report),
+        ("outbox and double", &kept),
+    ] {
+        assert!(
+            !text.contains(secret),
+            "the token leaked to the {place}: {text}"
+        );
+    }
+    assert!(report.contains("[redacted]"));
 }

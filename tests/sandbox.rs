@@ -4,31 +4,57 @@
 mod common;
 
 use common::*;
-use host_harness::egress::{EgressPolicy, ExchangeResult};
+use host_harness::egress::{EgressCap, EgressPolicy, ExchangeResult};
 use host_harness::engine::{ActionEngine, HostFailure, Limits, ROGUE_COMPONENT_PATH, wit};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn rogue() -> ActionEngine {
-    let limits = Limits {
+    rogue_with(Limits {
         memory_bytes: 16 << 20,
         wall_clock: Duration::from_secs(2),
         cpu: Duration::from_millis(300),
-        max_concurrency: 4,
-    };
+        max_concurrency: 8,
+    })
+}
+
+fn rogue_with(limits: Limits) -> ActionEngine {
     ActionEngine::new(&std::fs::read(ROGUE_COMPONENT_PATH).unwrap(), limits).unwrap()
 }
 
 async fn run(engine: &ActionEngine, behaviour: &str) -> host_harness::engine::Execution {
+    run_with(engine, EgressPolicy::graph(None), behaviour).await
+}
+
+async fn run_with(
+    engine: &ActionEngine,
+    policy: EgressPolicy,
+    behaviour: &str,
+) -> host_harness::engine::Execution {
     engine
         .execute(
-            Arc::new(EgressPolicy::graph(None)),
+            Arc::new(policy),
             behaviour,
             &firing(behaviour, "t", json!({})),
             &contact(),
         )
         .await
+}
+
+/// The bytes the rogue wrote before the host stopped it, from its message.
+fn written(exec: &host_harness::engine::Execution) -> usize {
+    let text = match &exec.result {
+        Ok(Err(wit::Failure {
+            error: wit::ActionError::Transport(t),
+            ..
+        })) => t.message.clone(),
+        other => panic!("{other:?}"),
+    };
+    text.strip_prefix("wrote ")
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"))
 }
 
 async fn still_serves(engine: &ActionEngine) {
@@ -45,10 +71,10 @@ async fn an_endless_loop_is_stopped_by_the_cpu_limit() {
     let engine = rogue();
     let started = Instant::now();
     let exec = run(&engine, "loop").await;
-    let Err(HostFailure::Trap(why)) = &exec.result else {
-        panic!("{:?}", exec.result)
-    };
-    assert!(why.contains("CPU time limit"), "{why}");
+    assert_eq!(
+        exec.result.as_ref().err(),
+        Some(&HostFailure::Cpu(Duration::from_millis(300)))
+    );
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "stopped by the CPU cap, before the wall clock"
@@ -60,10 +86,19 @@ async fn an_endless_loop_is_stopped_by_the_cpu_limit() {
 async fn grabbing_memory_is_stopped_by_the_memory_limit() {
     let engine = rogue();
     let exec = run(&engine, "grab-memory").await;
-    let Err(HostFailure::Trap(why)) = &exec.result else {
-        panic!("{:?}", exec.result)
-    };
-    assert!(why.contains("memory"), "{why}");
+    assert_eq!(
+        exec.result.as_ref().err(),
+        Some(&HostFailure::Memory(16 << 20))
+    );
+    assert!(
+        exec.result
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("memory limit reached"),
+        "{:?}",
+        exec.result
+    );
     still_serves(&engine).await;
 }
 
@@ -71,10 +106,7 @@ async fn grabbing_memory_is_stopped_by_the_memory_limit() {
 async fn a_panic_is_contained() {
     let engine = rogue();
     let exec = run(&engine, "panic").await;
-    let Err(HostFailure::Trap(why)) = &exec.result else {
-        panic!("{:?}", exec.result)
-    };
-    assert!(why.contains("panicked"), "{why}");
+    assert_eq!(exec.result.as_ref().err(), Some(&HostFailure::Panic));
     still_serves(&engine).await;
 }
 
@@ -90,7 +122,7 @@ async fn a_forbidden_host_is_refused() {
         panic!("{:?}", exec.result)
     };
     assert!(t.message.contains("HttpRequestDenied"), "{}", t.message);
-    let ExchangeResult::Denied { reason } = &exec.exchanges[0].result else {
+    let ExchangeResult::Denied { reason, .. } = &exec.exchanges[0].result else {
         panic!("{:?}", exec.exchanges)
     };
     assert!(reason.contains("exfiltrate.example.com"));
@@ -139,5 +171,234 @@ async fn misbehaving_firings_do_not_stop_concurrent_good_ones() {
             "{behaviour}: {:?}",
             exec.result
         );
+    }
+}
+
+#[tokio::test]
+async fn a_huge_body_to_a_denied_host_is_refused_from_its_head_and_never_kept() {
+    let engine = rogue_with(Limits {
+        cpu: Duration::from_secs(20),
+        wall_clock: Duration::from_secs(30),
+        ..Limits::default()
+    });
+    let exec = run(&engine, &format!("huge-body-denied:{}", 1u64 << 30)).await;
+    let sent = written(&exec);
+    assert!(
+        sent <= 10 << 20,
+        "the host read {sent} bytes of a body it had refused; it stops at the 8 MiB cap"
+    );
+    let ExchangeResult::Denied { reason, cap } = &exec.exchanges[0].result else {
+        panic!("{:?}", exec.exchanges)
+    };
+    assert!(reason.contains("exfiltrate.example.com"), "{reason}");
+    assert_eq!(*cap, None);
+    assert!(exec.exchanges[0].request_body.is_empty());
+    still_serves(&engine).await;
+}
+
+#[tokio::test]
+async fn a_body_past_the_cap_fails_the_execution_with_an_error_naming_the_cap() {
+    let d = double().await;
+    let engine = rogue_with(Limits {
+        cpu: Duration::from_secs(20),
+        wall_clock: Duration::from_secs(30),
+        ..Limits::default()
+    });
+    let mut policy = EgressPolicy::graph(Some(d.url().parse().unwrap()));
+    policy.max_request_body = 2 << 20;
+    let exec = run_with(&engine, policy, &format!("huge-body-graph:{}", 1u64 << 30)).await;
+    let Err(failure) = &exec.result else {
+        panic!("{:?}", exec.result)
+    };
+    assert_eq!(
+        failure,
+        &HostFailure::Egress(EgressCap::RequestBody { limit: 2 << 20 })
+    );
+    assert!(
+        failure
+            .to_string()
+            .contains("more than 2 MiB (max_request_body)"),
+        "{failure}"
+    );
+    assert!(
+        d.requests().is_empty(),
+        "nothing past the cap was forwarded"
+    );
+}
+
+#[tokio::test]
+async fn a_guest_computing_behind_an_open_request_is_stopped_by_its_cpu_limit() {
+    let (silent, _hold) = silent_server().await;
+    let engine = rogue_with(Limits {
+        memory_bytes: 16 << 20,
+        wall_clock: Duration::from_secs(20),
+        cpu: Duration::from_millis(300),
+        max_concurrency: 4,
+    });
+    let mut policy = EgressPolicy::graph(Some(silent.parse().unwrap()));
+    policy.first_byte_timeout = Duration::from_secs(60);
+    let started = Instant::now();
+    let exec = run_with(&engine, policy, "loop-with-request-open").await;
+    assert_eq!(
+        exec.result.as_ref().err(),
+        Some(&HostFailure::Cpu(Duration::from_millis(300))),
+        "{:?}",
+        exec.result
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped by its CPU limit, not by the 20 s wall clock ({:?})",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn one_execution_may_make_only_so_many_requests() {
+    let d = double().await;
+    let engine = rogue();
+    let exec = run_with(
+        &engine,
+        EgressPolicy::graph(Some(d.url().parse().unwrap())),
+        "many-requests:50",
+    )
+    .await;
+    assert_eq!(
+        exec.result.as_ref().err(),
+        Some(&HostFailure::Egress(EgressCap::Requests { limit: 8 })),
+        "{:?}",
+        exec.result
+    );
+    assert_eq!(
+        d.requests().len(),
+        8,
+        "the ninth request never left the host"
+    );
+}
+
+/// Eight executions that each need about half the CPU limit, run at once on
+/// one thread: each is charged its own time only, so none is stopped, as
+/// none is when run alone.
+#[tokio::test]
+async fn each_execution_is_charged_only_its_own_cpu_time() {
+    let limit = Duration::from_millis(400);
+    let engine = Arc::new(rogue_with(Limits {
+        memory_bytes: 16 << 20,
+        wall_clock: Duration::from_secs(30),
+        cpu: limit,
+        max_concurrency: 8,
+    }));
+    let probe = run(&engine, "spin:2000000").await;
+    assert!(matches!(probe.result, Ok(Ok(_))), "{:?}", probe.result);
+    let per_round = probe.cpu.as_secs_f64() / 2_000_000.0;
+    let rounds = ((limit.as_secs_f64() / 2.0) / per_round) as u64;
+    let alone = run(&engine, &format!("spin:{rounds}")).await;
+    assert!(
+        matches!(alone.result, Ok(Ok(_))),
+        "alone: {:?}",
+        alone.result
+    );
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let engine = engine.clone();
+        let behaviour = format!("spin:{rounds}");
+        tasks.push(tokio::spawn(async move { run(&engine, &behaviour).await }));
+    }
+    for t in tasks {
+        let exec = t.await.unwrap();
+        assert!(
+            matches!(exec.result, Ok(Ok(_))),
+            "charged for others' time: {:?} (cpu {:?})",
+            exec.result,
+            exec.cpu
+        );
+        assert!(exec.cpu < limit, "{:?}", exec.cpu);
+    }
+    assert!(
+        started.elapsed() > limit,
+        "the executions did overlap for longer than one limit, or the test proves nothing"
+    );
+}
+
+/// Loading a compiled artifact runs its native code: a cached file the host
+/// did not write for this component is never loaded.
+#[tokio::test]
+async fn a_replaced_compiled_component_in_the_cache_is_refused_and_recompiled() {
+    use host_harness::cache::{CacheUse, artifacts};
+    use host_harness::engine::BUNDLED_COMPONENT;
+    use std::os::unix::fs::PermissionsExt;
+    let rogue_bytes = std::fs::read(ROGUE_COMPONENT_PATH).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("compiled");
+
+    let (_, loaded) = ActionEngine::load(&rogue_bytes, Limits::default(), Some(&dir)).unwrap();
+    assert_eq!(loaded.cache, CacheUse::Miss);
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "the folder is private"
+    );
+    let rogue_file = artifacts(&dir).pop().unwrap();
+    let (_, loaded) = ActionEngine::load(BUNDLED_COMPONENT, Limits::default(), Some(&dir)).unwrap();
+    assert_eq!(loaded.cache, CacheUse::Miss);
+    let action_file = artifacts(&dir)
+        .into_iter()
+        .find(|p| *p != rogue_file)
+        .unwrap();
+
+    // Another component's genuine artifact, put in place of this one's.
+    std::fs::copy(&rogue_file, &action_file).unwrap();
+    let (engine, loaded) =
+        ActionEngine::load(BUNDLED_COMPONENT, Limits::default(), Some(&dir)).unwrap();
+    assert!(
+        matches!(loaded.cache, CacheUse::Rejected(_)),
+        "{:?}",
+        loaded.cache
+    );
+    assert_eq!(
+        engine.describe().await.unwrap().name,
+        "send-conversion-event"
+    );
+    let (_, loaded) = ActionEngine::load(BUNDLED_COMPONENT, Limits::default(), Some(&dir)).unwrap();
+    assert_eq!(loaded.cache, CacheUse::Hit, "rewritten after the mismatch");
+
+    // A flipped byte in the native code.
+    let mut bytes = std::fs::read(&action_file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&action_file, bytes).unwrap();
+    let (_, loaded) = ActionEngine::load(BUNDLED_COMPONENT, Limits::default(), Some(&dir)).unwrap();
+    assert!(
+        matches!(loaded.cache, CacheUse::Rejected(_)),
+        "{:?}",
+        loaded.cache
+    );
+
+    // A folder others may write is not trusted.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (engine, loaded) =
+        ActionEngine::load(BUNDLED_COMPONENT, Limits::default(), Some(&dir)).unwrap();
+    assert!(
+        matches!(loaded.cache, CacheUse::Unusable(_)),
+        "{:?}",
+        loaded.cache
+    );
+    assert_eq!(
+        engine.describe().await.unwrap().name,
+        "send-conversion-event"
+    );
+
+    // Nor one owned by another user (only root can make one to test with).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        let (_, loaded) =
+            ActionEngine::load(BUNDLED_COMPONENT, Limits::default(), Some(&dir)).unwrap();
+        let CacheUse::Unusable(why) = &loaded.cache else {
+            panic!("{:?}", loaded.cache)
+        };
+        assert!(why.contains("belongs to another user"), "{why}");
     }
 }

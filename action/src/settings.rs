@@ -219,10 +219,18 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
         }
     });
     let access_token = required_string(obj, "access_token", &mut problems).and_then(|t| {
-        if t.chars().any(char::is_whitespace) {
+        // The token travels in an HTTP header: whitespace or a control
+        // character there would fail every request, forever.
+        if t.chars().any(|c| c.is_whitespace() || c.is_control()) {
             problems.push(Problem::new(
                 "/access_token",
-                "the access token contains spaces or line breaks; paste it again from Events Manager",
+                "the access token contains spaces, line breaks or control characters; paste it again from Events Manager",
+            ));
+            None
+        } else if !t.is_ascii() {
+            problems.push(Problem::new(
+                "/access_token",
+                "the access token contains characters Meta's tokens never have (they are plain ASCII letters and digits); paste it again from Events Manager",
             ));
             None
         } else {
@@ -577,6 +585,23 @@ mod tests {
     fn custom_event_names_are_kept_as_written() {
         let s = parse(r#"{"pixel_id":"1","access_token":"t","event":"Booked Demo"}"#).unwrap();
         assert_eq!(s.event, EventName::Custom("Booked Demo".into()));
+    }
+
+    #[test]
+    fn a_token_that_cannot_travel_in_a_header_is_refused() {
+        for token in [
+            "EAAB\u{7}x",
+            "EAAB\0x",
+            "EAAB x",
+            "EAAB\u{e9}x",
+            "EAAB\u{7f}x",
+        ] {
+            let doc = serde_json::json!({"pixel_id": "1", "access_token": token, "event": "Lead"})
+                .to_string();
+            let problems = parse(&doc).unwrap_err();
+            assert_eq!(problems.len(), 1, "{token:?}: {problems:?}");
+            assert_eq!(problems[0].path, "/access_token");
+        }
     }
 
     #[test]

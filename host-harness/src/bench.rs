@@ -122,7 +122,7 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
     let (engine, second) =
         ActionEngine::load(BUNDLED_COMPONENT, limits.clone(), Some(cache.path()))?;
     anyhow::ensure!(
-        !first.from_cache && second.from_cache,
+        !first.from_cache() && second.from_cache(),
         "the cache did not serve the second load"
     );
     out(&format!(
@@ -242,6 +242,7 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         outbox: None,
         retry: crate::retry::RetryPolicy::default(),
         batch_size: 1,
+        batch_bytes: crate::run::DEFAULT_BATCH_BYTES,
     };
     let t = Instant::now();
     let report = run(engine.clone(), &run_options, &|_, _| {}).await?;

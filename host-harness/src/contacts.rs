@@ -141,16 +141,17 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
+    let bytes = crate::input::without_bom(&bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let records = match (ext.as_str(), first) {
-        ("csv", _) => from_csv(path, &bytes),
-        ("jsonl" | "ndjson", _) => from_json_lines(path, &bytes),
+        ("csv", _) => from_csv(path, bytes),
+        ("jsonl" | "ndjson", _) => from_json_lines(path, bytes),
         ("json", _) | (_, Some(b'[')) => match read_text(path) {
             Ok(text) => from_json_array(path, &text),
             Err(e) => vec![Err(e)],
         },
-        (_, Some(b'{')) => from_json_lines(path, &bytes),
-        _ => from_csv(path, &bytes),
+        (_, Some(b'{')) => from_json_lines(path, bytes),
+        _ => from_csv(path, bytes),
     };
     let mut book = ContactBook::default();
     let mut errors = Vec::new();

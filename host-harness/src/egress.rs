@@ -1,18 +1,24 @@
 //! The one way out of the sandbox: every HTTP request the component makes
-//! passes [`EgressHooks::send_request`], which allows only the Graph API
-//! host, can redirect it (to a local double), enforces timeouts and records
-//! each exchange with secrets redacted.
+//! passes [`EgressHooks::send_request`], which decides from the request's
+//! head alone whether it may go (only `https` on port 443 to the Graph API
+//! host), caps what one execution may send, can redirect it (to a local
+//! double), enforces the host's timeouts and records each exchange with
+//! secrets redacted and bodies cut to a bounded size.
 
-use bytes::Bytes;
+use crate::secrets::{Redactor, Secret};
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 type HttpError = wasmtime_wasi_http::Error;
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
 
 /// The Graph API host the component talks to.
 pub const GRAPH_HOST: &str = "graph.facebook.com";
@@ -20,13 +26,15 @@ pub const GRAPH_HOST: &str = "graph.facebook.com";
 /// Largest answer read from the Graph API; Meta's are a few hundred bytes.
 const MAX_ANSWER: usize = 1 << 20;
 
-/// Where requests may go and how long they may take.
+/// Where requests may go, how long they may take and how much one
+/// execution may send.
 #[derive(Debug, Clone)]
 pub struct EgressPolicy {
-    /// Hosts the component may reach.
+    /// Hosts the component may reach, over `https` on port 443 only.
     pub allowed_hosts: Vec<String>,
     /// A base URL (`http://127.0.0.1:8080`, with an optional path prefix)
-    /// that receives the allowed requests instead of their real host.
+    /// that receives the allowed requests instead of their real host. The
+    /// component's own URL must still be `https` to an allowed host.
     pub redirect: Option<http::Uri>,
     /// Time to establish the connection.
     pub connect_timeout: Duration,
@@ -34,16 +42,25 @@ pub struct EgressPolicy {
     pub first_byte_timeout: Duration,
     /// Longest pause while the answer streams.
     pub between_bytes_timeout: Duration,
-    /// Values never recorded (the access token), replaced by `[redacted]`.
-    pub secrets: Vec<String>,
-    /// When set, allowed requests are answered by the host itself with this
-    /// status and body, without any network: measures the host's own
-    /// overhead.
+    /// Largest request body, bytes. The largest legitimate request, 1,000
+    /// events with every key and 40 line items each, is about 2.4 MB.
+    pub max_request_body: usize,
+    /// Requests one execution may make (the action makes one, or two when
+    /// Meta refuses a click id and it sends again without it).
+    pub max_requests: u32,
+    /// Bytes of each body (request and answer) kept in a recorded exchange.
+    pub max_recorded_body: usize,
+    /// Secrets never recorded (the access token), replaced by `[redacted]`.
+    pub redactor: Redactor,
+    /// For benchmarks only: allowed requests are answered by the host itself
+    /// with this status and body, without any network, to measure the
+    /// host's own overhead. Never set it in production.
     pub local_answer: Option<(u16, String)>,
 }
 
 impl EgressPolicy {
-    /// Allows the Graph API only, with Meta's recommended timeouts.
+    /// Allows the Graph API only, with Meta's recommended timeouts and the
+    /// default caps.
     pub fn graph(redirect: Option<http::Uri>) -> Self {
         EgressPolicy {
             allowed_hosts: vec![GRAPH_HOST.to_string()],
@@ -51,7 +68,10 @@ impl EgressPolicy {
             connect_timeout: Duration::from_millis(1500),
             first_byte_timeout: Duration::from_secs(3),
             between_bytes_timeout: Duration::from_millis(1500),
-            secrets: Vec::new(),
+            max_request_body: 8 << 20,
+            max_requests: 8,
+            max_recorded_body: 64 << 10,
+            redactor: Redactor::default(),
             local_answer: None,
         }
     }
@@ -65,19 +85,84 @@ impl EgressPolicy {
     }
 
     /// The same policy, redacting `secrets` too.
-    pub fn with_secrets(mut self, secrets: impl IntoIterator<Item = String>) -> Self {
-        self.secrets
-            .extend(secrets.into_iter().filter(|s| !s.is_empty()));
+    pub fn with_secrets<'a>(mut self, secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
+        self.redactor.extend(secrets);
         self
     }
 
     /// `text` with every secret replaced.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            out = out.replace(s.as_str(), "[redacted]");
+        self.redactor.redact(text).into_owned()
+    }
+
+    /// Why a request with this URI may not go, judged from its head alone.
+    fn refusal(&self, uri: &http::Uri) -> Option<String> {
+        let host = uri.host().unwrap_or_default();
+        if !self
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
+        {
+            return Some(if self.allowed_hosts.is_empty() {
+                format!("`{host}` is not an allowed host (this call may reach no host)")
+            } else {
+                format!(
+                    "`{host}` is not an allowed host ({})",
+                    self.allowed_hosts.join(", ")
+                )
+            });
         }
-        out
+        if uri.scheme() != Some(&http::uri::Scheme::HTTPS) || uri.port_u16().unwrap_or(443) != 443 {
+            return Some(format!(
+                "only https on port 443 may reach `{host}`, so that the access token never travels in cleartext (asked: {}://{})",
+                uri.scheme_str().unwrap_or("?"),
+                uri.authority().map(|a| a.as_str()).unwrap_or(host)
+            ));
+        }
+        None
+    }
+}
+
+/// A cap of the egress policy that a request went past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "cap", rename_all = "snake_case")]
+pub enum EgressCap {
+    /// The request body was larger than [`EgressPolicy::max_request_body`].
+    RequestBody {
+        /// The cap, bytes.
+        limit: usize,
+    },
+    /// The execution made more than [`EgressPolicy::max_requests`] requests.
+    Requests {
+        /// The cap.
+        limit: u32,
+    },
+}
+
+impl fmt::Display for EgressCap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EgressCap::RequestBody { limit } => write!(
+                f,
+                "request body cap reached: the component sent more than {} (max_request_body)",
+                human_bytes(*limit)
+            ),
+            EgressCap::Requests { limit } => write!(
+                f,
+                "request cap reached: the component made more than {limit} requests in one execution (max_requests)"
+            ),
+        }
+    }
+}
+
+/// `8 MiB`, `64 KiB`, `512 B`.
+pub fn human_bytes(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -93,7 +178,8 @@ pub struct Exchange {
     pub sent_to: Option<String>,
     /// Request headers, `Authorization` redacted.
     pub request_headers: Vec<(String, String)>,
-    /// Request body (the event JSON: hashes, never raw contact data).
+    /// Request body (the event JSON: hashes, never raw contact data), cut
+    /// to [`EgressPolicy::max_recorded_body`].
     pub request_body: String,
     /// What came back.
     pub result: ExchangeResult,
@@ -106,11 +192,16 @@ impl Exchange {
     /// otherwise repeat a large batch body once per event.
     pub fn without_request_body(&self) -> Exchange {
         Exchange {
-            request_body: format!(
-                "({} bytes, not repeated per event)",
-                self.request_body.len()
-            ),
+            request_body: "(batch body, not repeated per event)".to_string(),
             ..self.clone()
+        }
+    }
+
+    /// The cap this exchange went past, if any.
+    pub fn cap(&self) -> Option<EgressCap> {
+        match &self.result {
+            ExchangeResult::Denied { cap, .. } => *cap,
+            _ => None,
         }
     }
 }
@@ -123,13 +214,16 @@ pub enum ExchangeResult {
     Answered {
         /// Status code.
         status: u16,
-        /// Body, as text.
+        /// Body, as text, cut to [`EgressPolicy::max_recorded_body`].
         body: String,
     },
-    /// The host refused the destination.
+    /// The host refused the request.
     Denied {
         /// Why.
         reason: String,
+        /// The cap it went past, when that is why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cap: Option<EgressCap>,
     },
     /// No answer: connection refused, timeout, cut answer.
     Failed {
@@ -138,55 +232,38 @@ pub enum ExchangeResult {
     },
 }
 
-/// The `WasiHttpHooks` of every store.
+/// The `WasiHttpHooks` of one store (one execution).
 pub struct EgressHooks {
     policy: Arc<EgressPolicy>,
     log: Arc<Mutex<Vec<Exchange>>>,
-    waiting_nanos: Arc<AtomicU64>,
+    requests: Arc<AtomicU32>,
 }
 
 impl EgressHooks {
-    /// Hooks applying `policy`, appending to `log`, and adding the time
-    /// spent on requests to `waiting_nanos`.
-    pub fn new(
-        policy: Arc<EgressPolicy>,
-        log: Arc<Mutex<Vec<Exchange>>>,
-        waiting_nanos: Arc<AtomicU64>,
-    ) -> Self {
+    /// Hooks applying `policy` and appending every exchange to `log`.
+    pub fn new(policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Self {
         EgressHooks {
             policy,
             log,
-            waiting_nanos,
+            requests: Arc::new(AtomicU32::new(0)),
         }
     }
 }
 
-impl WasiHttpHooks for EgressHooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        _options: Option<RequestOptions>,
-        _fut: IoFuture,
-    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>
-    {
-        let policy = self.policy.clone();
-        let log = self.log.clone();
-        let waiting = self.waiting_nanos.clone();
-        Box::new(async move {
-            let started = Instant::now();
-            // Counted even when the request fails or the future is dropped.
-            struct Waited(Instant, Arc<AtomicU64>);
-            impl Drop for Waited {
-                fn drop(&mut self) {
-                    self.1
-                        .fetch_add(self.0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                }
-            }
-            let _waited = Waited(started, waiting);
-            let (mut parts, body) = request.into_parts();
-            let url = policy.redact(&parts.uri.to_string());
-            let method = parts.method.to_string();
-            let headers: Vec<(String, String)> = parts
+/// What is known of a request before its body is read, for the record.
+struct Head {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    started: Instant,
+}
+
+impl Head {
+    fn of(parts: &http::request::Parts, policy: &EgressPolicy) -> Head {
+        Head {
+            method: parts.method.to_string(),
+            url: policy.redact(&parts.uri.to_string()),
+            headers: parts
                 .headers
                 .iter()
                 .map(|(k, v)| {
@@ -197,29 +274,144 @@ impl WasiHttpHooks for EgressHooks {
                     };
                     (k.to_string(), value)
                 })
-                .collect();
-            let record = |sent_to: Option<String>, body: &Bytes, result: ExchangeResult| {
-                log.lock().unwrap().push(Exchange {
-                    method: method.clone(),
-                    url: url.clone(),
-                    sent_to,
-                    request_headers: headers.clone(),
-                    request_body: policy.redact(&String::from_utf8_lossy(body)),
-                    result,
-                    elapsed_ms: started.elapsed().as_millis() as u64,
-                });
-            };
+                .collect(),
+            started: Instant::now(),
+        }
+    }
+}
 
-            let host = parts.uri.host().unwrap_or_default().to_ascii_lowercase();
-            // The guest writes the body after handing over the request:
-            // read it whole first, so a refusal reaches the guest as
-            // `HttpRequestDenied` and not as a broken stream.
-            let body = match body.collect().await {
-                Ok(b) => b.to_bytes(),
+/// Records exchanges of one request into the execution's log.
+struct Recorder {
+    policy: Arc<EgressPolicy>,
+    log: Arc<Mutex<Vec<Exchange>>>,
+    head: Head,
+}
+
+impl Recorder {
+    fn record(&self, sent_to: Option<String>, body: &[u8], result: ExchangeResult) {
+        let result = match result {
+            ExchangeResult::Answered { status, body } => ExchangeResult::Answered {
+                status,
+                body: self.kept(body.as_bytes()),
+            },
+            other => other,
+        };
+        let exchange = Exchange {
+            method: self.head.method.clone(),
+            url: self.head.url.clone(),
+            sent_to,
+            request_headers: self.head.headers.clone(),
+            request_body: self.kept(body),
+            result,
+            elapsed_ms: self.head.started.elapsed().as_millis() as u64,
+        };
+        self.log.lock().unwrap().push(exchange);
+    }
+
+    /// A body as kept in the record: redacted, then cut to the cap.
+    fn kept(&self, body: &[u8]) -> String {
+        let text = self.policy.redact(&String::from_utf8_lossy(body));
+        let cap = self.policy.max_recorded_body;
+        if text.len() <= cap {
+            return text;
+        }
+        let mut end = cap;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!(
+            "{}… ({} bytes in all; the record keeps {})",
+            &text[..end],
+            text.len(),
+            human_bytes(cap)
+        )
+    }
+
+    fn deny(&self, reason: String, cap: Option<EgressCap>) -> HttpError {
+        self.record(None, &[], ExchangeResult::Denied { reason, cap });
+        match cap {
+            Some(EgressCap::RequestBody { .. }) => HttpError::HttpRequestBodySize(None),
+            _ => HttpError::HttpRequestDenied,
+        }
+    }
+}
+
+/// A request body read up to a cap.
+enum Body {
+    /// The whole body (empty when it was only drained).
+    Complete(Bytes),
+    /// It went past the cap; reading stopped there.
+    OverCap,
+}
+
+/// Reads `body` frame by frame, keeping it when `keep`, never more than
+/// `cap` bytes: a guest streaming without end costs the host nothing.
+async fn read_body(mut body: WasiBody, cap: usize, keep: bool) -> Result<Body, HttpError> {
+    let mut kept = BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > cap {
+            return Ok(Body::OverCap);
+        }
+        if keep {
+            kept.extend_from_slice(&data);
+        }
+    }
+    Ok(Body::Complete(kept.freeze()))
+}
+
+fn full(bytes: Bytes) -> WasiBody {
+    Full::new(bytes).map_err(|n| match n {}).boxed_unsync()
+}
+
+impl WasiHttpHooks for EgressHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: IoFuture,
+    ) -> SendFuture {
+        let policy = self.policy.clone();
+        let made = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let (parts, body) = request.into_parts();
+        let recorder = Recorder {
+            head: Head::of(&parts, &policy),
+            policy: policy.clone(),
+            log: self.log.clone(),
+        };
+        Box::new(async move {
+            // Allow or deny from the head, before any of the body is read.
+            let refusal = if made > policy.max_requests {
+                let cap = EgressCap::Requests {
+                    limit: policy.max_requests,
+                };
+                Some((cap.to_string(), Some(cap)))
+            } else {
+                policy.refusal(&parts.uri).map(|why| (why, None))
+            };
+            if let Some((reason, cap)) = refusal {
+                // The guest writes the body after handing over the request:
+                // drain it (discarding, up to the cap) so that the refusal
+                // reaches it as `HttpRequestDenied`, not as a broken stream.
+                let _ = read_body(body, policy.max_request_body, false).await;
+                return Err(recorder.deny(reason, cap));
+            }
+            let body = match read_body(body, policy.max_request_body, true).await {
+                Ok(Body::Complete(b)) => b,
+                Ok(Body::OverCap) => {
+                    let cap = EgressCap::RequestBody {
+                        limit: policy.max_request_body,
+                    };
+                    return Err(recorder.deny(cap.to_string(), Some(cap)));
+                }
                 Err(e) => {
-                    record(
+                    recorder.record(
                         None,
-                        &Bytes::new(),
+                        &[],
                         ExchangeResult::Failed {
                             error: format!("request body: {e}"),
                         },
@@ -227,128 +419,126 @@ impl WasiHttpHooks for EgressHooks {
                     return Err(e);
                 }
             };
-            if !policy
-                .allowed_hosts
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(&host))
-            {
-                record(
-                    None,
-                    &body,
-                    ExchangeResult::Denied {
-                        reason: format!(
-                            "`{host}` is not an allowed host ({})",
-                            policy.allowed_hosts.join(", ")
-                        ),
-                    },
-                );
-                return Err(HttpError::HttpRequestDenied);
-            }
-
             if let Some((status, answer)) = &policy.local_answer {
-                record(
-                    Some("(answered by the host)".into()),
-                    &body,
-                    ExchangeResult::Answered {
-                        status: *status,
-                        body: answer.clone(),
-                    },
-                );
-                let response = http::Response::builder()
-                    .status(*status)
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(
-                        Full::new(Bytes::from(answer.clone()))
-                            .map_err(|n| match n {})
-                            .boxed_unsync(),
-                    )
-                    .map_err(|_| HttpError::InternalError(None))?;
-                return Ok((response, Box::new(async { Ok(()) }) as IoFuture));
+                return Ok(local(&recorder, &body, *status, answer));
             }
-            let mut sent_to = None;
-            if let Some(base) = &policy.redirect {
-                let prefix = base.path().trim_end_matches('/');
-                let pq = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
-                let target = http::Uri::builder()
-                    .scheme(base.scheme().cloned().unwrap_or(http::uri::Scheme::HTTP))
-                    .authority(
-                        base.authority()
-                            .cloned()
-                            .ok_or(HttpError::HttpRequestUriInvalid)?,
-                    )
-                    .path_and_query(format!("{prefix}{pq}"))
-                    .build()
-                    .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-                sent_to = Some(policy.redact(&target.to_string()));
-                parts.headers.insert(
-                    http::header::HOST,
-                    http::HeaderValue::from_str(
-                        target.authority().map(|a| a.as_str()).unwrap_or_default(),
-                    )
-                    .map_err(|_| HttpError::HttpRequestUriInvalid)?,
-                );
-                parts.uri = target;
-            }
-            // The guest's own timeouts are ignored: the host decides.
-            let options = RequestOptions {
-                connect_timeout: Some(policy.connect_timeout),
-                first_byte_timeout: Some(policy.first_byte_timeout),
-                between_bytes_timeout: Some(policy.between_bytes_timeout),
-            };
-            let outgoing = http::Request::from_parts(
-                parts,
-                Full::new(body.clone())
-                    .map_err(|n| match n {})
-                    .boxed_unsync(),
-            );
-            let (response, io) =
-                match wasmtime_wasi_http::default_send_request(outgoing, Some(options)).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        record(
-                            sent_to,
-                            &body,
-                            ExchangeResult::Failed {
-                                error: e.to_string(),
-                            },
-                        );
-                        return Err(e);
-                    }
-                };
-            let (head, answer) = response.into_parts();
-            // Read the whole answer here, driving the connection meanwhile,
-            // so it can be recorded; Graph answers are small.
-            let (collected, io_result) = tokio::join!(
-                http_body_util::Limited::new(answer, MAX_ANSWER).collect(),
-                Box::into_pin(Box::new(io) as IoFuture)
-            );
-            let answer = match (collected, io_result) {
-                (Ok(b), _) => b.to_bytes(),
-                (Err(e), _) => {
-                    let error = format!("the answer was cut or too slow: {e}");
-                    record(sent_to, &body, ExchangeResult::Failed { error });
-                    return Err(HttpError::HttpResponseIncomplete);
-                }
-            };
-            record(
-                sent_to,
-                &body,
-                ExchangeResult::Answered {
-                    status: head.status.as_u16(),
-                    body: policy.redact(&String::from_utf8_lossy(&answer)),
-                },
-            );
-            let response = http::Response::from_parts(
-                head,
-                Full::new(answer).map_err(|n| match n {}).boxed_unsync(),
-            );
-            Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+            let (parts, sent_to) = redirected(parts, &policy)?;
+            forward(&recorder, parts, body, sent_to).await
         })
     }
+}
+
+/// The request sent to the redirect base instead of its own host, and the
+/// redacted address it went to.
+fn redirected(
+    mut parts: http::request::Parts,
+    policy: &EgressPolicy,
+) -> Result<(http::request::Parts, Option<String>), HttpError> {
+    let Some(base) = &policy.redirect else {
+        return Ok((parts, None));
+    };
+    let prefix = base.path().trim_end_matches('/');
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let target = http::Uri::builder()
+        .scheme(base.scheme().cloned().unwrap_or(http::uri::Scheme::HTTP))
+        .authority(
+            base.authority()
+                .cloned()
+                .ok_or(HttpError::HttpRequestUriInvalid)?,
+        )
+        .path_and_query(format!("{prefix}{pq}"))
+        .build()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    let sent_to = Some(policy.redact(&target.to_string()));
+    parts.headers.insert(
+        http::header::HOST,
+        http::HeaderValue::from_str(target.authority().map(|a| a.as_str()).unwrap_or_default())
+            .map_err(|_| HttpError::HttpRequestUriInvalid)?,
+    );
+    parts.uri = target;
+    Ok((parts, sent_to))
+}
+
+/// Sends the request with the host's timeouts (the guest's are ignored),
+/// reads the whole answer so it can be recorded, and hands it back.
+async fn forward(
+    recorder: &Recorder,
+    parts: http::request::Parts,
+    body: Bytes,
+    sent_to: Option<String>,
+) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    let policy = &recorder.policy;
+    let options = RequestOptions {
+        connect_timeout: Some(policy.connect_timeout),
+        first_byte_timeout: Some(policy.first_byte_timeout),
+        between_bytes_timeout: Some(policy.between_bytes_timeout),
+    };
+    let outgoing = http::Request::from_parts(parts, full(body.clone()));
+    let (response, io) =
+        match wasmtime_wasi_http::default_send_request(outgoing, Some(options)).await {
+            Ok(r) => r,
+            Err(e) => {
+                recorder.record(
+                    sent_to,
+                    &body,
+                    ExchangeResult::Failed {
+                        error: e.to_string(),
+                    },
+                );
+                return Err(e);
+            }
+        };
+    let (head, answer) = response.into_parts();
+    // Drive the connection while the answer is read; Graph answers are small.
+    let (collected, _io) = tokio::join!(
+        http_body_util::Limited::new(answer, MAX_ANSWER).collect(),
+        Box::into_pin(Box::new(io) as IoFuture)
+    );
+    let answer = match collected {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            let error = format!("the answer was cut, too slow or too large: {e}");
+            recorder.record(sent_to, &body, ExchangeResult::Failed { error });
+            return Err(HttpError::HttpResponseIncomplete);
+        }
+    };
+    recorder.record(
+        sent_to,
+        &body,
+        ExchangeResult::Answered {
+            status: head.status.as_u16(),
+            body: String::from_utf8_lossy(&answer).into_owned(),
+        },
+    );
+    let response = http::Response::from_parts(head, full(answer));
+    Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+}
+
+/// The benchmark's answer from the host itself.
+fn local(
+    recorder: &Recorder,
+    body: &Bytes,
+    status: u16,
+    answer: &str,
+) -> (http::Response<WasiBody>, IoFuture) {
+    recorder.record(
+        Some("(answered by the host)".into()),
+        body,
+        ExchangeResult::Answered {
+            status,
+            body: answer.to_string(),
+        },
+    );
+    let response = http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(full(Bytes::from(answer.to_string())))
+        .expect("a valid status and header");
+    (response, Box::new(async { Ok(()) }) as IoFuture)
 }
 
 #[cfg(test)]
@@ -372,13 +562,133 @@ mod tests {
         req: http::Request<WasiBody>,
     ) -> (Result<u16, HttpError>, Vec<Exchange>) {
         let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
-        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone(), Default::default());
+        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone());
         let fut = hooks.send_request(req, None, Box::new(async { Ok(()) }));
         let r = Box::into_pin(fut)
             .await
             .map(|(resp, _)| resp.status().as_u16());
         let exchanges = log.lock().unwrap().clone();
         (r, exchanges)
+    }
+
+    /// A body that streams 64 KiB chunks without end, counting what was read.
+    struct Endless(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl hyper::body::Body for Endless {
+        type Data = Bytes;
+        type Error = HttpError;
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, HttpError>>> {
+            self.0.fetch_add(64 << 10, Ordering::Relaxed);
+            std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from(vec![
+                b'x';
+                64 << 10
+            ])))))
+        }
+    }
+
+    fn endless(url: &str) -> (http::Request<WasiBody>, Arc<std::sync::atomic::AtomicUsize>) {
+        let read = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let req = http::Request::post(url)
+            .body(Endless(read.clone()).boxed_unsync())
+            .unwrap();
+        (req, read)
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_costs_the_host_at_most_the_cap() {
+        let mut policy = EgressPolicy::graph(None);
+        policy.max_request_body = 1 << 20;
+        for url in [
+            "https://evil.example/steal",
+            "https://graph.facebook.com/v24.0/1/events",
+        ] {
+            let (req, read) = endless(url);
+            let (r, log) = send(policy.clone(), req).await;
+            assert!(r.is_err(), "{url}");
+            assert!(
+                read.load(Ordering::Relaxed) <= (1 << 20) + (64 << 10),
+                "{url}: read {} bytes",
+                read.load(Ordering::Relaxed)
+            );
+            assert_eq!(log.len(), 1);
+            assert!(log[0].request_body.is_empty());
+        }
+        let (req, _) = endless("https://graph.facebook.com/v24.0/1/events");
+        let (r, log) = send(policy, req).await;
+        assert!(matches!(r, Err(HttpError::HttpRequestBodySize(_))), "{r:?}");
+        assert_eq!(
+            log[0].cap(),
+            Some(EgressCap::RequestBody { limit: 1 << 20 })
+        );
+        let ExchangeResult::Denied { reason, .. } = &log[0].result else {
+            panic!("{:?}", log[0].result)
+        };
+        assert!(reason.contains("1 MiB (max_request_body)"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn cleartext_and_other_ports_are_refused_before_the_body_is_read() {
+        for url in [
+            "http://graph.facebook.com/v24.0/1/events",
+            "https://graph.facebook.com:8443/v24.0/1/events",
+        ] {
+            let (req, read) = endless(url);
+            let (r, log) = send(EgressPolicy::graph(None), req).await;
+            assert!(matches!(r, Err(HttpError::HttpRequestDenied)), "{url}");
+            let ExchangeResult::Denied { reason, cap: None } = &log[0].result else {
+                panic!("{:?}", log[0].result)
+            };
+            assert!(reason.contains("only https on port 443"), "{reason}");
+            assert!(read.load(Ordering::Relaxed) <= (8 << 20) + (64 << 10));
+        }
+    }
+
+    #[tokio::test]
+    async fn one_execution_may_make_only_so_many_requests() {
+        let (base, _server) = one_shot("{}").await;
+        let mut policy = EgressPolicy::graph(Some(base.parse().unwrap()));
+        policy.max_requests = 1;
+        let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
+        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone());
+        let url = "https://graph.facebook.com/v24.0/1/events";
+        let first = hooks.send_request(request(url, "{}"), None, Box::new(async { Ok(()) }));
+        assert!(Box::into_pin(first).await.is_ok());
+        let second = hooks.send_request(request(url, "{}"), None, Box::new(async { Ok(()) }));
+        assert!(matches!(
+            Box::into_pin(second).await,
+            Err(HttpError::HttpRequestDenied)
+        ));
+        let log = log.lock().unwrap();
+        assert_eq!(log[1].cap(), Some(EgressCap::Requests { limit: 1 }));
+    }
+
+    #[tokio::test]
+    async fn a_recorded_body_is_cut_to_its_cap_after_redaction() {
+        let (base, _server) = one_shot("{}").await;
+        let mut policy = EgressPolicy::graph(Some(base.parse().unwrap()))
+            .with_secrets(&[Secret::new("tok-123")]);
+        policy.max_recorded_body = 8;
+        let body: &'static str = "1234567tok-123tok-123tok-123";
+        let (r, log) = send(
+            policy,
+            request("https://graph.facebook.com/v24.0/1/events", body),
+        )
+        .await;
+        assert_eq!(r.unwrap(), 200);
+        assert!(
+            log[0].request_body.starts_with("1234567[… (")
+                || log[0].request_body.starts_with("1234567["),
+            "{}",
+            log[0].request_body
+        );
+        assert!(
+            !log[0].request_body.contains("tok"),
+            "{}",
+            log[0].request_body
+        );
     }
 
     /// A one-shot HTTP server answering 200 with `answer` to one request, returning
@@ -432,8 +742,8 @@ mod tests {
         assert_eq!(log.len(), 1);
         assert!(matches!(log[0].result, ExchangeResult::Denied { .. }));
         assert_eq!(
-            log[0].request_body, "{\"em\":1}",
-            "the body was drained before refusing"
+            log[0].request_body, "",
+            "a refused body is drained, never kept"
         );
     }
 
@@ -441,7 +751,7 @@ mod tests {
     async fn graph_requests_are_redirected_and_the_token_never_recorded() {
         let (base, server) = one_shot("{\"events_received\":1,\"fbtrace_id\":\"tok-123\"}").await;
         let policy = EgressPolicy::graph(Some(format!("{base}/prefix").parse().unwrap()))
-            .with_secrets(["tok-123".to_string()]);
+            .with_secrets(&[Secret::new("tok-123")]);
         let (r, log) = send(
             policy,
             request(

@@ -6,8 +6,15 @@
 //! - `GET /`: a Test Events page, like Meta's, listing what arrives, live;
 //! - `GET /_double/events`: every event received, as JSON;
 //! - `GET /_double/requests`: every request and the answer given;
+//! - `GET /_double/stats`: how much it keeps and how much it dropped;
 //! - `POST /_double/faults`: queue failures (`[{"status":503,"code":2,"times":2}]`);
 //! - `POST /_double/reset`: forget everything.
+//!
+//! It is a server on a developer's machine, so it defends itself as one: a
+//! request body cap, a header-read timeout, a bound on open connections, no
+//! busy loop when accepting fails, control endpoints that refuse
+//! cross-origin and foreign-`Host` requests (a web page the developer visits
+//! cannot reconfigure it), and bounded storage that says what it dropped.
 
 use anyhow::Result;
 use bytes::Bytes;
@@ -30,6 +37,12 @@ const TEST_EVENTS_PAGE: &str = include_str!("test_events.html");
 pub const DEFAULT_TOKEN: &str = "double-token";
 
 const MAX_EVENTS: usize = 1000;
+/// Largest request body read; a full 1,000-event batch is about 2.4 MB.
+pub const MAX_BODY: usize = 16 << 20;
+/// Time a client has to send a request's headers.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Connections served at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 1024;
 const MAX_AGE: i64 = 7 * 86_400;
 const MAX_AHEAD: i64 = 60;
 const DEDUP_WINDOW: i64 = 48 * 3600;
@@ -73,6 +86,9 @@ pub struct DoubleConfig {
     pub pixels: Option<Vec<String>>,
     /// Random failures, for reliability tests.
     pub chaos: Chaos,
+    /// Received events and requests kept, each; older ones are dropped and
+    /// counted.
+    pub max_kept: usize,
 }
 
 impl Default for DoubleConfig {
@@ -81,8 +97,24 @@ impl Default for DoubleConfig {
             tokens: vec![DEFAULT_TOKEN.to_string()],
             pixels: None,
             chaos: Chaos::default(),
+            max_kept: 100_000,
         }
     }
+}
+
+/// What the double keeps and what it dropped to stay bounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Received events kept.
+    pub kept_events: usize,
+    /// Received events dropped, oldest first, past `max_kept`.
+    pub dropped_events: u64,
+    /// Requests kept.
+    pub kept_requests: usize,
+    /// Requests dropped past `max_kept`.
+    pub dropped_requests: u64,
+    /// Event ids remembered for deduplication.
+    pub dedup_keys: usize,
 }
 
 /// Failures the double injects at random into `/events` requests.
@@ -210,18 +242,73 @@ pub struct RequestRecord {
     pub fbtrace_id: String,
 }
 
+type DedupKey = (String, String, String);
+
 #[derive(Default)]
 struct State {
-    received: Vec<ReceivedEvent>,
-    requests: Vec<RequestRecord>,
+    received: VecDeque<ReceivedEvent>,
+    requests: VecDeque<RequestRecord>,
     faults: VecDeque<Fault>,
-    first_seen: HashMap<(String, String, String), i64>,
+    first_seen: HashMap<DedupKey, i64>,
+    /// Dedup keys in the order they were first seen, to forget the oldest.
+    seen_order: VecDeque<(DedupKey, i64)>,
     counter: u64,
     rng: u64,
     targeted: Vec<Fault>,
+    max_kept: usize,
+    stats: Stats,
 }
 
 impl State {
+    fn keep_event(&mut self, event: ReceivedEvent) {
+        if self.received.len() >= self.max_kept.max(1) {
+            self.received.pop_front();
+            self.stats.dropped_events += 1;
+        }
+        self.received.push_back(event);
+    }
+
+    fn keep_request(&mut self, request: RequestRecord) {
+        if self.requests.len() >= self.max_kept.max(1) {
+            self.requests.pop_front();
+            self.stats.dropped_requests += 1;
+        }
+        self.requests.push_back(request);
+    }
+
+    /// Whether an event with this key arrived within the deduplication
+    /// window; remembers it otherwise. Keys older than the window, and the
+    /// oldest past ten times `max_kept`, are forgotten.
+    fn seen_before(&mut self, key: DedupKey, at: i64) -> bool {
+        while let Some((old, first)) = self.seen_order.front() {
+            let expired = at - first > DEDUP_WINDOW;
+            if !expired && self.seen_order.len() < self.max_kept.max(1).saturating_mul(10) {
+                break;
+            }
+            if self.first_seen.get(old) == Some(first) {
+                self.first_seen.remove(old);
+            }
+            self.seen_order.pop_front();
+        }
+        match self.first_seen.get(&key) {
+            Some(first) if at - first <= DEDUP_WINDOW => true,
+            _ => {
+                self.first_seen.insert(key.clone(), at);
+                self.seen_order.push_back((key, at));
+                false
+            }
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            kept_events: self.received.len(),
+            kept_requests: self.requests.len(),
+            dedup_keys: self.first_seen.len(),
+            ..self.stats
+        }
+    }
+
     fn queue(&mut self, fault: Fault) {
         if fault.when_event_id.is_some() {
             self.targeted.push(fault);
@@ -255,24 +342,39 @@ impl GraphDouble {
         let addr = listener.local_addr()?;
         let state: Arc<Mutex<State>> = Arc::new(Mutex::new(State {
             rng: config.chaos.seed ^ 0x9E37_79B9_7F4A_7C15,
+            max_kept: config.max_kept,
             ..State::default()
         }));
         let config = Arc::new(config);
         let shared = state.clone();
+        let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         let server = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+                let Ok(permit) = connections.clone().acquire_owned().await else {
+                    return;
+                };
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of descriptors, or a connection reset before it
+                        // was accepted: pause instead of spinning on it.
+                        eprintln!("graph double: accepting a connection failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
                 };
                 let (state, config) = (shared.clone(), config.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let (state, config) = (state.clone(), config.clone());
-                        async move { handle(req, &state, &config).await }
+                        async move { handle(req, addr, &state, &config).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
+                    drop(permit);
                 });
             }
         });
@@ -293,14 +395,42 @@ impl GraphDouble {
         format!("http://{}", self.addr)
     }
 
-    /// Every event accepted so far.
+    /// Every event accepted so far (the latest `max_kept`).
     pub fn received(&self) -> Vec<ReceivedEvent> {
-        self.state.lock().unwrap().received.clone()
+        self.state
+            .lock()
+            .unwrap()
+            .received
+            .iter()
+            .cloned()
+            .collect()
     }
 
-    /// Every request so far.
+    /// Every request so far (the latest `max_kept`).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.state.lock().unwrap().requests.clone()
+        self.state
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// What it keeps and what it dropped.
+    pub fn stats(&self) -> Stats {
+        self.state.lock().unwrap().stats()
+    }
+
+    /// Forgets every event, request and queued fault.
+    pub fn reset(&self) {
+        let mut s = self.state.lock().unwrap();
+        let (rng, max_kept) = (s.rng, s.max_kept);
+        *s = State {
+            rng,
+            max_kept,
+            ..State::default()
+        };
     }
 
     /// Queues a failure for the next requests.
@@ -409,6 +539,7 @@ impl std::error::Error for DropConnection {}
 
 async fn handle(
     req: Request<Incoming>,
+    own: SocketAddr,
     state: &Mutex<State>,
     config: &DoubleConfig,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
@@ -421,8 +552,28 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let body = match req.into_body().collect().await {
+    if path.starts_with("/_double/")
+        && method == Method::POST
+        && let Some(why) = control_refusal(req.headers(), own)
+    {
+        return Ok(json_response(403, &json!({"error": why})));
+    }
+    let body = match http_body_util::Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            let err = MetaError {
+                status: 413,
+                ..MetaError::invalid(format!(
+                    "(#100) The request body is larger than {} MiB",
+                    MAX_BODY >> 20
+                ))
+            };
+            let trace = trace_id(&mut state.lock().unwrap());
+            return Ok(json_response(413, &err.body(&trace)));
+        }
         Err(_) => return Ok(json_response(400, &json!({"error": "unreadable body"}))),
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -437,13 +588,18 @@ async fn handle(
         (&Method::GET, ["_double", "requests"]) => {
             json_response(200, &json!(state.lock().unwrap().requests))
         }
+        (&Method::GET, ["_double", "stats"]) => {
+            json_response(200, &json!(state.lock().unwrap().stats()))
+        }
         (&Method::POST, ["_double", "reset"]) => {
             let mut s = state.lock().unwrap();
-            let rng = s.rng;
+            let (rng, max_kept) = (s.rng, s.max_kept);
             *s = State {
                 rng,
+                max_kept,
                 ..State::default()
             };
+            drop(s);
             json_response(200, &json!({"reset": true}))
         }
         (&Method::POST, ["_double", "faults"]) => {
@@ -497,6 +653,58 @@ async fn handle(
     })
 }
 
+/// Why a control request (`POST /_double/...`) is refused, if it is: it
+/// must name the double itself as its `Host` (a DNS-rebinding page names
+/// its own), come from no other origin, and be JSON (which a cross-origin
+/// page cannot send without a preflight the double never grants).
+fn control_refusal(headers: &http::HeaderMap, own: SocketAddr) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let port = own.port();
+    let own_host = |authority: &str| {
+        let authority = authority.trim().to_ascii_lowercase();
+        [
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+            own.to_string(),
+        ]
+        .contains(&authority)
+    };
+    match header("host") {
+        Some(h) if own_host(h) => {}
+        other => {
+            return Some(format!(
+                "control requests must be addressed to the double itself (Host {}), not {}",
+                own,
+                other.unwrap_or("(none)")
+            ));
+        }
+    }
+    if let Some(origin) = header("origin") {
+        let authority = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .unwrap_or("");
+        if !own_host(authority) {
+            return Some(format!(
+                "control requests from another origin ({origin}) are refused"
+            ));
+        }
+    }
+    if header("sec-fetch-site").is_some_and(|s| s == "cross-site" || s == "same-site") {
+        return Some("cross-site control requests are refused".into());
+    }
+    let json = header("content-type").is_some_and(|t| {
+        t.trim()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    });
+    if !json {
+        return Some("control requests must be JSON (content-type: application/json)".into());
+    }
+    None
+}
+
 /// An `/events` answer spoiled by `kind`.
 async fn chaotic(
     kind: ChaosKind,
@@ -519,7 +727,7 @@ async fn chaotic(
         ChaosKind::Drop => {
             let mut s = state.lock().unwrap();
             let trace = trace_id(&mut s);
-            s.requests.push(RequestRecord {
+            s.keep_request(RequestRecord {
                 at: now(),
                 path: format!("POST /{pixel}/events"),
                 status: 0,
@@ -639,7 +847,7 @@ fn events(
                 Some(json!({"html": fault.status})),
             ),
         };
-        s.requests.push(RequestRecord {
+        s.keep_request(RequestRecord {
             at,
             path,
             status: fault.status,
@@ -660,12 +868,19 @@ fn events(
     match verdict {
         Err(err) => {
             let body = err.body(&trace);
-            s.requests.push(RequestRecord {
+            // The answer may quote the token, as Meta's does; what the double
+            // keeps (and shows on its page) never does.
+            let kept = match token.as_deref().filter(|t| !t.is_empty()) {
+                Some(t) => serde_json::from_str(&body.to_string().replace(t, "[redacted]"))
+                    .unwrap_or(Value::Null),
+                None => body.clone(),
+            };
+            s.keep_request(RequestRecord {
                 at,
                 path,
                 status: err.status,
                 events: n_events,
-                error: Some(body.clone()),
+                error: Some(kept),
                 fbtrace_id: trace,
             });
             json_response(err.status, &body)
@@ -684,18 +899,11 @@ fn events(
                 });
                 let deduplicated = match &event_id {
                     Some(id) => {
-                        let key = (pixel.to_string(), event_name.clone(), id.clone());
-                        match s.first_seen.get(&key) {
-                            Some(first) if at - first <= DEDUP_WINDOW => true,
-                            _ => {
-                                s.first_seen.insert(key, at);
-                                false
-                            }
-                        }
+                        s.seen_before((pixel.to_string(), event_name.clone(), id.clone()), at)
                     }
                     None => false,
                 };
-                s.received.push(ReceivedEvent {
+                s.keep_event(ReceivedEvent {
                     pixel_id: pixel.to_string(),
                     event_name,
                     event_id,
@@ -706,7 +914,7 @@ fn events(
                     event: event.clone(),
                 });
             }
-            s.requests.push(RequestRecord {
+            s.keep_request(RequestRecord {
                 at,
                 path,
                 status: 200,
@@ -736,9 +944,10 @@ fn check_request<'a>(
         });
     };
     if !config.tokens.iter().any(|t| t == token) {
+        // Meta quotes a token it cannot parse back in its message.
         return Err(MetaError {
             code: 190,
-            ..MetaError::invalid("Invalid OAuth access token - Cannot parse access token")
+            ..MetaError::invalid(format!("Malformed access token {token}"))
         });
     }
     let pixel_known = pixel.bytes().all(|b| b.is_ascii_digit())

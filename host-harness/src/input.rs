@@ -67,10 +67,22 @@ pub fn line_of_slice(text: &str, slice: &str) -> usize {
     line_of(text, offset)
 }
 
-/// Reads a file as UTF-8, or says why not.
+/// The UTF-8 byte-order mark some editors and spreadsheet exports put
+/// first in a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `bytes` without a leading byte-order mark.
+pub fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(BOM).unwrap_or(bytes)
+}
+
+/// Reads a file as UTF-8 (a byte-order mark is dropped), or says why not.
 pub fn read_text(path: &Path) -> Result<String, InputError> {
-    let bytes = std::fs::read(path)
+    let mut bytes = std::fs::read(path)
         .map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let line = line_of(&String::from_utf8_lossy(&e.as_bytes()[..offset]), offset);
@@ -79,9 +91,10 @@ pub fn read_text(path: &Path) -> Result<String, InputError> {
 }
 
 /// The non-blank lines of a file, numbered from 1, each decoded on its own:
-/// a line that is not UTF-8 is `Err` and the others still read.
+/// a line that is not UTF-8 is `Err` and the others still read. A leading
+/// byte-order mark is not part of line 1.
 pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, Result<&str, ()>)> {
-    bytes
+    without_bom(bytes)
         .split(|b| *b == b'\n')
         .enumerate()
         .map(|(i, l)| {
@@ -91,4 +104,20 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, Result<&str, ()>)> {
             )
         })
         .filter(|(_, l)| l.as_ref().map_or(true, |t| !t.trim().is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_line() {
+        let text = b"\xEF\xBB\xBF{\"a\":1}\r\n\n{\"b\":2}\n";
+        let got: Vec<_> = lines(text).collect();
+        assert_eq!(got, [(1, Ok("{\"a\":1}")), (3, Ok("{\"b\":2}"))]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.json");
+        std::fs::write(&path, b"\xEF\xBB\xBF[1]").unwrap();
+        assert_eq!(read_text(&path).unwrap(), "[1]");
+    }
 }

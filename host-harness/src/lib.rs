@@ -14,6 +14,7 @@
 //! - [`bench`]: reproducible performance figures.
 
 pub mod bench;
+pub mod cache;
 pub mod contacts;
 pub mod demo;
 pub mod egress;
@@ -26,4 +27,5 @@ pub mod quality;
 pub mod report;
 pub mod retry;
 pub mod run;
+pub mod secrets;
 pub mod workflow;

@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use host_harness::engine::{ActionEngine, BUNDLED_COMPONENT, Limits, default_cache_dir};
+use host_harness::engine::{ActionEngine, BUNDLED_COMPONENT, CacheUse, Limits, default_cache_dir};
 use host_harness::graph_double::{Chaos, ChaosKind, DEFAULT_TOKEN, DoubleConfig, GraphDouble};
 use host_harness::outbox::{Outbox, State};
 use host_harness::report::Report;
@@ -59,7 +59,7 @@ enum Command {
         triggers: PathBuf,
         /// Send Graph API requests here instead of graph.facebook.com
         /// (e.g. a local double: http://127.0.0.1:8080).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_graph_url)]
         graph_url: Option<http::Uri>,
         /// Write the full JSON report here.
         #[arg(long)]
@@ -67,9 +67,9 @@ enum Command {
         /// Run this component instead of the bundled one.
         #[arg(long)]
         component: Option<PathBuf>,
-        /// Executions in flight at once.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
+        /// Executions in flight at once (1 to 1024).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=i64::from(Limits::MAX_CONCURRENCY)))]
+        concurrency: u32,
         /// Show the exact JSON each firing would send (hashes, no token) and
         /// send nothing.
         #[arg(long)]
@@ -129,6 +129,10 @@ enum Command {
         /// Seed of the random failures.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Received events and requests kept (each); older ones are dropped
+        /// and counted in `/_double/stats`.
+        #[arg(long, default_value_t = 100_000)]
+        max_kept: usize,
     },
     /// Run the bundled examples against the double and print a summary.
     Demo {
@@ -157,9 +161,9 @@ enum Command {
         /// Firings of the peak-memory run (0 skips it).
         #[arg(long, default_value_t = 100_000)]
         memory_firings: usize,
-        /// Executions in flight in the end-to-end runs.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
+        /// Executions in flight in the end-to-end runs (1 to 1024).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=i64::from(Limits::MAX_CONCURRENCY)))]
+        concurrency: u32,
     },
     /// Print the component's descriptor and settings schema.
     Describe {
@@ -169,9 +173,29 @@ enum Command {
     },
 }
 
+/// `--graph-url`: an absolute `http` or `https` URL, checked before any
+/// work starts.
+fn parse_graph_url(text: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => {}
+        _ => {
+            return Err(format!(
+                "`{text}` is not an absolute http(s) URL such as http://127.0.0.1:8080"
+            ));
+        }
+    }
+    if uri.query().is_some() {
+        return Err(format!("`{text}` has a query; give a base URL"));
+    }
+    Ok(uri)
+}
+
 fn load_engine(
     component: Option<&PathBuf>,
-    concurrency: usize,
+    concurrency: u32,
     cache: bool,
 ) -> Result<Arc<ActionEngine>> {
     let bytes = match component {
@@ -180,13 +204,21 @@ fn load_engine(
         None => BUNDLED_COMPONENT.to_vec(),
     };
     let limits = Limits {
-        max_concurrency: concurrency.max(1) as u32,
+        max_concurrency: concurrency,
         ..Limits::default()
     };
     let cache_dir = if cache { default_cache_dir() } else { None };
-    Ok(Arc::new(
-        ActionEngine::load(&bytes, limits, cache_dir.as_deref())?.0,
-    ))
+    let (engine, loaded) = ActionEngine::load(&bytes, limits, cache_dir.as_deref())?;
+    match &loaded.cache {
+        CacheUse::Rejected(why) => {
+            eprintln!("warning: compiled afresh, the cached component was not trusted: {why}")
+        }
+        CacheUse::Unusable(why) => {
+            eprintln!("warning: the compiled-component cache is not used: {why}")
+        }
+        CacheUse::Off | CacheUse::Hit | CacheUse::Miss => {}
+    }
+    Ok(Arc::new(engine))
 }
 
 fn write_report(report: &Report, path: Option<&PathBuf>) -> Result<()> {
@@ -244,11 +276,12 @@ async fn real_main() -> Result<ExitCode> {
                 contacts,
                 firings: triggers,
                 graph_url,
-                concurrency,
+                concurrency: concurrency as usize,
                 dry_run,
                 record_requests,
                 outbox,
                 batch_size: batch_size.into(),
+                batch_bytes: host_harness::run::DEFAULT_BATCH_BYTES,
                 retry: RetryPolicy {
                     max_attempts: max_attempts.max(1),
                     ..RetryPolicy::default()
@@ -284,6 +317,7 @@ async fn real_main() -> Result<ExitCode> {
             faults,
             latency_ms,
             seed,
+            max_kept,
         } => {
             let kinds = faults
                 .iter()
@@ -302,6 +336,7 @@ async fn real_main() -> Result<ExitCode> {
                     latency: std::time::Duration::from_millis(latency_ms),
                     seed,
                 },
+                max_kept,
             };
             let double = GraphDouble::start(listen, config).await?;
             println!("Graph API double listening on {}", double.url());
@@ -393,7 +428,7 @@ async fn real_main() -> Result<ExitCode> {
                 iterations,
                 e2e_firings: firings,
                 memory_firings,
-                concurrency,
+                concurrency: concurrency as usize,
             };
             println!(
                 "host-harness bench on {} cores",
@@ -406,7 +441,11 @@ async fn real_main() -> Result<ExitCode> {
             if !db.is_file() {
                 anyhow::bail!("{} is not an outbox file", db.display());
             }
-            let outbox = Outbox::open(&db)?;
+            // Looking needs no hold on the outbox; changing it does.
+            let outbox = match &command {
+                OutboxCommand::List { .. } => Outbox::open_shared(&db)?,
+                _ => Outbox::open(&db)?,
+            };
             let parse = |s: &str| {
                 State::parse(s).with_context(|| {
                     format!("`{s}` is not a state (pending, delivered, skipped, dead)")
@@ -458,7 +497,9 @@ async fn real_main() -> Result<ExitCode> {
         }
         Command::Validate { workflow } => {
             let engine = load_engine(None, 1, true)?;
-            let (workflows, mut errors) = host_harness::workflow::load_all(&workflow);
+            let descriptor = engine.describe().await?;
+            let (workflows, mut errors) =
+                host_harness::workflow::load_all(&workflow, &descriptor.secret_fields);
             let (_, problems) = host_harness::run::check_settings(&engine, &workflows).await?;
             errors.extend(problems);
             for w in &workflows {

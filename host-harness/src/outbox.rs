@@ -5,12 +5,20 @@
 //!
 //! Rows hold ids, states and Meta's answers, never the access token nor the
 //! contact's data: a resumed run reads those from its input files again.
+//!
+//! An execution is keyed by firing id, workflow name and action id, and
+//! carries a digest of what defines it (the settings without secrets, the
+//! firing, the contact): when a later run brings the same key with other
+//! inputs, it is a new execution and is sent again, never reported from the
+//! earlier one. A run holds the outbox exclusively (an advisory lock on
+//! `<outbox>.lock`, released by the system even when the run is killed), so
+//! two runs never send the same executions at once.
 
 use anyhow::{Context as _, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Where an execution stands.
@@ -53,8 +61,11 @@ impl State {
 /// One execution in the outbox.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
-    /// `firing id`, workflow name and action index.
+    /// Firing id, workflow name and action id.
     pub key: String,
+    /// Digest of the execution's inputs (settings without secrets, firing,
+    /// contact).
+    pub digest: Option<String>,
     /// The firing's id.
     pub firing_id: String,
     /// The workflow's name.
@@ -79,9 +90,95 @@ pub struct Entry {
     pub updated_at: i64,
 }
 
+/// One execution a run is about to make.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEntry<'a> {
+    /// Firing id, workflow name and action id.
+    pub key: &'a str,
+    /// Digest of its inputs.
+    pub digest: &'a str,
+    /// The firing's id.
+    pub firing_id: &'a str,
+    /// The workflow's name.
+    pub workflow: &'a str,
+    /// The action's name.
+    pub action: &'a str,
+    /// Where the firing was read (`file:line`).
+    pub source: &'a str,
+}
+
+/// The result of one attempt, as the outbox keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    /// The execution's key.
+    pub key: &'a str,
+    /// Where it stands now.
+    pub state: State,
+    /// The event name, once known.
+    pub event_name: Option<&'a str>,
+    /// The event id, once known.
+    pub event_id: Option<&'a str>,
+    /// Meta's trace id.
+    pub fbtrace_id: Option<&'a str>,
+    /// The error, redacted.
+    pub last_error: Option<&'a str>,
+}
+
 /// The outbox file.
 pub struct Outbox {
     conn: Mutex<Connection>,
+    _lock: Option<RunLock>,
+}
+
+/// The exclusive hold of a run on an outbox: an advisory lock on a file
+/// beside it, which holds the run's pid for the next one to name.
+struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    fn take(outbox: &Path) -> Result<RunLock> {
+        use std::io::{Read, Seek, Write};
+        let path = PathBuf::from(format!("{}.lock", outbox.display()));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open the outbox lock {}", path.display()))?;
+        if !lock_exclusive(&file) {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            anyhow::bail!(
+                "the outbox {} is in use by another run{}; wait for it to end, or give this run another --outbox",
+                outbox.display(),
+                if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                }
+            );
+        }
+        file.set_len(0)?;
+        file.rewind()?;
+        write!(file, "{}", std::process::id())?;
+        file.flush()?;
+        Ok(RunLock { _file: file })
+    }
+}
+
+#[cfg(unix)]
+fn lock_exclusive(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the call's duration.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &std::fs::File) -> bool {
+    true
 }
 
 fn now() -> i64 {
@@ -89,8 +186,20 @@ fn now() -> i64 {
 }
 
 impl Outbox {
-    /// Opens (or creates) the outbox at `path`.
+    /// Opens (or creates) the outbox at `path` for a run, holding it
+    /// exclusively until dropped. Fails, naming the other run's pid, when
+    /// another run holds it.
     pub fn open(path: &Path) -> Result<Outbox> {
+        let lock = RunLock::take(path)?;
+        Self::open_with(path, Some(lock))
+    }
+
+    /// Opens the outbox to look at it, beside a run that may hold it.
+    pub fn open_shared(path: &Path) -> Result<Outbox> {
+        Self::open_with(path, None)
+    }
+
+    fn open_with(path: &Path, lock: Option<RunLock>) -> Result<Outbox> {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the outbox {}", path.display()))?;
         conn.execute_batch(
@@ -99,6 +208,7 @@ impl Outbox {
              PRAGMA busy_timeout = 5000;
              CREATE TABLE IF NOT EXISTS executions (
                  key TEXT PRIMARY KEY,
+                 digest TEXT,
                  firing_id TEXT NOT NULL,
                  workflow TEXT NOT NULL,
                  action TEXT NOT NULL,
@@ -115,31 +225,62 @@ impl Outbox {
              CREATE INDEX IF NOT EXISTS executions_state ON executions (state);",
         )
         .with_context(|| format!("{} is not an outbox", path.display()))?;
+        // Outboxes written before executions carried a digest gain the column.
+        let has_digest = conn
+            .prepare("SELECT digest FROM executions LIMIT 0")
+            .is_ok();
+        if !has_digest {
+            conn.execute_batch("ALTER TABLE executions ADD COLUMN digest TEXT")
+                .with_context(|| format!("cannot upgrade the outbox {}", path.display()))?;
+        }
         Ok(Outbox {
             conn: Mutex::new(conn),
+            _lock: lock,
         })
     }
 
-    /// Writes the executions a run is about to make, leaving those already
-    /// there as they are. One transaction: all or nothing.
+    /// Writes the executions a run is about to make. An entry already there
+    /// with the same inputs is left as it is; one whose inputs changed is a
+    /// new execution: pending again, its earlier result kept only in its
+    /// note. One transaction: all or nothing. Returns the keys whose inputs
+    /// changed.
     pub fn enqueue<'a>(
         &self,
-        entries: impl IntoIterator<Item = (&'a str, &'a str, &'a str, &'a str, &'a str)>,
-    ) -> Result<()> {
+        entries: impl IntoIterator<Item = NewEntry<'a>>,
+    ) -> Result<Vec<String>> {
         let mut conn = self.conn.lock().unwrap();
         let tx = conn.transaction()?;
+        let mut changed = Vec::new();
         {
+            let mut renew = tx.prepare_cached(
+                "UPDATE executions SET digest = ?2, source = ?3, state = 'pending', attempts = 0,
+                     event_name = NULL, event_id = NULL, fbtrace_id = NULL,
+                     last_error = 'its inputs changed since an earlier run (' || state || ' then): sent as a new execution',
+                     updated_at = ?4
+                 WHERE key = ?1 AND digest IS NOT ?2",
+            )?;
             let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO executions (key, firing_id, workflow, action, source, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+                "INSERT OR IGNORE INTO executions (key, digest, firing_id, workflow, action, source, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
             )?;
             let at = now();
-            for (key, firing_id, workflow, action, source) in entries {
-                insert.execute(params![key, firing_id, workflow, action, source, at])?;
+            for e in entries {
+                if renew.execute(params![e.key, e.digest, e.source, at])? > 0 {
+                    changed.push(e.key.to_string());
+                }
+                insert.execute(params![
+                    e.key,
+                    e.digest,
+                    e.firing_id,
+                    e.workflow,
+                    e.action,
+                    e.source,
+                    at
+                ])?;
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(changed)
     }
 
     /// Every entry, by key.
@@ -155,7 +296,7 @@ impl Outbox {
     pub fn list(&self, state: Option<State>) -> Result<Vec<Entry>> {
         let conn = self.conn.lock().unwrap();
         let mut stmt = conn.prepare_cached(
-            "SELECT key, firing_id, workflow, action, source, state, attempts, event_name, event_id, fbtrace_id, last_error, updated_at
+            "SELECT key, firing_id, workflow, action, source, state, attempts, event_name, event_id, fbtrace_id, last_error, updated_at, digest
              FROM executions WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at, rowid",
         )?;
         let rows = stmt.query_map(params![state.map(State::as_str)], |r| {
@@ -172,38 +313,42 @@ impl Outbox {
                 fbtrace_id: r.get(9)?,
                 last_error: r.get(10)?,
                 updated_at: r.get(11)?,
+                digest: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Records the result of one attempt.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record(
-        &self,
-        key: &str,
-        state: State,
-        event_name: Option<&str>,
-        event_id: Option<&str>,
-        fbtrace_id: Option<&str>,
-        last_error: Option<&str>,
-    ) -> Result<()> {
-        let conn = self.conn.lock().unwrap();
-        conn.prepare_cached(
-            "UPDATE executions SET state = ?2, attempts = attempts + 1,
-                 event_name = COALESCE(?3, event_name), event_id = COALESCE(?4, event_id),
-                 fbtrace_id = COALESCE(?5, fbtrace_id), last_error = ?6, updated_at = ?7
-             WHERE key = ?1",
-        )?
-        .execute(params![
-            key,
-            state.as_str(),
-            event_name,
-            event_id,
-            fbtrace_id,
-            last_error,
-            now()
-        ])?;
+    pub fn record(&self, result: Recorded<'_>) -> Result<()> {
+        self.record_all([result])
+    }
+
+    /// Records the results of many attempts in one transaction.
+    pub fn record_all<'a>(&self, results: impl IntoIterator<Item = Recorded<'a>>) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap();
+        let tx = conn.transaction()?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE executions SET state = ?2, attempts = attempts + 1,
+                     event_name = COALESCE(?3, event_name), event_id = COALESCE(?4, event_id),
+                     fbtrace_id = COALESCE(?5, fbtrace_id), last_error = ?6, updated_at = ?7
+                 WHERE key = ?1",
+            )?;
+            let at = now();
+            for r in results {
+                update.execute(params![
+                    r.key,
+                    r.state.as_str(),
+                    r.event_name,
+                    r.event_id,
+                    r.fbtrace_id,
+                    r.last_error,
+                    at
+                ])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -251,48 +396,89 @@ impl Outbox {
 mod tests {
     use super::*;
 
+    fn new<'a>(key: &'a str, digest: &'a str) -> NewEntry<'a> {
+        NewEntry {
+            key,
+            digest,
+            firing_id: key,
+            workflow: "w",
+            action: "a",
+            source: "f.jsonl:1",
+        }
+    }
+
+    fn done<'a>(key: &'a str, state: State, error: Option<&'a str>) -> Recorded<'a> {
+        Recorded {
+            key,
+            state,
+            event_name: Some("Lead"),
+            event_id: Some(key),
+            fbtrace_id: Some("T"),
+            last_error: error,
+        }
+    }
+
     #[test]
     fn entries_survive_reopening_and_move_between_states() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outbox.db");
         {
             let o = Outbox::open(&path).unwrap();
-            o.enqueue([
-                ("k1", "f1", "w", "a", "f.jsonl:1"),
-                ("k2", "f2", "w", "a", "f.jsonl:2"),
-            ])
-            .unwrap();
-            o.record(
-                "k1",
-                State::Delivered,
-                Some("Lead"),
-                Some("f1"),
-                Some("T"),
-                None,
-            )
-            .unwrap();
-            o.record(
-                "k2",
-                State::Dead,
-                Some("Lead"),
-                Some("f2"),
-                None,
-                Some("code 190"),
-            )
-            .unwrap();
+            o.enqueue([new("k1", "d1"), new("k2", "d2")]).unwrap();
+            o.record(done("k1", State::Delivered, None)).unwrap();
+            o.record(done("k2", State::Dead, Some("code 190"))).unwrap();
         }
         let o = Outbox::open(&path).unwrap();
-        o.enqueue([("k1", "f1", "w", "a", "f.jsonl:1")]).unwrap();
+        assert!(o.enqueue([new("k1", "d1")]).unwrap().is_empty());
         let all = o.all().unwrap();
         assert_eq!(
             all["k1"].state,
             State::Delivered,
-            "enqueue leaves existing entries alone"
+            "enqueue leaves entries with the same inputs alone"
         );
         assert_eq!(all["k2"].last_error.as_deref(), Some("code 190"));
         assert_eq!(o.requeue_dead().unwrap(), 1);
         assert_eq!(o.counts().unwrap()["pending"], 1);
         assert_eq!(o.purge(State::Delivered).unwrap(), 1);
         assert_eq!(o.list(None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_execution_whose_inputs_changed_is_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Outbox::open(&dir.path().join("outbox.db")).unwrap();
+        o.enqueue([new("k1", "d1")]).unwrap();
+        o.record(done("k1", State::Delivered, None)).unwrap();
+        assert_eq!(o.enqueue([new("k1", "d2")]).unwrap(), ["k1"]);
+        let e = &o.all().unwrap()["k1"];
+        assert_eq!(e.state, State::Pending);
+        assert_eq!(e.attempts, 0);
+        assert_eq!(
+            e.event_id, None,
+            "nothing of the earlier answer passes for this one"
+        );
+        assert!(
+            e.last_error.as_deref().unwrap().contains("inputs changed"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn one_run_at_a_time_holds_the_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.db");
+        let first = Outbox::open(&path).unwrap();
+        let refused = Outbox::open(&path).err().expect("a second run is refused");
+        let message = format!("{refused:#}");
+        assert!(
+            message.contains(&format!(
+                "in use by another run (pid {})",
+                std::process::id()
+            )),
+            "{message}"
+        );
+        assert!(Outbox::open_shared(&path).is_ok(), "looking is allowed");
+        drop(first);
+        assert!(Outbox::open(&path).is_ok(), "free again once the run ends");
     }
 }

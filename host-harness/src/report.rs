@@ -2,10 +2,11 @@
 //! one per action it ran, with Meta's answer or the error, the warnings and
 //! the requests made. JSON for machines, a summary for people.
 
-use crate::egress::Exchange;
+use crate::egress::{Exchange, ExchangeResult};
 use crate::engine::{Execution, HostFailure, wit};
 use crate::input::InputError;
 use crate::quality::{self, Quality};
+use crate::secrets::Redactor;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -269,6 +270,7 @@ impl ExecutionReport {
             result,
             exchanges,
             elapsed,
+            cpu: std::time::Duration::ZERO,
         };
         let mut r = ExecutionReport {
             workflow: workflow.to_string(),
@@ -319,12 +321,52 @@ impl ExecutionReport {
                 r.error = Some(ErrorReport {
                     class: "host",
                     message: host.to_string(),
-                    retriable: matches!(host, HostFailure::WallClock(_)),
+                    retriable: host.retriable(),
                     ..ErrorReport::default()
                 });
             }
         }
         r
+    }
+
+    /// Replaces every secret in the report's text: Meta's messages, advice,
+    /// warnings, problems and requests may quote back what was sent.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        if redactor.is_empty() {
+            return;
+        }
+        let texts = self
+            .answer
+            .iter_mut()
+            .flat_map(|a| a.messages.iter_mut().chain([&mut a.fbtrace_id]))
+            .chain(self.skipped.iter_mut())
+            .chain(self.event_id.iter_mut())
+            .chain(self.warnings.iter_mut().map(|w| &mut w.message))
+            .chain(self.error.iter_mut().flat_map(|e| {
+                [&mut e.message]
+                    .into_iter()
+                    .chain(e.advice.iter_mut())
+                    .chain(e.fbtrace_id.iter_mut())
+                    .chain(e.problems.iter_mut().map(|p| &mut p.message))
+            }));
+        for t in texts {
+            redactor.scrub(t);
+        }
+        for x in &mut self.requests {
+            redactor.scrub(&mut x.url);
+            redactor.scrub(&mut x.request_body);
+            match &mut x.result {
+                ExchangeResult::Answered { body, .. } => redactor.scrub(body),
+                ExchangeResult::Denied { reason, .. } => redactor.scrub(reason),
+                ExchangeResult::Failed { error } => redactor.scrub(error),
+            }
+        }
+        if let Some(w) = &mut self.would_send {
+            let text = w.body.to_string();
+            if let std::borrow::Cow::Owned(clean) = redactor.redact(&text) {
+                w.body = serde_json::from_str(&clean).unwrap_or(serde_json::Value::String(clean));
+            }
+        }
     }
 
     /// An execution an earlier run settled, as the outbox recorded it.

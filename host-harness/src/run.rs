@@ -3,18 +3,22 @@
 
 use crate::contacts;
 use crate::egress::EgressPolicy;
-use crate::engine::{ActionEngine, wit};
+use crate::engine::{ActionEngine, HostFailure, wit};
 use crate::firings;
 use crate::input::InputError;
-use crate::outbox::{Outbox, State};
-use crate::report::{ComponentInfo, ExecutionReport, FiringReport, Report, Status, Totals};
+use crate::outbox::{NewEntry, Outbox, Recorded, State};
+use crate::report::{
+    ComponentInfo, ErrorReport, ExecutionReport, FiringReport, Report, Status, Totals,
+};
 use crate::retry::{self, RetryPolicy, Verdict};
+use crate::secrets::{Redactor, Secret};
 use crate::workflow::{self, Workflow};
 use anyhow::Result;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// What to run.
@@ -43,17 +47,79 @@ pub struct RunOptions {
     /// Events per request (1 to 1,000); above 1, firings of the same action
     /// go to Meta in batches.
     pub batch_size: usize,
+    /// Most input (trigger data and contact fields) one batch carries,
+    /// bytes, so that a batch stays well inside the component's memory.
+    pub batch_bytes: usize,
 }
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            workflows: Vec::new(),
+            contacts: PathBuf::new(),
+            firings: PathBuf::new(),
+            graph_url: None,
+            concurrency: 8,
+            dry_run: false,
+            record_requests: false,
+            outbox: None,
+            retry: RetryPolicy::default(),
+            batch_size: 1,
+            batch_bytes: DEFAULT_BATCH_BYTES,
+        }
+    }
+}
+
+/// The input one batch carries by default: a sixty-fourth of the
+/// component's default memory. The component holds about 25 times its
+/// input while it builds a batch (measured with `make soak`), so this keeps
+/// a batch under half of its 64 MiB.
+pub const DEFAULT_BATCH_BYTES: usize = 1 << 20;
 
 #[derive(Clone)]
 struct Job {
+    /// Firing id, workflow name and action id: the outbox key.
     key: String,
+    /// Digest of what defines the execution.
+    digest: String,
     source: String,
     firing_index: usize,
     workflow: usize,
     action: usize,
     firing: wit::Firing,
     contact: wit::Contact,
+}
+
+impl Job {
+    /// The input the component receives for this job, bytes.
+    fn size(&self) -> usize {
+        let c = &self.contact;
+        let optional = [
+            &c.first_name,
+            &c.last_name,
+            &c.gender,
+            &c.date_of_birth,
+            &c.city,
+            &c.state,
+            &c.postal_code,
+            &c.country,
+        ];
+        self.firing.data.len()
+            + self.firing.id.len()
+            + c.id.len()
+            + c.custom_fields.len()
+            + c.emails
+                .iter()
+                .chain(&c.phones)
+                .map(String::len)
+                .sum::<usize>()
+            + optional
+                .iter()
+                .filter_map(|o| o.as_ref())
+                .map(String::len)
+                .sum::<usize>()
+            + 256
+    }
 }
 
 /// Runs `options` on `engine`; `progress(done, total)` is called as
@@ -68,7 +134,7 @@ pub async fn run(
     let descriptor = engine.describe().await?;
     let mut input_errors = Vec::new();
 
-    let (workflows, errors) = workflow::load_all(&options.workflows);
+    let (workflows, errors) = workflow::load_all(&options.workflows, &descriptor.secret_fields);
     input_errors.extend(errors);
     if workflows.is_empty() && input_errors.is_empty() {
         input_errors.push(InputError::new(
@@ -82,11 +148,25 @@ pub async fn run(
     // Settings are checked once per action, not once per firing.
     let (settings_problems, errors) = check_settings(&engine, &workflows).await?;
     input_errors.extend(errors);
-    let secrets = workflows
+    let secrets: Vec<Secret> = workflows
         .iter()
         .flat_map(|w| &w.actions)
-        .flat_map(|a| secret_values(&a.settings, &descriptor.secret_fields));
-    let policy = Arc::new(EgressPolicy::graph(options.graph_url.clone()).with_secrets(secrets));
+        .flat_map(|a| secret_values(&a.settings, &descriptor.secret_fields))
+        .map(Secret::new)
+        .collect();
+    let redactor = Redactor::new(&secrets);
+    let policy = Arc::new(EgressPolicy::graph(options.graph_url.clone()).with_secrets(&secrets));
+    // What defines each action's executions, secrets aside: a new token is
+    // the same action, a new mapping is not.
+    let public_settings: Vec<Vec<String>> = workflows
+        .iter()
+        .map(|w| {
+            w.actions
+                .iter()
+                .map(|a| without_secrets(&a.settings, &descriptor.secret_fields))
+                .collect()
+        })
+        .collect();
 
     let (book, errors) = contacts::load(&options.contacts);
     input_errors.extend(errors);
@@ -101,6 +181,7 @@ pub async fn run(
             Vec::new()
         }
     };
+    let mut first_line_of: HashMap<String, usize> = HashMap::new();
     for line in lines {
         let index = reports.len();
         let file = options.firings.display();
@@ -132,7 +213,18 @@ pub async fn run(
                         message,
                     ))
                 };
-                if !listened.contains(rec.firing.trigger_type.as_str()) {
+                if let Some(first) = first_line_of.get(&rec.firing.id) {
+                    // The id keys the firing's executions: a second firing
+                    // with it would pass for the first.
+                    report.error = at(
+                        "id",
+                        format!(
+                            "the firing id `{}` is already used on line {first}; each firing needs its own id (this line was not run)",
+                            rec.firing.id
+                        ),
+                    );
+                } else if !listened.contains(rec.firing.trigger_type.as_str()) {
+                    first_line_of.insert(rec.firing.id.clone(), rec.line);
                     report.error = at(
                         "type",
                         format!(
@@ -142,6 +234,7 @@ pub async fn run(
                         ),
                     );
                 } else if let Some(contact) = book.get(&rec.contact_id) {
+                    first_line_of.insert(rec.firing.id.clone(), rec.line);
                     for (wi, w) in workflows
                         .iter()
                         .enumerate()
@@ -150,8 +243,12 @@ pub async fn run(
                         for (ai, a) in w.actions.iter().enumerate() {
                             if settings_problems[wi][ai].is_empty() {
                                 jobs.push(Job {
-                                    // Unique per execution and stable across runs.
-                                    key: format!("{}\u{1f}{}\u{1f}{ai}", rec.firing.id, w.name),
+                                    key: execution_key(&rec.firing.id, &w.name, &a.id),
+                                    digest: execution_digest(
+                                        &public_settings[wi][ai],
+                                        &rec.firing,
+                                        contact,
+                                    ),
                                     source: format!("{}:{}", options.firings.display(), rec.line),
                                     firing_index: index,
                                     workflow: wi,
@@ -169,6 +266,7 @@ pub async fn run(
                         }
                     }
                 } else {
+                    first_line_of.insert(rec.firing.id.clone(), rec.line);
                     report.error = at(
                         "contact_id",
                         format!(
@@ -183,8 +281,9 @@ pub async fn run(
         }
     }
 
-    // Every execution is in the outbox before any runs; those finished by
-    // an earlier run are reported from it and not sent again.
+    // Every execution is in the outbox before any runs; those an earlier
+    // run settled with the same inputs are reported from it and not sent
+    // again.
     let outbox = match (&options.outbox, options.dry_run) {
         (Some(path), false) => {
             let outbox = Arc::new(Outbox::open(path)?);
@@ -193,17 +292,21 @@ pub async fn run(
                     &workflows[j.workflow],
                     &workflows[j.workflow].actions[j.action],
                 );
-                (
-                    j.key.as_str(),
-                    j.firing.id.as_str(),
-                    w.name.as_str(),
-                    a.name.as_str(),
-                    j.source.as_str(),
-                )
+                NewEntry {
+                    key: &j.key,
+                    digest: &j.digest,
+                    firing_id: &j.firing.id,
+                    workflow: &w.name,
+                    action: &a.name,
+                    source: &j.source,
+                }
             }))?;
             let known = outbox.all()?;
             jobs.retain(|j| match known.get(&j.key) {
-                Some(entry) if entry.state != State::Pending => {
+                Some(entry)
+                    if entry.state != State::Pending
+                        && entry.digest.as_deref() == Some(j.digest.as_str()) =>
+                {
                     let w = &workflows[j.workflow];
                     reports[j.firing_index]
                         .executions
@@ -221,8 +324,20 @@ pub async fn run(
         _ => None,
     };
     let total = jobs.len();
+    let halted: Arc<OnceLock<String>> = Default::default();
     let results = execute_all(
-        engine, &workflows, policy, jobs, options, outbox, total, progress,
+        engine,
+        &workflows,
+        Context {
+            policy,
+            outbox,
+            halted: halted.clone(),
+            redactor: redactor.clone(),
+        },
+        jobs,
+        options,
+        total,
+        progress,
     )
     .await?;
     for (index, exec) in results {
@@ -230,6 +345,19 @@ pub async fn run(
     }
     for r in &mut reports {
         r.settle();
+    }
+    if let (Some(error), Some(path)) = (halted.get(), &options.outbox) {
+        input_errors.push(InputError::new(
+            path,
+            None,
+            None,
+            format!(
+                "the outbox could not be written ({error}); the run stopped sending. What it could not record stays pending and the next run sends it again, with the same event ids, so Meta keeps one of each"
+            ),
+        ));
+    }
+    for e in &mut input_errors {
+        redactor.scrub(&mut e.message);
     }
     let mut report = Report {
         component: ComponentInfo {
@@ -248,14 +376,131 @@ pub async fn run(
     Ok(report)
 }
 
+/// The outbox key of an execution: the firing, the workflow, the action.
+fn execution_key(firing_id: &str, workflow: &str, action_id: &str) -> String {
+    format!("{firing_id}\u{1f}{workflow}\u{1f}{action_id}")
+}
+
+/// A digest of everything that decides what an execution sends.
+fn execution_digest(public_settings: &str, firing: &wit::Firing, contact: &wit::Contact) -> String {
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        // Length-prefixed, so that no two inputs hash alike by shifting bytes.
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(public_settings.as_bytes());
+    field(firing.id.as_bytes());
+    field(firing.trigger_type.as_bytes());
+    field(&firing.occurred_at.to_le_bytes());
+    field(firing.data.as_bytes());
+    field(contact.id.as_bytes());
+    for list in [&contact.emails, &contact.phones] {
+        field(&(list.len() as u64).to_le_bytes());
+        for v in list {
+            field(v.as_bytes());
+        }
+    }
+    for o in [
+        &contact.first_name,
+        &contact.last_name,
+        &contact.gender,
+        &contact.date_of_birth,
+        &contact.city,
+        &contact.state,
+        &contact.postal_code,
+        &contact.country,
+    ] {
+        match o {
+            Some(v) => field(v.as_bytes()),
+            None => field(b"\xff"),
+        }
+    }
+    field(contact.custom_fields.as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The settings document without its secret fields, keys sorted.
+fn without_secrets(settings: &str, pointers: &[String]) -> String {
+    let Ok(mut doc) = serde_json::from_str::<Value>(settings) else {
+        return settings.to_string();
+    };
+    for p in pointers {
+        let (parent, key) = p.rsplit_once('/').unwrap_or(("", p));
+        let parent = if parent.is_empty() {
+            Some(&mut doc)
+        } else {
+            doc.pointer_mut(parent)
+        };
+        if let Some(Value::Object(m)) = parent {
+            m.remove(key);
+        }
+    }
+    canonical(&doc)
+}
+
+/// JSON text with object keys sorted, whatever the map's own order.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<_> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// What every execution of a run shares.
+#[derive(Clone)]
+struct Context {
+    policy: Arc<EgressPolicy>,
+    outbox: Option<Arc<Outbox>>,
+    /// Set, with the error, once the outbox cannot be written: nothing more
+    /// is sent, since nothing more could be recorded.
+    halted: Arc<OnceLock<String>>,
+    redactor: Redactor,
+}
+
+/// Cuts an action's jobs, in file order, into batches of at most `count`
+/// events and `bytes` of input (a batch always takes at least one job).
+fn batches(jobs: Vec<Job>, count: usize, bytes: usize) -> Vec<Vec<Job>> {
+    let mut out: Vec<Vec<Job>> = Vec::new();
+    let mut size = 0;
+    for job in jobs {
+        let s = job.size();
+        match out.last_mut() {
+            Some(last) if last.len() < count && size + s <= bytes => {
+                size += s;
+                last.push(job);
+            }
+            _ => {
+                size = s;
+                out.push(vec![job]);
+            }
+        }
+    }
+    out
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn execute_all(
     engine: Arc<ActionEngine>,
     workflows: &[Workflow],
-    policy: Arc<EgressPolicy>,
+    context: Context,
     jobs: Vec<Job>,
     options: &RunOptions,
-    outbox: Option<Arc<Outbox>>,
     total: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<(usize, ExecutionReport)>> {
@@ -266,8 +511,7 @@ async fn execute_all(
         let w = &workflows[workflow];
         Attempts {
             engine: engine.clone(),
-            policy: policy.clone(),
-            outbox: outbox.clone(),
+            context: context.clone(),
             semaphore: semaphore.clone(),
             retry: options.retry.clone(),
             dry_run: options.dry_run,
@@ -286,16 +530,15 @@ async fn execute_all(
                 .or_default()
                 .push(job);
         }
-        let mut batches = tokio::task::JoinSet::new();
+        let mut tasks = tokio::task::JoinSet::new();
         for ((workflow, action), jobs) in groups {
-            for chunk in jobs.chunks(options.batch_size.min(1000)) {
+            for batch in batches(jobs, options.batch_size.min(1000), options.batch_bytes) {
                 let ctx = attempts(workflow, action);
-                let chunk = chunk.to_vec();
-                batches.spawn(async move { ctx.deliver_batch(chunk).await });
+                tasks.spawn(async move { ctx.deliver_batch(batch).await });
             }
         }
         let mut out = Vec::with_capacity(total);
-        while let Some(done) = batches.join_next().await {
+        while let Some(done) = tasks.join_next().await {
             out.extend(done.expect("batch tasks do not panic")?);
             progress(out.len(), total);
         }
@@ -333,8 +576,7 @@ async fn execute_all(
 /// What one execution needs to be delivered, retries included.
 struct Attempts {
     engine: Arc<ActionEngine>,
-    policy: Arc<EgressPolicy>,
-    outbox: Option<Arc<Outbox>>,
+    context: Context,
     semaphore: Arc<tokio::sync::Semaphore>,
     retry: RetryPolicy,
     dry_run: bool,
@@ -345,6 +587,21 @@ struct Attempts {
 }
 
 impl Attempts {
+    /// The report of an execution not sent because the outbox failed.
+    fn not_sent(&self, error: &str) -> ExecutionReport {
+        let mut r = ExecutionReport::invalid_settings(&self.workflow, &self.action, &[]);
+        r.status = Status::Failed;
+        r.error = Some(ErrorReport {
+            class: "outbox",
+            message: format!(
+                "not sent: the outbox cannot be written ({error}); the next run sends it"
+            ),
+            retriable: true,
+            ..ErrorReport::default()
+        });
+        r
+    }
+
     /// Executes `job` until Meta has it, it is dead, or the attempts of this
     /// run are spent; the outbox follows every attempt.
     async fn deliver(
@@ -357,19 +614,20 @@ impl Attempts {
                 .engine
                 .preview(&self.settings, &job.firing, &job.contact)
                 .await;
-            return Ok(ExecutionReport::from_preview(
-                &self.workflow,
-                &self.action,
-                exec,
-            ));
+            let mut r = ExecutionReport::from_preview(&self.workflow, &self.action, exec);
+            r.redact(&self.context.redactor);
+            return Ok(r);
         }
         let mut attempt = 0;
         loop {
+            if let Some(error) = self.context.halted.get() {
+                return Ok(self.not_sent(error));
+            }
             attempt += 1;
             let exec = self
                 .engine
                 .execute(
-                    self.policy.clone(),
+                    self.context.policy.clone(),
                     &self.settings,
                     &job.firing,
                     &job.contact,
@@ -378,9 +636,10 @@ impl Attempts {
             drop(permit);
             let mut r = ExecutionReport::from_execution(&self.workflow, &self.action, exec);
             r.attempts = attempt;
+            r.redact(&self.context.redactor);
             let verdict = retry::verdict(&r);
             let spent = attempt >= self.retry.max_attempts;
-            self.record(&job.key, &r, verdict)?;
+            self.record(&[(job.key.as_str(), &r, verdict)]);
             match verdict {
                 Verdict::Retry { rate_limited } if !spent => {
                     tokio::time::sleep(self.retry.backoff(attempt, rate_limited, retry::jitter()))
@@ -399,12 +658,17 @@ impl Attempts {
 
     /// Delivers `jobs` in batches of one request each: the component sets
     /// aside what cannot go, retriable failures are sent again (as a smaller
-    /// batch), and a batch Meta refuses as invalid is split in halves until
-    /// the event at fault is alone, so that the others are delivered.
+    /// batch), and a batch that Meta refuses as invalid, or that runs past a
+    /// host limit, is split in halves until the event at fault is alone, so
+    /// that the others are delivered.
     async fn deliver_batch(&self, jobs: Vec<Job>) -> Result<Vec<(usize, ExecutionReport)>> {
         let mut done = Vec::with_capacity(jobs.len());
         let mut queue: Vec<(Vec<Job>, u32)> = vec![(jobs, 1)];
         while let Some((group, attempt)) = queue.pop() {
+            if let Some(error) = self.context.halted.get() {
+                done.extend(group.iter().map(|j| (j.firing_index, self.not_sent(error))));
+                continue;
+            }
             let items: Vec<wit::BatchItem> = group
                 .iter()
                 .map(|j| wit::BatchItem {
@@ -420,13 +684,25 @@ impl Attempts {
                 .expect("semaphore stays open");
             let exec = self
                 .engine
-                .execute_batch(self.policy.clone(), &self.settings, &items)
+                .execute_batch(self.context.policy.clone(), &self.settings, &items)
                 .await;
             drop(permit);
             let results: Vec<_> = match exec.result {
                 Ok(Ok(per_item)) => per_item.into_iter().map(Ok).collect(),
                 Ok(Err(f)) => vec![Ok(Err(f)); group.len()],
-                Err(host) => vec![Err(host); group.len()],
+                // A host limit says nothing of any one event: halves may
+                // stay within it, and only an event that fails alone is
+                // given up.
+                Err(host) if group.len() > 1 && host.is_limit() => {
+                    let mut first = group;
+                    let second = first.split_off(first.len() / 2);
+                    queue.push((second, attempt));
+                    queue.push((first, attempt));
+                    continue;
+                }
+                Err(host) => {
+                    vec![Err::<Result<wit::Outcome, wit::Failure>, HostFailure>(host); group.len()]
+                }
             };
             let mut retry = Vec::new();
             let mut refused_together = Vec::new();
@@ -437,6 +713,7 @@ impl Attempts {
                 .iter()
                 .map(|x| x.without_request_body())
                 .collect();
+            let mut settled = Vec::with_capacity(group.len());
             for (job, result) in group.into_iter().zip(results) {
                 let accepted = matches!(result, Ok(Ok(_)));
                 let exchanges = if accepted && !self.record_requests {
@@ -452,6 +729,7 @@ impl Attempts {
                     exec.elapsed,
                 );
                 r.attempts = attempt;
+                r.redact(&self.context.redactor);
                 let verdict = retry::verdict(&r);
                 let refused_as_invalid = r
                     .error
@@ -461,13 +739,7 @@ impl Attempts {
                     refused_together.push((job, r));
                     continue;
                 }
-                self.record(&job.key, &r, verdict)?;
-                match verdict {
-                    Verdict::Retry { rate_limited } if attempt < self.retry.max_attempts => {
-                        retry.push((job, rate_limited));
-                    }
-                    _ => done.push((job.firing_index, self.settle(r, verdict))),
-                }
+                settled.push((job, r, verdict));
             }
             if refused_together.len() > 1 {
                 // One bad event makes Meta refuse the whole request.
@@ -476,8 +748,22 @@ impl Attempts {
                 queue.push((second, attempt));
                 queue.push((jobs, attempt));
             } else if let Some((job, r)) = refused_together.pop() {
-                self.record(&job.key, &r, Verdict::Dead)?;
-                done.push((job.firing_index, self.settle(r, Verdict::Dead)));
+                settled.push((job, r, Verdict::Dead));
+            }
+            // One transaction for the whole batch.
+            self.record(
+                &settled
+                    .iter()
+                    .map(|(j, r, v)| (j.key.as_str(), r, *v))
+                    .collect::<Vec<_>>(),
+            );
+            for (job, r, verdict) in settled {
+                match verdict {
+                    Verdict::Retry { rate_limited } if attempt < self.retry.max_attempts => {
+                        retry.push((job, rate_limited));
+                    }
+                    _ => done.push((job.firing_index, self.settle(r, verdict))),
+                }
             }
             if !retry.is_empty() {
                 let rate_limited = retry.iter().any(|(_, rl)| *rl);
@@ -489,31 +775,43 @@ impl Attempts {
         Ok(done)
     }
 
-    /// Writes an attempt's result to the outbox.
-    fn record(&self, key: &str, r: &ExecutionReport, verdict: Verdict) -> Result<()> {
-        let Some(outbox) = &self.outbox else {
-            return Ok(());
+    /// Writes attempts' results to the outbox, in one transaction. When it
+    /// cannot, the run stops sending: an execution whose result is not
+    /// recorded stays pending and is sent again by the next run.
+    fn record(&self, results: &[(&str, &ExecutionReport, Verdict)]) {
+        let Some(outbox) = &self.context.outbox else {
+            return;
         };
-        let error = r.error.as_ref().map(|e| e.summary());
-        let state = match verdict {
-            Verdict::Done if r.status == Status::Skipped => State::Skipped,
-            Verdict::Done => State::Delivered,
-            Verdict::Dead => State::Dead,
-            Verdict::Retry { .. } => State::Pending,
-        };
-        let fbtrace = r
-            .answer
-            .as_ref()
-            .map(|a| a.fbtrace_id.as_str())
-            .or(r.error.as_ref().and_then(|e| e.fbtrace_id.as_deref()));
-        outbox.record(
-            key,
-            state,
-            r.event_name.as_deref(),
-            r.event_id.as_deref(),
-            fbtrace,
-            error.as_deref(),
-        )
+        let errors: Vec<Option<String>> = results
+            .iter()
+            .map(|(_, r, _)| r.error.as_ref().map(|e| e.summary()))
+            .collect();
+        let rows = results
+            .iter()
+            .zip(&errors)
+            .map(|((key, r, verdict), error)| {
+                let state = match verdict {
+                    Verdict::Done if r.status == Status::Skipped => State::Skipped,
+                    Verdict::Done => State::Delivered,
+                    Verdict::Dead => State::Dead,
+                    Verdict::Retry { .. } => State::Pending,
+                };
+                Recorded {
+                    key,
+                    state,
+                    event_name: r.event_name.as_deref(),
+                    event_id: r.event_id.as_deref(),
+                    fbtrace_id: r
+                        .answer
+                        .as_ref()
+                        .map(|a| a.fbtrace_id.as_str())
+                        .or(r.error.as_ref().and_then(|e| e.fbtrace_id.as_deref())),
+                    last_error: error.as_deref(),
+                }
+            });
+        if let Err(e) = outbox.record_all(rows) {
+            let _ = self.context.halted.set(format!("{e:#}"));
+        }
     }
 
     /// The final report of an execution.

@@ -12,6 +12,12 @@
 //! access_token = "${META_ACCESS_TOKEN}"   # read from the environment
 //! event = "Purchase"
 //! ```
+//!
+//! Each action has a stable identity, which keys its executions in the
+//! outbox: its `id` when the file gives one, else its pixel and event (what
+//! decides which conversion it sends), never its position in the list, so
+//! inserting or reordering actions never makes one action's executions
+//! pass for another's.
 
 use crate::input::{InputError, read_text};
 use serde::Deserialize;
@@ -38,6 +44,9 @@ pub struct Workflow {
 /// One action of a workflow.
 #[derive(Debug, Clone)]
 pub struct ActionConfig {
+    /// Its identity within the workflow: the `id` given, else
+    /// `<pixel id>/<event name>`.
+    pub id: String,
     /// Its name in the workflow, or `action N`.
     pub name: String,
     /// Its settings document (JSON), environment references resolved.
@@ -59,6 +68,7 @@ struct WorkflowFile {
 struct ActionFile {
     #[serde(rename = "type", default)]
     action_type: Option<String>,
+    id: Option<String>,
     name: Option<String>,
     settings: Value,
 }
@@ -84,7 +94,9 @@ impl Workflow {
 }
 
 /// Loads every workflow of `paths` (files, or folders of `.toml`/`.json`).
-pub fn load_all(paths: &[PathBuf]) -> (Vec<Workflow>, Vec<InputError>) {
+/// `${VAR}` is read from the environment only in the settings at
+/// `env_fields` (JSON pointers: the action's secret fields).
+pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> (Vec<Workflow>, Vec<InputError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -116,7 +128,7 @@ pub fn load_all(paths: &[PathBuf]) -> (Vec<Workflow>, Vec<InputError>) {
     }
     let mut workflows = Vec::new();
     for f in files {
-        match load(&f) {
+        match load(&f, env_fields) {
             // The name identifies the workflow's executions in the outbox.
             Ok(w) if workflows.iter().any(|o: &Workflow| o.name == w.name) => {
                 errors.push(InputError::new(
@@ -136,8 +148,9 @@ pub fn load_all(paths: &[PathBuf]) -> (Vec<Workflow>, Vec<InputError>) {
     (workflows, errors)
 }
 
-/// Loads one workflow file.
-pub fn load(path: &Path) -> Result<Workflow, InputError> {
+/// Loads one workflow file; `${VAR}` is read from the environment only in
+/// the settings at `env_fields`.
+pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, InputError> {
     let text = read_text(path)?;
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let file: WorkflowFile = if is_json {
@@ -161,7 +174,7 @@ pub fn load(path: &Path) -> Result<Workflow, InputError> {
         })?
     };
     let _ = file.description;
-    let mut actions = Vec::new();
+    let mut actions: Vec<ActionConfig> = Vec::new();
     for (i, a) in file.actions.into_iter().enumerate() {
         let at = format!("actions[{i}]");
         if let Some(t) = a.action_type.as_deref().filter(|t| *t != ACTION_TYPE) {
@@ -172,15 +185,39 @@ pub fn load(path: &Path) -> Result<Workflow, InputError> {
                 format!("this host runs `{ACTION_TYPE}` actions, not `{t}`"),
             ));
         }
-        let settings = resolve_env(a.settings).map_err(|var| {
+        let id = match a.id.map(|id| id.trim().to_string()) {
+            Some(id) if id.is_empty() => {
+                return Err(InputError::new(
+                    path,
+                    None,
+                    Some(&format!("{at}.id")),
+                    "an action's id cannot be empty",
+                ));
+            }
+            Some(id) => id,
+            None => derived_id(&a.settings),
+        };
+        if let Some(j) = actions.iter().position(|o| o.id == id) {
+            return Err(InputError::new(
+                path,
+                None,
+                Some(&format!("{at}.id")),
+                format!(
+                    "actions[{j}] and actions[{i}] are the same action `{id}` (same pixel and event); \
+                     give each an `id` of its own, which names its executions in the outbox"
+                ),
+            ));
+        }
+        let settings = resolve_env(a.settings, "", env_fields).map_err(|e| {
             InputError::new(
                 path,
                 None,
-                Some(&format!("{at}.settings")),
-                format!("the environment variable `{var}` is not set"),
+                Some(&format!("{at}.settings{}", e.at)),
+                e.message,
             )
         })?;
         actions.push(ActionConfig {
+            id,
             name: a.name.unwrap_or_else(|| format!("action {}", i + 1)),
             settings: settings.to_string(),
         });
@@ -207,15 +244,62 @@ pub fn load(path: &Path) -> Result<Workflow, InputError> {
     })
 }
 
-/// Replaces `${VAR}` in every string by the environment's value, so secrets
-/// stay out of workflow files. `Err` names a missing variable.
-fn resolve_env(v: Value) -> Result<Value, String> {
+/// An action's identity when the file gives none: its pixel and event, as
+/// the settings name them.
+fn derived_id(settings: &Value) -> String {
+    let text = |key: &str| match settings.get(key) {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(other) => other.to_string(),
+        None => "-".to_string(),
+    };
+    // Standard event names are matched whatever their case.
+    format!("{}/{}", text("pixel_id"), text("event").to_lowercase())
+}
+
+/// A setting that cannot be resolved.
+struct EnvError {
+    at: String,
+    message: String,
+}
+
+/// Replaces `${VAR}` by the environment's value in the strings at
+/// `env_fields`, so secrets stay out of workflow files. Anywhere else it is
+/// refused: expanding it there could carry an environment secret into the
+/// event Meta receives.
+fn resolve_env(v: Value, at: &str, env_fields: &[String]) -> Result<Value, EnvError> {
     Ok(match v {
-        Value::String(s) => Value::String(substitute(&s)?),
-        Value::Array(a) => Value::Array(a.into_iter().map(resolve_env).collect::<Result<_, _>>()?),
+        Value::String(s) if !s.contains("${") => Value::String(s),
+        Value::String(s) if env_fields.iter().any(|f| f == at) => {
+            Value::String(substitute(&s).map_err(|var| EnvError {
+                at: at.to_string(),
+                message: format!("the environment variable `{var}` is not set"),
+            })?)
+        }
+        Value::String(_) => {
+            return Err(EnvError {
+                at: at.to_string(),
+                message: format!(
+                    "`${{…}}` is read from the environment only in secret settings ({}); write this setting's value in the file",
+                    if env_fields.is_empty() {
+                        "none here".to_string()
+                    } else {
+                        env_fields.join(", ")
+                    }
+                ),
+            });
+        }
+        Value::Array(a) => Value::Array(
+            a.into_iter()
+                .enumerate()
+                .map(|(i, v)| resolve_env(v, &format!("{at}/{i}"), env_fields))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(o) => Value::Object(
             o.into_iter()
-                .map(|(k, v)| resolve_env(v).map(|v| (k, v)))
+                .map(|(k, v)| {
+                    let pointer = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    resolve_env(v, &pointer, env_fields).map(|v| (k, v))
+                })
                 .collect::<Result<_, _>>()?,
         ),
         other => other,
@@ -251,8 +335,9 @@ mod tests {
             "# a comment\nname = \"W\"\ntrigger = \"order_placed\"\n\n[[actions]]\n[actions.settings]\npixel_id = \"1\"\naccess_token = \"${{HOME}}\"\nevent = \"Purchase\"\n"
         )
         .unwrap();
-        let w = load(f.path()).unwrap();
+        let w = load(f.path(), &["/access_token".to_string()]).unwrap();
         assert_eq!(w.trigger, "order_placed");
+        assert_eq!(w.actions[0].id, "1/purchase");
         let s: Value = serde_json::from_str(&w.actions[0].settings).unwrap();
         assert_eq!(
             s["access_token"],
@@ -272,7 +357,7 @@ mod tests {
             )
             .unwrap();
         }
-        let (workflows, errors) = load_all(&[dir.path().to_path_buf()]);
+        let (workflows, errors) = load_all(&[dir.path().to_path_buf()], &[]);
         assert_eq!(workflows.len(), 1);
         assert!(
             errors[0]
@@ -287,11 +372,58 @@ mod tests {
     fn missing_env_and_bad_files_are_reported() {
         let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         write!(f, "trigger = \"t\"\n[[actions]]\nsettings = {{ access_token = \"${{NO_SUCH_VAR_42}}\" }}\n").unwrap();
-        let e = load(f.path()).unwrap_err();
+        let e = load(f.path(), &["/access_token".to_string()]).unwrap_err();
         assert!(e.to_string().contains("NO_SUCH_VAR_42"), "{e}");
         let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         write!(f, "trigger = \"t\"\n\nactions = 3\n").unwrap();
-        let e = load(f.path()).unwrap_err();
+        let e = load(f.path(), &[]).unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn the_environment_reaches_secret_settings_only() {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        write!(
+            f,
+            "trigger = \"t\"\n[[actions]]\n[actions.settings]\npixel_id = \"1\"\nevent = \"Lead\"\naccess_token = \"${{HOME}}\"\nmapping = {{ \"custom_data.leak\" = \"${{HOME}}\" }}\n"
+        )
+        .unwrap();
+        let e = load(f.path(), &["/access_token".to_string()]).unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("actions[0].settings/mapping/custom_data.leak"),
+            "{e}"
+        );
+        assert!(
+            e.message
+                .contains("only in secret settings (/access_token)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_action_is_known_by_its_id_or_pixel_and_event_never_its_place() {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        write!(
+            f,
+            "trigger = \"t\"\n[[actions]]\nsettings = {{ pixel_id = \"1\", event = \"Lead\" }}\n[[actions]]\nid = \"crm\"\nsettings = {{ pixel_id = \"1\", event = \"lead\" }}\n[[actions]]\nsettings = {{ pixel_id = \"2\", event = \"Lead\" }}\n"
+        )
+        .unwrap();
+        let w = load(f.path(), &[]).unwrap();
+        let ids: Vec<_> = w.actions.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["1/lead", "crm", "2/lead"]);
+
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        write!(
+            f,
+            "trigger = \"t\"\n[[actions]]\nsettings = {{ pixel_id = \"1\", event = \"Lead\" }}\n[[actions]]\nsettings = {{ pixel_id = \"1\", event = \"LEAD\", test_event_code = \"T\" }}\n"
+        )
+        .unwrap();
+        let e = load(f.path(), &[]).unwrap_err();
+        assert!(
+            e.message
+                .contains("actions[0] and actions[1] are the same action `1/lead`"),
+            "{e}"
+        );
     }
 }

@@ -1,0 +1,148 @@
+//! Secrets (the access token) in a type that cannot print itself, and the
+//! one redaction every string leaving the host passes through: recorded
+//! exchanges, reports, the outbox, the console.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// What a secret is replaced with wherever it would appear.
+pub const REDACTED: &str = "[redacted]";
+
+/// A secret value. `Debug` and `Display` print `[redacted]`; only
+/// [`Secret::expose`] gives the value, for the one place that needs it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// Replaces every known secret in text: as written, and in the encoded
+/// forms a server or proxy may quote it back in (percent-encoded in a URL,
+/// escaped in JSON).
+#[derive(Clone, Default)]
+pub struct Redactor {
+    needles: Vec<String>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} forms of secrets)", self.needles.len())
+    }
+}
+
+impl Redactor {
+    /// A redactor for `secrets` (empty ones are ignored).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
+        let mut r = Redactor::default();
+        r.extend(secrets);
+        r
+    }
+
+    /// Adds `secrets`.
+    pub fn extend<'a>(&mut self, secrets: impl IntoIterator<Item = &'a Secret>) {
+        for s in secrets {
+            let value = s.expose();
+            if value.is_empty() {
+                continue;
+            }
+            for form in [
+                value.to_string(),
+                percent_encoded(value),
+                serde_json::to_string(value)
+                    .map(|q| q[1..q.len() - 1].to_string())
+                    .unwrap_or_default(),
+            ] {
+                if !form.is_empty() && !self.needles.contains(&form) {
+                    self.needles.push(form);
+                }
+            }
+        }
+        // Longest first, so that a secret containing another is replaced whole.
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    }
+
+    /// Whether there is nothing to redact.
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+
+    /// `text` with every secret replaced by `[redacted]`.
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if !self.needles.iter().any(|n| text.contains(n.as_str())) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = text.to_string();
+        for n in &self.needles {
+            if out.contains(n.as_str()) {
+                out = out.replace(n.as_str(), REDACTED);
+            }
+        }
+        Cow::Owned(out)
+    }
+
+    /// Redacts `text` in place.
+    pub fn scrub(&self, text: &mut String) {
+        if let Cow::Owned(clean) = self.redact(text) {
+            *text = clean;
+        }
+    }
+}
+
+fn percent_encoded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_prints_itself() {
+        let s = Secret::new("EAAB-token");
+        assert_eq!(format!("{s} {s:?}"), "[redacted] [redacted]");
+        assert_eq!(format!("{:?}", Some(&s)), "Some([redacted])");
+        assert_eq!(s.expose(), "EAAB-token");
+    }
+
+    #[test]
+    fn every_form_of_a_secret_is_redacted() {
+        let r = Redactor::new(&[Secret::new("tok/en+1"), Secret::new("")]);
+        assert_eq!(
+            r.redact("bad token tok/en+1, url ?access_token=tok%2Fen%2B1"),
+            "bad token [redacted], url ?access_token=[redacted]"
+        );
+        let quoted = serde_json::to_string("tok\"q").unwrap();
+        let r = Redactor::new(&[Secret::new("tok\"q")]);
+        assert_eq!(r.redact(&quoted), "\"[redacted]\"");
+        assert!(matches!(r.redact("nothing here"), Cow::Borrowed(_)));
+    }
+}
