@@ -598,11 +598,8 @@ async fn an_inserted_action_is_sent_not_mistaken_for_the_one_it_displaced() {
             .iter()
             .map(|e| (e.event_name.clone().unwrap(), e.from_outbox))
             .collect();
-        assert_eq!(
-            by_event["InitiateCheckout"], false,
-            "the new action was sent"
-        );
-        assert_eq!(by_event["Purchase"], true, "the old one was not sent again");
+        assert!(!by_event["InitiateCheckout"], "the new action was sent");
+        assert!(by_event["Purchase"], "the old one was not sent again");
     }
     let checkouts = double
         .received()
