@@ -274,6 +274,8 @@ pub struct Execution<T = wit::Outcome> {
     pub elapsed: Duration,
     /// CPU time it used.
     pub cpu: Duration,
+    /// Linear memory it held at its peak, bytes, over all its memories.
+    pub memory: usize,
 }
 
 /// The host stopped the component.
@@ -464,6 +466,7 @@ impl ActionEngine {
             exchanges,
             elapsed: started.elapsed(),
             cpu: cpu.used(),
+            memory: store.data().limiter.memory_used,
         }
     }
 

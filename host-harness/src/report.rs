@@ -271,6 +271,7 @@ impl ExecutionReport {
             exchanges,
             elapsed,
             cpu: std::time::Duration::ZERO,
+            memory: 0,
         };
         let mut r = ExecutionReport {
             workflow: workflow.to_string(),
