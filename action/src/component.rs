@@ -3,8 +3,8 @@
 
 use crate::graph;
 use crate::input::{Contact, Firing};
+use crate::names::ActionSource;
 use crate::outcome::{self, ActionError};
-use crate::settings::ActionSource;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 wit_bindgen::generate!({

@@ -4,10 +4,11 @@
 
 use crate::input::{Contact, Firing};
 use crate::mapping::{self, Context};
+use crate::names::ActionSource;
 use crate::normalize::{self, Locale, Normalized, UserKey};
 use crate::outcome::{Problem, Warning};
 use crate::regions;
-use crate::settings::{ActionSource, LimitedDataUse, Settings};
+use crate::settings::{LimitedDataUse, Settings};
 use serde::Serialize;
 use serde_json::{Map, Value};
 

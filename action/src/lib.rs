@@ -1,8 +1,9 @@
 //! Send Conversion Event: a workflow action that sends a conversion to
 //! Meta's Conversions API.
 //!
-//! The core is plain Rust, compiled and tested natively: [`settings`] reads
-//! what the builder filled in, [`consent`] skips contacts who opted out,
+//! The core is plain Rust, compiled and tested natively: [`names`] holds
+//! Meta's event names and action sources, [`settings`] reads what the
+//! builder filled in, [`consent`] skips contacts who opted out,
 //! [`mapping`] resolves merge fields,
 //! [`normalize`] prepares customer data as Meta matches it, [`event`] builds
 //! and checks the event, [`graph`] speaks the Graph API. [`execute`] ties
@@ -18,6 +19,7 @@ pub mod event;
 pub mod graph;
 pub mod input;
 pub mod mapping;
+pub mod names;
 pub mod normalize;
 pub mod outcome;
 pub mod regions;
@@ -66,7 +68,7 @@ pub fn descriptor() -> Descriptor {
             normalised and SHA-256-hashed as Meta matches it; the event id lets Meta deduplicate \
             it with the website's Pixel."
             .into(),
-        supported_events: settings::STANDARD_EVENTS
+        supported_events: names::STANDARD_EVENTS
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -99,7 +101,7 @@ pub struct Preview {
     /// The `event_time`.
     pub event_time: i64,
     /// The action source.
-    pub action_source: settings::ActionSource,
+    pub action_source: names::ActionSource,
     /// Whether a test event code is attached.
     pub test_event: bool,
     /// The request, unless the event is skipped.

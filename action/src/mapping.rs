@@ -10,8 +10,8 @@
 //! list stays a list); mixed text renders as text.
 
 use crate::input::{Contact, Firing};
+use crate::names::EventName;
 use crate::normalize::UserKey;
-use crate::settings::EventName;
 use serde_json::{Map, Value};
 
 /// Parameters outside `user_data` and `custom_data` that a mapping can set.
@@ -561,7 +561,7 @@ pub fn catalogue() -> Value {
 /// The default mappings of every standard event, for the descriptor.
 pub fn defaults_document() -> Value {
     let mut doc = Map::new();
-    for name in crate::settings::STANDARD_EVENTS.iter().take(5) {
+    for name in crate::names::STANDARD_EVENTS.iter().take(5) {
         let m: Map<String, Value> = defaults(&EventName::parse(name))
             .into_iter()
             .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
@@ -653,7 +653,7 @@ mod tests {
 
     #[test]
     fn every_default_template_parses_and_is_mappable() {
-        for name in crate::settings::STANDARD_EVENTS {
+        for name in crate::names::STANDARD_EVENTS {
             for (param, t) in defaults(&EventName::parse(name)) {
                 assert!(is_mappable(param), "{param}");
                 Template::parse(t).unwrap();

@@ -1,7 +1,7 @@
 //! What an execution reports back: Rust twins of the WIT `outcome`,
 //! `failure` and error records.
 
-use crate::settings::ActionSource;
+use crate::names::ActionSource;
 
 /// One problem in the settings or in a firing's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
