@@ -3,10 +3,8 @@
 //! real component, and it appears, live. `scripts/setup-browser` installs
 //! Debian's chromium and chromium-driver (`make test` runs it).
 
-mod common;
-
-use common::*;
-use host_harness::egress::EgressPolicy;
+use crate::common::*;
+use action_host::EgressPolicy;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -1,8 +1,6 @@
 //! The `host-harness` binary, as users run it.
 
-mod common;
-
-use common::TOKEN;
+use crate::common::TOKEN;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -86,7 +84,7 @@ fn write_workflow(dir: &Path, token: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
-    let d = common::double().await;
+    let d = crate::common::double().await;
     let dir = tempfile::tempdir().unwrap();
     let mut contacts = String::from(
         "id,email,phone,first_name,last_name,city,state,postal_code,country,date_of_birth,gender,plan\n",
@@ -185,7 +183,7 @@ async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_settings_name_the_file_line_and_field() {
-    let d = common::double().await;
+    let d = crate::common::double().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("lead.toml"),
@@ -195,7 +193,7 @@ async fn invalid_settings_name_the_file_line_and_field() {
     std::fs::write(dir.path().join("c.csv"), "id,email\nc1,a@example.com\n").unwrap();
     std::fs::write(
         dir.path().join("f.jsonl"),
-        format!("{{\"id\":\"1\",\"type\":\"form_submitted\",\"contact_id\":\"c1\",\"occurred_at\":{}}}\n", common::now()),
+        format!("{{\"id\":\"1\",\"type\":\"form_submitted\",\"contact_id\":\"c1\",\"occurred_at\":{}}}\n", crate::common::now()),
     )
     .unwrap();
     let p = |name: &str| dir.path().join(name).display().to_string();
@@ -219,7 +217,7 @@ async fn invalid_settings_name_the_file_line_and_field() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
-    let d = common::double().await;
+    let d = crate::common::double().await;
     let dir = tempfile::tempdir().unwrap();
     write_workflow(dir.path(), TOKEN);
     std::fs::write(
@@ -259,7 +257,7 @@ async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
         "{t}"
     );
     assert!(
-        t.contains(&common::sha("ada@example.com")),
+        t.contains(&crate::common::sha("ada@example.com")),
         "the hash of the email is shown:\n{t}"
     );
     assert!(!t.contains("Ada@Example.com") && !t.contains(TOKEN), "{t}");
@@ -310,7 +308,7 @@ fn out_of_range_flags_are_refused_at_start() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn files_that_start_with_a_byte_order_mark_are_read_whole() {
-    let d = common::double().await;
+    let d = crate::common::double().await;
     let dir = tempfile::tempdir().unwrap();
     write_workflow(dir.path(), TOKEN);
     let at = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();

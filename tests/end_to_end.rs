@@ -1,13 +1,9 @@
 //! The real component in the real wasmtime host, over loopback, against the
 //! Graph API double.
 
-mod common;
-
-use common::*;
-use host_harness::egress::{EgressPolicy, ExchangeResult};
-use host_harness::engine::wit;
-use host_harness::graph_double::{Fault, GraphDouble};
-use host_harness::secrets::Secret;
+use crate::common::*;
+use action_host::{EgressPolicy, ExchangeResult, Secret, wit};
+use graph_double::{Fault, GraphDouble};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -17,24 +13,20 @@ fn policy(d: &GraphDouble) -> Arc<EgressPolicy> {
     )
 }
 
-async fn execute(
-    d: &GraphDouble,
-    settings: &str,
-    firing: &wit::Firing,
-) -> host_harness::engine::Execution {
+async fn execute(d: &GraphDouble, settings: &str, firing: &wit::Firing) -> action_host::Execution {
     engine()
         .execute(policy(d), settings, firing, &contact())
         .await
 }
 
-fn accepted(exec: &host_harness::engine::Execution) -> &wit::Outcome {
+fn accepted(exec: &action_host::Execution) -> &wit::Outcome {
     match &exec.result {
         Ok(Ok(o)) => o,
         other => panic!("not accepted: {other:?}\nrequests: {:?}", exec.exchanges),
     }
 }
 
-fn failure(exec: &host_harness::engine::Execution) -> &wit::Failure {
+fn failure(exec: &action_host::Execution) -> &wit::Failure {
     match &exec.result {
         Ok(Err(f)) => f,
         other => panic!("expected a failure, got {other:?}"),
@@ -721,7 +713,7 @@ async fn the_doubles_controls_refuse_other_origins_and_hosts() {
 
 #[tokio::test]
 async fn the_double_keeps_a_bounded_history_and_says_what_it_dropped() {
-    let d = double_with_config(host_harness::graph_double::DoubleConfig {
+    let d = double_with_config(graph_double::DoubleConfig {
         max_kept: 10,
         ..Default::default()
     })

@@ -2,12 +2,8 @@
 //! (counted by event id, Meta-style deduplication aside), the right ones are
 //! dead-lettered, a killed run resumes, and bad input never crashes a run.
 
-mod common;
-
-use common::*;
-use host_harness::graph_double::{
-    Chaos, ChaosKind, DoubleConfig, Fault, GraphDouble, ReceivedEvent,
-};
+use crate::common::*;
+use graph_double::{Chaos, ChaosKind, DoubleConfig, Fault, GraphDouble, ReceivedEvent};
 use host_harness::outbox::{Outbox, State};
 use host_harness::retry::RetryPolicy;
 use host_harness::run::{RunOptions, run};

@@ -1,11 +1,11 @@
 //! A misbehaving component is stopped with a clear error, and the host goes
 //! on serving other firings. The fixture is `tests/fixtures/rogue-action`.
 
-mod common;
-
-use common::*;
-use host_harness::egress::{EgressCap, EgressPolicy, ExchangeResult};
-use host_harness::engine::{ActionEngine, HostFailure, Limits, ROGUE_COMPONENT_PATH, wit};
+use crate::common::*;
+use action_host::{
+    ActionEngine, EgressCap, EgressPolicy, ExchangeResult, HostFailure, Limits, wit,
+};
+use host_harness::component::ROGUE_COMPONENT_PATH;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ fn rogue_with(limits: Limits) -> ActionEngine {
     ActionEngine::new(&std::fs::read(ROGUE_COMPONENT_PATH).unwrap(), limits).unwrap()
 }
 
-async fn run(engine: &ActionEngine, behaviour: &str) -> host_harness::engine::Execution {
+async fn run(engine: &ActionEngine, behaviour: &str) -> action_host::Execution {
     run_with(engine, EgressPolicy::graph(None), behaviour).await
 }
 
@@ -31,7 +31,7 @@ async fn run_with(
     engine: &ActionEngine,
     policy: EgressPolicy,
     behaviour: &str,
-) -> host_harness::engine::Execution {
+) -> action_host::Execution {
     engine
         .execute(
             Arc::new(policy),
@@ -43,7 +43,7 @@ async fn run_with(
 }
 
 /// The bytes the rogue wrote before the host stopped it, from its message.
-fn written(exec: &host_harness::engine::Execution) -> usize {
+fn written(exec: &action_host::Execution) -> usize {
     let text = match &exec.result {
         Ok(Err(wit::Failure {
             error: wit::ActionError::Transport(t),
@@ -325,8 +325,8 @@ async fn each_execution_is_charged_only_its_own_cpu_time() {
 /// did not write for this component is never loaded.
 #[tokio::test]
 async fn a_replaced_compiled_component_in_the_cache_is_refused_and_recompiled() {
-    use host_harness::cache::{CacheUse, artifacts};
-    use host_harness::engine::BUNDLED_COMPONENT;
+    use action_host::CacheUse;
+    use host_harness::component::BUNDLED_COMPONENT;
     use std::os::unix::fs::PermissionsExt;
     let rogue_bytes = std::fs::read(ROGUE_COMPONENT_PATH).unwrap();
     let cache = tempfile::tempdir().unwrap();
@@ -401,4 +401,15 @@ async fn a_replaced_compiled_component_in_the_cache_is_refused_and_recompiled() 
         };
         assert!(why.contains("belongs to another user"), "{why}");
     }
+}
+
+/// The compiled components kept in a cache folder.
+fn artifacts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    found.sort();
+    found
 }

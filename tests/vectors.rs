@@ -2,11 +2,8 @@
 //! real component in wasmtime against the Graph API double: what arrives at
 //! the double is what the vector expects.
 
-mod common;
-
-use common::*;
-use host_harness::egress::EgressPolicy;
-use host_harness::engine::wit;
+use crate::common::*;
+use action_host::{EgressPolicy, wit};
 use serde_json::{Value, json};
 use std::sync::Arc;
 

@@ -1,11 +1,11 @@
 //! `host-harness bench`: figures anyone can reproduce on their machine. Each
 //! section prints what it measured and how; nothing here is asserted.
 
-use crate::egress::EgressPolicy;
-use crate::engine::{ActionEngine, BUNDLED_COMPONENT, Limits, wit};
-use crate::graph_double::{DEFAULT_TOKEN, DoubleConfig, GraphDouble};
+use crate::component::BUNDLED_COMPONENT;
 use crate::run::{RunOptions, run};
+use action_host::{ActionEngine, EgressPolicy, Limits, wit};
 use anyhow::{Context as _, Result};
+use graph_double::{DEFAULT_TOKEN, DoubleConfig, GraphDouble};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -152,12 +152,10 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
 
     // Per firing: store + instantiate + execute, the HTTP answer served by
     // the egress hook itself.
-    let mut policy = EgressPolicy::graph(None);
-    policy.local_answer = Some((
+    let policy = Arc::new(EgressPolicy::graph(None).answered_locally_for_benchmarks(
         200,
-        r#"{"events_received":1,"messages":[],"fbtrace_id":"bench"}"#.into(),
+        r#"{"events_received":1,"messages":[],"fbtrace_id":"bench"}"#,
     ));
-    let policy = Arc::new(policy);
     let contact = bench_contact(7);
     let firing = bench_firing(7, now() - 60);
     let mut samples = Vec::with_capacity(n);

@@ -2,8 +2,8 @@
 //! array, or JSON lines. Standard columns become the contact's fields;
 //! every other column is a custom field reachable as `{{contact.<column>}}`.
 
-use crate::engine::wit;
 use crate::input::{InputError, line_of_slice, read_text};
+use action_host::wit;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;

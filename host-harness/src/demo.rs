@@ -2,11 +2,11 @@
 //! workflows (the five events of the seed and a custom one) over the
 //! bundled contacts, and a readable summary.
 
-use crate::engine::ActionEngine;
-use crate::graph_double::{DoubleConfig, GraphDouble};
 use crate::report::Report;
 use crate::run::{RunOptions, run};
+use action_host::ActionEngine;
 use anyhow::{Context as _, Result};
+use graph_double::{DoubleConfig, GraphDouble};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 //!   "occurred_at": "2026-11-26T10:00:00Z", "data": {...}}`.
 //! `occurred_at` is RFC 3339 or Unix seconds.
 
-use crate::engine::wit;
 use crate::input::{InputError, lines};
+use action_host::wit;
 use serde_json::Value;
 use std::path::Path;
 

@@ -2,11 +2,9 @@
 //! one per action it ran, with Meta's answer or the error, the warnings and
 //! the requests made. JSON for machines, a summary for people.
 
-use crate::egress::{Exchange, ExchangeResult};
-use crate::engine::{Execution, HostFailure, wit};
 use crate::input::InputError;
 use crate::quality::{self, Quality};
-use crate::secrets::Redactor;
+use action_host::{Exchange, ExchangeResult, Execution, HostFailure, Redactor, wit};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,7 +1,8 @@
-//! When to send again: Meta's answer classified (reference section 5), and
-//! exponential backoff with jitter, longer for rate limits.
+//! When to send again: an execution's result classified (Meta's answer by
+//! reference section 5, the host's stops by kind), and exponential backoff
+//! with jitter, longer for rate limits.
 
-use crate::report::{ExecutionReport, Status};
+use action_host::{HostFailure, wit};
 use std::time::Duration;
 
 /// How hard to try.
@@ -45,19 +46,38 @@ pub enum Verdict {
 /// Meta's codes that mean "too many requests".
 const RATE_LIMIT_CODES: [i32; 6] = [4, 17, 32, 341, 613, 80004];
 
-/// Classifies one execution.
-pub fn verdict(r: &ExecutionReport) -> Verdict {
-    match r.status {
-        Status::Accepted | Status::Skipped | Status::DryRun => Verdict::Done,
-        Status::Invalid => Verdict::Dead,
-        Status::Rejected | Status::Failed | Status::Error => match &r.error {
-            Some(e) if e.retriable => Verdict::Retry {
-                rate_limited: e.http_status == Some(429)
-                    || e.code.is_some_and(|c| RATE_LIMIT_CODES.contains(&c)),
+/// What one execution returned: the action's result, or why the host
+/// stopped it.
+pub type ExecutionResult = Result<Result<wit::Outcome, wit::Failure>, HostFailure>;
+
+/// Classifies one execution's result.
+pub fn verdict(result: &ExecutionResult) -> Verdict {
+    match result {
+        // Accepted, or deliberately skipped.
+        Ok(Ok(_)) => Verdict::Done,
+        Ok(Err(failure)) => match &failure.error {
+            wit::ActionError::InvalidSettings(_) | wit::ActionError::InvalidInput(_) => {
+                Verdict::Dead
+            }
+            wit::ActionError::Rejected(m) if m.retriable => Verdict::Retry {
+                rate_limited: m.http_status == 429 || RATE_LIMIT_CODES.contains(&m.code),
             },
-            _ => Verdict::Dead,
+            wit::ActionError::Transport(t) if t.retriable => Verdict::Retry {
+                rate_limited: false,
+            },
+            wit::ActionError::Rejected(_) | wit::ActionError::Transport(_) => Verdict::Dead,
         },
+        Err(stopped) if stopped.retriable() => Verdict::Retry {
+            rate_limited: false,
+        },
+        Err(_) => Verdict::Dead,
     }
+}
+
+/// Whether Meta refused a whole request as invalid (code 100): in a batch,
+/// one bad event does that to all, so the batch is split to find it.
+pub fn refused_as_invalid(result: &ExecutionResult) -> bool {
+    matches!(result, Ok(Err(wit::Failure { error: wit::ActionError::Rejected(m), .. })) if m.code == 100 && !m.retriable)
 }
 
 impl RetryPolicy {

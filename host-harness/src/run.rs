@@ -2,8 +2,6 @@
 //! executed by the component, concurrently up to a bound, into a report.
 
 use crate::contacts;
-use crate::egress::EgressPolicy;
-use crate::engine::{ActionEngine, HostFailure, wit};
 use crate::firings;
 use crate::input::InputError;
 use crate::outbox::{NewEntry, Outbox, Recorded, State};
@@ -11,8 +9,8 @@ use crate::report::{
     ComponentInfo, ErrorReport, ExecutionReport, FiringReport, Report, Status, Totals,
 };
 use crate::retry::{self, RetryPolicy, Verdict};
-use crate::secrets::{Redactor, Secret};
 use crate::workflow::{self, Workflow};
+use action_host::{ActionEngine, EgressPolicy, HostFailure, Redactor, Secret, wit};
 use anyhow::Result;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -634,10 +632,10 @@ impl Attempts {
                 )
                 .await;
             drop(permit);
+            let verdict = retry::verdict(&exec.result);
             let mut r = ExecutionReport::from_execution(&self.workflow, &self.action, exec);
             r.attempts = attempt;
             r.redact(&self.context.redactor);
-            let verdict = retry::verdict(&r);
             let spent = attempt >= self.retry.max_attempts;
             self.record(&[(job.key.as_str(), &r, verdict)]);
             match verdict {
@@ -716,6 +714,8 @@ impl Attempts {
             let mut settled = Vec::with_capacity(group.len());
             for (job, result) in group.into_iter().zip(results) {
                 let accepted = matches!(result, Ok(Ok(_)));
+                let verdict = retry::verdict(&result);
+                let refused_as_invalid = retry::refused_as_invalid(&result);
                 let exchanges = if accepted && !self.record_requests {
                     Vec::new()
                 } else {
@@ -730,11 +730,6 @@ impl Attempts {
                 );
                 r.attempts = attempt;
                 r.redact(&self.context.redactor);
-                let verdict = retry::verdict(&r);
-                let refused_as_invalid = r
-                    .error
-                    .as_ref()
-                    .is_some_and(|e| e.class == "rejected" && e.code == Some(100) && !e.retriable);
                 if refused_as_invalid {
                     refused_together.push((job, r));
                     continue;

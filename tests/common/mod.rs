@@ -1,11 +1,12 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
-use host_harness::engine::{ActionEngine, BUNDLED_COMPONENT, Limits, wit};
+use action_host::{ActionEngine, Limits, wit};
+use host_harness::component::BUNDLED_COMPONENT;
 use std::sync::{Arc, OnceLock};
 
 /// The token the double accepts by default.
-pub const TOKEN: &str = host_harness::graph_double::DEFAULT_TOKEN;
+pub const TOKEN: &str = graph_double::DEFAULT_TOKEN;
 
 /// The component built from this checkout, compiled once per test binary.
 pub fn engine() -> Arc<ActionEngine> {
@@ -174,15 +175,13 @@ pub async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
 }
 
 /// A Graph API double with `config` on a free loopback port.
-pub async fn double_with_config(
-    config: host_harness::graph_double::DoubleConfig,
-) -> host_harness::graph_double::GraphDouble {
-    host_harness::graph_double::GraphDouble::start("127.0.0.1:0".parse().unwrap(), config)
+pub async fn double_with_config(config: graph_double::DoubleConfig) -> graph_double::GraphDouble {
+    graph_double::GraphDouble::start("127.0.0.1:0".parse().unwrap(), config)
         .await
         .unwrap()
 }
 
 /// A Graph API double as Meta behaves, on a free loopback port.
-pub async fn double() -> host_harness::graph_double::GraphDouble {
+pub async fn double() -> graph_double::GraphDouble {
     double_with_config(Default::default()).await
 }

@@ -52,10 +52,8 @@ pub struct EgressPolicy {
     pub max_recorded_body: usize,
     /// Secrets never recorded (the access token), replaced by `[redacted]`.
     pub redactor: Redactor,
-    /// For benchmarks only: allowed requests are answered by the host itself
-    /// with this status and body, without any network, to measure the
-    /// host's own overhead. Never set it in production.
-    pub local_answer: Option<(u16, String)>,
+    /// Benchmarks only (see [`EgressPolicy::answered_locally_for_benchmarks`]).
+    local_answer: Option<(u16, String)>,
 }
 
 impl EgressPolicy {
@@ -87,6 +85,14 @@ impl EgressPolicy {
     /// The same policy, redacting `secrets` too.
     pub fn with_secrets<'a>(mut self, secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
         self.redactor.extend(secrets);
+        self
+    }
+
+    /// For benchmarks only: allowed requests are answered by the host itself
+    /// with `status` and `body`, without any network, to measure the host's
+    /// own overhead. Never in production: nothing reaches Meta.
+    pub fn answered_locally_for_benchmarks(mut self, status: u16, body: &str) -> Self {
+        self.local_answer = Some((status, body.to_string()));
         self
     }
 
@@ -155,8 +161,8 @@ impl fmt::Display for EgressCap {
     }
 }
 
-/// `8 MiB`, `64 KiB`, `512 B`.
-pub fn human_bytes(n: usize) -> String {
+/// `8 MiB`, `64 KiB`, `512 bytes`.
+pub(crate) fn human_bytes(n: usize) -> String {
     if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
     } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
@@ -233,7 +239,7 @@ pub enum ExchangeResult {
 }
 
 /// The `WasiHttpHooks` of one store (one execution).
-pub struct EgressHooks {
+pub(crate) struct EgressHooks {
     policy: Arc<EgressPolicy>,
     log: Arc<Mutex<Vec<Exchange>>>,
     requests: Arc<AtomicU32>,
@@ -241,7 +247,7 @@ pub struct EgressHooks {
 
 impl EgressHooks {
     /// Hooks applying `policy` and appending every exchange to `log`.
-    pub fn new(policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Self {
+    pub(crate) fn new(policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Self {
         EgressHooks {
             policy,
             log,

@@ -267,15 +267,3 @@ fn owned_by_us(file: &std::fs::File, path: &Path) -> Result<(), String> {
 fn owned_by_us(_file: &std::fs::File, _path: &Path) -> Result<(), String> {
     Ok(())
 }
-
-/// The files of a cache folder that hold compiled components.
-pub fn artifacts(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
-        .collect();
-    found.sort();
-    found
-}

@@ -15,6 +15,22 @@
 //! busy loop when accepting fails, control endpoints that refuse
 //! cross-origin and foreign-`Host` requests (a web page the developer visits
 //! cannot reconfigure it), and bounded storage that says what it dropped.
+//!
+//! ```no_run
+//! use graph_double::{DoubleConfig, GraphDouble};
+//!
+//! # async fn example() -> anyhow::Result<()> {
+//! let double = GraphDouble::start("127.0.0.1:0".parse()?, DoubleConfig::default()).await?;
+//! println!("POST events to {}/v24.0/<pixel id>/events", double.url());
+//! // ... run the action with its requests redirected there, then:
+//! for event in double.received() {
+//!     println!("{} {:?} deduplicated: {}", event.event_name, event.event_id, event.deduplicated);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
 
 use anyhow::Result;
 use bytes::Bytes;

@@ -1,0 +1,177 @@
+//! `host-harness run`: every firing of a triggers file through the
+//! workflows that listen for it.
+
+use super::{concurrency_range, load_engine, write_report};
+use anyhow::Result;
+use host_harness::report::{Report, Status};
+use host_harness::retry::RetryPolicy;
+use host_harness::run::{DEFAULT_BATCH_BYTES, RunOptions, run};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A workflow file (TOML or JSON) or a folder of them; repeatable.
+    #[arg(long, required = true)]
+    workflow: Vec<PathBuf>,
+    /// Contacts: CSV with a header row, a JSON array, or JSON lines.
+    #[arg(long)]
+    contacts: PathBuf,
+    /// Trigger firings, JSON lines.
+    #[arg(long)]
+    triggers: PathBuf,
+    /// Send Graph API requests here instead of graph.facebook.com
+    /// (e.g. a local double: http://127.0.0.1:8080).
+    #[arg(long, value_parser = parse_graph_url)]
+    graph_url: Option<http::Uri>,
+    /// Write the full JSON report here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Run this component instead of the bundled one.
+    #[arg(long)]
+    component: Option<PathBuf>,
+    /// Executions in flight at once (1 to 1024).
+    #[arg(long, default_value_t = 8, value_parser = concurrency_range())]
+    concurrency: u32,
+    /// Show the exact JSON each firing would send (hashes, no token) and
+    /// send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Keep the HTTP exchanges of accepted events in the report too
+    /// (failed ones always keep theirs).
+    #[arg(long)]
+    record_requests: bool,
+    /// Compile the component afresh instead of using the cache of
+    /// compiled components.
+    #[arg(long)]
+    no_cache: bool,
+    /// The outbox (SQLite) that makes the run resumable; default: the
+    /// triggers file's path with `.outbox.db` added.
+    #[arg(long)]
+    outbox: Option<PathBuf>,
+    /// Run without an outbox: a killed run starts over.
+    #[arg(long, conflicts_with = "outbox")]
+    no_outbox: bool,
+    /// Attempts per execution in this run before it waits for the next.
+    #[arg(long, default_value_t = 6)]
+    max_attempts: u32,
+    /// Events per request to Meta (1 to 1000): above 1, the firings of
+    /// one action are sent in batches.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    batch_size: u16,
+}
+
+/// `--graph-url`: an absolute `http` or `https` URL, checked before any
+/// work starts.
+fn parse_graph_url(text: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => {}
+        _ => {
+            return Err(format!(
+                "`{text}` is not an absolute http(s) URL such as http://127.0.0.1:8080"
+            ));
+        }
+    }
+    if uri.query().is_some() {
+        return Err(format!("`{text}` has a query; give a base URL"));
+    }
+    Ok(uri)
+}
+
+pub async fn main(args: Args) -> Result<ExitCode> {
+    let outbox = match (args.outbox, args.no_outbox) {
+        (_, true) => None,
+        (Some(path), false) => Some(path),
+        (None, false) => Some(PathBuf::from(format!(
+            "{}.outbox.db",
+            args.triggers.display()
+        ))),
+    };
+    let engine = load_engine(args.component.as_ref(), args.concurrency, !args.no_cache)?;
+    let options = RunOptions {
+        workflows: args.workflow,
+        contacts: args.contacts,
+        firings: args.triggers,
+        graph_url: args.graph_url,
+        concurrency: args.concurrency as usize,
+        dry_run: args.dry_run,
+        record_requests: args.record_requests,
+        outbox,
+        batch_size: args.batch_size.into(),
+        batch_bytes: DEFAULT_BATCH_BYTES,
+        retry: RetryPolicy {
+            max_attempts: args.max_attempts.max(1),
+            ..RetryPolicy::default()
+        },
+    };
+    let bar = progress_bar();
+    let tick = |done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    };
+    let result = run(engine, &options, &tick).await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if args.dry_run {
+        print_dry_run(&result)?;
+    }
+    print!("{}", result.summary(50));
+    write_report(&result, args.report.as_ref())?;
+    Ok(if result.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A progress bar on a terminal; none when output goes elsewhere.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} firings {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+/// Per firing, what would be sent.
+fn print_dry_run(report: &Report) -> Result<()> {
+    println!("Dry run: nothing was sent.\n");
+    for f in &report.firings {
+        for e in &f.executions {
+            println!(
+                "{} firing {} → {} (event_id {})",
+                f.source,
+                f.firing_id.as_deref().unwrap_or("?"),
+                e.event_name.as_deref().unwrap_or(&e.action),
+                e.event_id.as_deref().unwrap_or("-")
+            );
+            if let Some(w) = &e.would_send {
+                println!("  POST {}\n  Authorization: Bearer [redacted]", w.url);
+                for line in serde_json::to_string_pretty(&w.body)?.lines() {
+                    println!("  {line}");
+                }
+            }
+            if e.status == Status::Skipped {
+                println!("  skipped: {}", e.skipped.as_deref().unwrap_or_default());
+            }
+            if let Some(err) = &e.error {
+                println!("  not sendable ({}): {}", err.class, err.message);
+            }
+            for w in &e.warnings {
+                println!("  warning: {}: {}", w.field, w.message);
+            }
+            println!();
+        }
+    }
+    Ok(())
+}
