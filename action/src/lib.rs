@@ -15,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod consent;
+mod country_names;
 pub mod event;
 pub mod graph;
 pub mod input;

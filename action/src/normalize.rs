@@ -7,6 +7,8 @@
 
 use crate::regions::{self, Country};
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// A `user_data` key of the Conversions API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -175,19 +177,24 @@ impl Normalized {
 /// Where the contact is, for the keys whose reading depends on it.
 #[derive(Debug, Clone, Copy)]
 pub struct Locale {
-    /// The contact's country, or the action's default.
+    /// The country that reads national phone numbers and written dates:
+    /// the contact's own, else the action's default.
     pub country: &'static Country,
+    /// The contact's own country, when it names a known one. Only this
+    /// decides how a state or postal code is read: the default country
+    /// never makes one be dropped.
+    pub known: Option<&'static Country>,
 }
 
 impl Locale {
     /// The locale of a contact: its own country when it names a known one,
-    /// else the default (alpha-2).
+    /// else the default (alpha-2) for phones and dates only.
     pub fn for_contact(contact_country: Option<&str>, default_alpha2: &str) -> Locale {
-        let country = contact_country
-            .and_then(regions::country)
+        let known = contact_country.and_then(regions::country);
+        let country = known
             .or_else(|| regions::by_alpha2(default_alpha2))
             .unwrap_or_else(|| regions::by_alpha2("US").expect("US is in the table"));
-        Locale { country }
+        Locale { country, known }
     }
 }
 
@@ -225,8 +232,8 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
         UserKey::Ge => gender(trimmed),
         UserKey::Db => date_of_birth(trimmed, locale.country),
         UserKey::Ct => city(trimmed),
-        UserKey::St => state(trimmed, locale.country),
-        UserKey::Zp => postal_code(trimmed, locale.country),
+        UserKey::St => state(trimmed, locale.known),
+        UserKey::Zp => postal_code(trimmed, locale.known),
         UserKey::Country => country(trimmed),
         UserKey::ExternalId => Ok(trimmed.to_string()),
         UserKey::ClientIpAddress => ip_address(trimmed),
@@ -252,9 +259,11 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
     Ok(Normalized::Plain(plain))
 }
 
-/// `em`: trimmed, lowercase, `local@domain.tld`. Unicode letters allowed.
+/// `em`: trimmed, NFC, lowercase, `local@domain.tld`. Unicode letters
+/// allowed; a local part that starts or ends with a dot or has two dots in
+/// a row is refused, as Meta's libraries refuse it.
 pub fn email(s: &str) -> Result<String, String> {
-    let e = s.trim().to_lowercase();
+    let e = s.trim().nfc().collect::<String>().to_lowercase();
     let e = e.strip_prefix("mailto:").unwrap_or(&e).to_string();
     let Some((local, domain)) = e.rsplit_once('@') else {
         return Err("not an email address: there is no @".into());
@@ -269,6 +278,9 @@ pub fn email(s: &str) -> Result<String, String> {
     };
     if local.is_empty() || local.chars().any(bad) {
         return Err("the part before @ is empty or has spaces or forbidden characters".into());
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err("the part before @ starts or ends with a dot, or has two dots in a row".into());
     }
     let labels: Vec<&str> = domain.split('.').collect();
     let tld_ok = labels
@@ -296,13 +308,10 @@ pub fn email(s: &str) -> Result<String, String> {
 /// trunk marker and is dropped. Extensions and letters are removed.
 pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     let mut text = s.trim().to_lowercase();
-    // Extensions: "x123", "ext. 123", "extension 123", "#123", ";ext=123".
-    for marker in [";ext=", "extension", "ext.", "ext", " x", "#"] {
-        if let Some(pos) = text.find(marker)
-            && text[..pos].chars().filter(char::is_ascii_digit).count() >= 6
-        {
-            text.truncate(pos);
-        }
+    // Extensions: "x17", "x 17", "ext 17", "ext. 17", "extension 17", "#17",
+    // ";ext=17", once six digits or more came before them.
+    if let Some(pos) = extension_start(&text) {
+        text.truncate(pos);
     }
     let text = text.replace("(0)", "");
     let intl_plus = text.trim_start().starts_with('+');
@@ -332,6 +341,21 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     Ok(full)
 }
 
+/// Where a phone number's extension starts, if it has one.
+fn extension_start(text: &str) -> Option<usize> {
+    let digits_before = |pos: usize| text[..pos].bytes().filter(u8::is_ascii_digit).count();
+    let markers = [";ext=", "extension", "ext.", "ext", "#", "x"];
+    text.char_indices()
+        .filter(|(pos, _)| markers.iter().any(|m| text[*pos..].starts_with(m)))
+        .find(|(pos, _)| {
+            let after = text[*pos..].trim_start_matches(|c: char| !c.is_ascii_digit());
+            // A marker counts when digits follow it and a whole number
+            // came before it.
+            !after.is_empty() && digits_before(*pos) >= 6
+        })
+        .map(|(pos, _)| pos)
+}
+
 fn national_to_international(digits: &str, country: &Country) -> String {
     let cc = country.calling_code;
     if cc == "1" {
@@ -357,38 +381,207 @@ fn national_to_international(digits: &str, country: &Country) -> String {
     format!("{cc}{digits}")
 }
 
-/// `fn`, `ln`: lowercase, letters of every script only.
+/// `fn`, `ln`: NFC, the whole string lowercased (a Greek final sigma stays
+/// `ς`), then letters of every script with their combining marks (vowel
+/// signs, viramas, tone marks, combining accents); spaces, punctuation,
+/// digits and symbols removed.
 pub fn name(s: &str) -> Result<String, String> {
-    let n: String = s
-        .chars()
-        .filter(|c| c.is_alphabetic())
-        .flat_map(char::to_lowercase)
-        .collect();
+    let n = letters(s, false);
     if n.is_empty() {
         return Err("no letters".into());
     }
     Ok(n)
 }
 
-/// `ct`: lowercase, letters of every script only (spaces, punctuation and
-/// digits removed).
+/// `ct`: as names: letters of every script with their combining marks,
+/// lowercase (spaces, punctuation and digits removed).
 pub fn city(s: &str) -> Result<String, String> {
     name(s)
 }
 
-/// `ge`: `f` or `m`.
+/// NFC, lowercased as a whole (Unicode's rules, as JavaScript's
+/// `toLowerCase` and so the Pixel apply them), keeping letters (and digits
+/// when `digits`) with the combining marks that belong to them: a mark
+/// after a removed character (a space, an apostrophe) goes with it.
+fn letters(s: &str, digits: bool) -> String {
+    let lower = s.nfc().collect::<String>().to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    let mut attached = false;
+    for c in lower.nfc() {
+        if c.is_alphabetic() || (digits && c.is_numeric()) {
+            out.push(c);
+            attached = true;
+        } else if is_combining_mark(c) {
+            if attached {
+                out.push(c);
+            }
+        } else {
+            attached = false;
+        }
+    }
+    out
+}
+
+/// `ge`: `f` or `m`, from the words people and forms use for them: at
+/// least every word of Meta's parameter builders (capi-param-builder's
+/// gender lists: titles, relations, pronouns), and the common words and
+/// titles in French, Spanish, Portuguese, German, Italian and Dutch.
+/// Anything else is dropped.
 pub fn gender(s: &str) -> Result<String, String> {
     let g = s.trim().to_lowercase();
-    match g.as_str() {
-        "f" | "female" | "woman" | "w" | "girl" | "femme" | "femenino" | "mujer" | "weiblich" => {
-            Ok("f".into())
-        }
-        "m" | "male" | "man" | "boy" | "homme" | "masculino" | "hombre" | "männlich" => {
-            Ok("m".into())
-        }
-        _ => Err("Meta accepts only female (f) or male (m)".into()),
+    let g = g.trim_end_matches('.');
+    if FEMALE_WORDS.contains(&g) {
+        Ok("f".into())
+    } else if MALE_WORDS.contains(&g) {
+        Ok("m".into())
+    } else {
+        Err("Meta accepts only female (f) or male (m)".into())
     }
 }
+
+const FEMALE_WORDS: &[&str] = &[
+    // English.
+    "f",
+    "female",
+    "woman",
+    "women",
+    "girl",
+    "lady",
+    "miss",
+    "ms",
+    "mrs",
+    "madam",
+    "ma'am",
+    "daughter",
+    "mother",
+    "mom",
+    "mum",
+    "mama",
+    "mommy",
+    "aunt",
+    "niece",
+    "sister",
+    "wife",
+    "girlfriend",
+    "bride",
+    "widow",
+    "queen",
+    "princess",
+    "duchess",
+    "countess",
+    "empress",
+    "goddess",
+    "maiden",
+    "lass",
+    "gal",
+    "chick",
+    "dame",
+    "belle",
+    "she",
+    "her",
+    "hers",
+    "herself",
+    "feminine",
+    // French, Spanish, Portuguese, German, Italian, Dutch.
+    "femme",
+    "féminin",
+    "feminin",
+    "madame",
+    "mme",
+    "mademoiselle",
+    "mlle",
+    "fille",
+    "mujer",
+    "femenino",
+    "señora",
+    "senora",
+    "sra",
+    "señorita",
+    "srta",
+    "mulher",
+    "feminino",
+    "senhora",
+    "w",
+    "weiblich",
+    "frau",
+    "fr",
+    "donna",
+    "femmina",
+    "femminile",
+    "signora",
+    "vrouw",
+    "vrouwelijk",
+    "mevrouw",
+    "mevr",
+];
+
+const MALE_WORDS: &[&str] = &[
+    // English.
+    "m",
+    "male",
+    "man",
+    "men",
+    "boy",
+    "gentleman",
+    "guy",
+    "sir",
+    "mister",
+    "mr",
+    "son",
+    "father",
+    "dad",
+    "daddy",
+    "papa",
+    "uncle",
+    "nephew",
+    "brother",
+    "husband",
+    "boyfriend",
+    "groom",
+    "widower",
+    "king",
+    "prince",
+    "duke",
+    "count",
+    "emperor",
+    "god",
+    "lord",
+    "lad",
+    "fellow",
+    "chap",
+    "bloke",
+    "dude",
+    "he",
+    "him",
+    "his",
+    "himself",
+    "masculine",
+    // French, Spanish, Portuguese, German, Italian, Dutch.
+    "homme",
+    "masculin",
+    "monsieur",
+    "garçon",
+    "hombre",
+    "masculino",
+    "varón",
+    "varon",
+    "señor",
+    "senor",
+    "sr",
+    "homem",
+    "senhor",
+    "männlich",
+    "maennlich",
+    "mann",
+    "herr",
+    "uomo",
+    "maschio",
+    "maschile",
+    "signore",
+    "mannelijk",
+    "heer",
+    "dhr",
+];
 
 const MONTH_FIRST: [&str; 12] = [
     "US", "PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW", "PH", "BZ",
@@ -473,20 +666,26 @@ fn days_in_month(y: u32, m: u32) -> u32 {
     }
 }
 
-/// `st`: US states and Canadian provinces as their 2-letter code, lowercase;
-/// elsewhere lowercase letters and digits only. Never truncated.
-pub fn state(s: &str, country: &Country) -> Result<String, String> {
-    let scope = match country.alpha2 {
-        "US" | "CA" => Some(country.alpha2),
-        _ => None,
-    };
-    if let Some(code) = regions::region_code(s, scope) {
-        return Ok(code.to_ascii_lowercase());
+/// `st`: a US state or Canadian province as its 2-letter code, lowercase;
+/// any other state lowercase, letters (with their combining marks) and
+/// digits only, never truncated. `known` is the contact's own country:
+/// when it is the US or Canada the value must name one of theirs; when it
+/// is unknown, a value naming a US state or Canadian province is still
+/// coded, and any other is kept by the general rule, never dropped.
+pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
+    let scope = known.map(|c| c.alpha2);
+    match scope {
+        Some("US" | "CA") | None => {
+            if let Some(code) = regions::region_code(s, scope) {
+                return Ok(code.to_ascii_lowercase());
+            }
+        }
+        Some(_) => {}
     }
-    if scope.is_some() {
+    if let Some(country) = known.filter(|c| matches!(c.alpha2, "US" | "CA")) {
         return Err(format!(
             "not a {} of {}",
-            if scope == Some("US") {
+            if country.alpha2 == "US" {
                 "state"
             } else {
                 "province"
@@ -494,21 +693,19 @@ pub fn state(s: &str, country: &Country) -> Result<String, String> {
             country.name
         ));
     }
-    Ok(s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect())
+    Ok(letters(s, true))
 }
 
-/// `zp`: lowercase without spaces or dashes; US codes keep their first five
-/// digits (ZIP+4 drops the +4).
-pub fn postal_code(s: &str, country: &Country) -> Result<String, String> {
+/// `zp`: lowercase without spaces or dashes. When the contact's country is
+/// known to be the US, the first five digits (ZIP+4 drops the +4); with no
+/// known country, the general rule, never dropped.
+pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
     let z: String = s
         .chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    if country.alpha2 == "US" {
+    if known.is_some_and(|c| c.alpha2 == "US") {
         if z.len() >= 5 && z.bytes().all(|b| b.is_ascii_digit()) && matches!(z.len(), 5 | 9) {
             return Ok(z[..5].to_string());
         }

@@ -2,6 +2,10 @@
 //! calling codes, so a value typed any common way maps to the code Meta
 //! matches on. Never a guess: an unknown name is `None`.
 
+use crate::country_names::COUNTRY_NAMES;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
 /// One country: ISO 3166-1 alpha-2 and alpha-3, ITU calling code, the
 /// national trunk prefix dialled before national numbers, English names.
 #[derive(Debug, Clone, Copy)]
@@ -301,7 +305,8 @@ pub static COUNTRIES: &[Country] = &[
     c("ZW", "ZWE", "263", "0", "Zimbabwe"),
 ];
 
-/// Other names people type for a country, already folded (see [`fold`]).
+/// Other names people type for a country, already folded (see [`fold`]),
+/// beside the ISO and CLDR names of [`COUNTRY_NAMES`]; they come first.
 static COUNTRY_ALIASES: &[(&str, &str)] = &[
     ("unitedstatesofamerica", "US"),
     ("america", "US"),
@@ -383,16 +388,18 @@ static COUNTRY_ALIASES: &[(&str, &str)] = &[
     ("thegambia", "GM"),
 ];
 
-/// Folds a typed name for lookup: lowercase, letters only (`U.S.A.` and
-/// `u s a` both fold to `usa`). Accents stay: `España` folds to `españa`.
+/// Folds a typed name for lookup: NFC, lowercase, letters and their
+/// combining marks only (`U.S.A.` and `u s a` both fold to `usa`, `Korea,
+/// Democratic People's Republic of` to `koreademocraticpeoplesrepublicof`).
+/// Accents stay: `España` folds to `españa`.
 pub fn fold(s: &str) -> String {
     folded(s).collect()
 }
 
 fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
-    s.chars()
-        .filter(|c| c.is_alphabetic())
+    s.nfc()
         .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphabetic() || is_combining_mark(*c))
 }
 
 /// Whether `name` folds to `target` (already folded), without allocating.
@@ -429,13 +436,20 @@ pub fn country(s: &str) -> Option<&'static Country> {
     if folded.is_empty() {
         return None;
     }
-    if let Some(c) = COUNTRIES.iter().find(|c| folds_to(c.name, &folded)) {
-        return Some(c);
-    }
-    COUNTRY_ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == folded)
-        .and_then(|(_, code)| by_alpha2(code))
+    let named = |table: &[(&str, &'static str)]| {
+        table
+            .iter()
+            .find(|(alias, _)| *alias == folded)
+            .map(|(_, code)| *code)
+    };
+    let generated = COUNTRY_NAMES
+        .binary_search_by(|(name, _)| name.as_bytes().cmp(folded.as_bytes()))
+        .ok()
+        .map(|i| COUNTRY_NAMES[i].1);
+    named(COUNTRY_ALIASES)
+        .or(generated)
+        .and_then(by_alpha2)
+        .or_else(|| COUNTRIES.iter().find(|c| folds_to(c.name, &folded)))
 }
 
 /// The ISO alpha-2 code (upper case) of a typed country.
@@ -593,6 +607,44 @@ mod tests {
         for junk in ["Narnia", "", "XX", "123", "Bavaria"] {
             assert_eq!(country_code(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn countries_as_exports_write_them() {
+        for (typed, code) in [
+            ("French Republic", "FR"),
+            ("Swiss Confederation", "CH"),
+            ("Korea Democratic Peoples Republic of", "KP"),
+            ("Korea, Republic of", "KR"),
+            ("Congo the Democratic Republic of the", "CD"),
+            ("Taiwan Province of China", "TW"),
+            ("Holy See Vatican City State", "VA"),
+            ("Brasil", "BR"),
+            ("Nederland", "NL"),
+            ("Schweiz", "CH"),
+            ("Österreich", "AT"),
+            ("Italia", "IT"),
+            ("Éire", "IE"),
+            ("Россия", "RU"),
+            ("日本", "JP"),
+            ("Federal Republic of Germany", "DE"),
+            ("Polska", "PL"),
+        ] {
+            assert_eq!(country_code(typed), Some(code), "{typed}");
+        }
+    }
+
+    #[test]
+    fn the_generated_names_are_folded_and_sorted() {
+        for (name, code) in COUNTRY_NAMES {
+            assert_eq!(fold(name), *name, "not folded as `fold` folds");
+            assert!(by_alpha2(code).is_some(), "{code}");
+        }
+        assert!(
+            COUNTRY_NAMES
+                .windows(2)
+                .all(|w| w[0].0.as_bytes() < w[1].0.as_bytes())
+        );
     }
 
     #[test]

@@ -89,9 +89,10 @@ pub fn empty_contact() -> wit::Contact {
     }
 }
 
-/// Several emails or phones in one cell are separated by `;` or `|`.
+/// Several emails or phones in one cell are separated by `;`, and by
+/// nothing else: `|` is a valid character of an email address.
 fn split_multi(v: &str) -> impl Iterator<Item = String> + '_ {
-    v.split([';', '|'])
+    v.split(';')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
@@ -401,6 +402,21 @@ mod tests {
         assert_eq!(c.postal_code.as_deref(), Some("94025"));
         assert_eq!(c.custom_fields, r#"{"loyalty_tier":"gold"}"#);
         assert_eq!(book.len(), 2);
+    }
+
+    #[test]
+    fn cells_split_at_semicolons_only_in_csv_and_json_alike() {
+        let f = file(
+            ".csv",
+            "id,email,phone\nc1,a|b@x.com; c@x.com,+1 650 555 1212|7\n",
+        );
+        let (book, _) = load(f.path());
+        let c = book.get("c1").unwrap();
+        assert_eq!(c.emails, ["a|b@x.com", "c@x.com"]);
+        assert_eq!(c.phones, ["+1 650 555 1212|7"]);
+        let f = file(".json", r#"[{"id": "c1", "email": "a|b@x.com;c@x.com"}]"#);
+        let (book, _) = load(f.path());
+        assert_eq!(book.get("c1").unwrap().emails, ["a|b@x.com", "c@x.com"]);
     }
 
     #[test]
