@@ -273,7 +273,7 @@ pub fn email(s: &str) -> Result<String, String> {
             || c.is_control()
             || matches!(
                 c,
-                '@' | ',' | ';' | '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\\'
+                '@' | ',' | ';' | ':' | '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\\'
             )
     };
     if local.is_empty() || local.chars().any(bad) {
@@ -360,7 +360,8 @@ fn national_to_international(digits: &str, country: &Country) -> String {
     let cc = country.calling_code;
     if cc == "1" {
         // North America: 10 national digits; 11 starting with 1 already
-        // carry the country code.
+        // carry the country code. No number there starts with 0.
+        let digits = digits.trim_start_matches('0');
         return match digits.len() {
             10 => format!("1{digits}"),
             11 if digits.starts_with('1') => digits.to_string(),
@@ -628,12 +629,16 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
             } else if let Some(m) = month_word(b) {
                 (num(c)?, m, num(a)?)
             } else if a.len() == 4 {
-                (num(a)?, num(b)?, num(c)?)
+                only_real((num(a)?, num(b)?, num(c)?), (num(a)?, num(c)?, num(b)?))
             } else if c.len() == 4 {
+                let (month_first, day_first) =
+                    ((num(c)?, num(a)?, num(b)?), (num(c)?, num(b)?, num(a)?));
+                // The country decides, unless only one reading is a real
+                // date (`31/12/1990` is day first anywhere).
                 if MONTH_FIRST.contains(&country.alpha2) {
-                    (num(c)?, num(a)?, num(b)?)
+                    only_real(month_first, day_first)
                 } else {
-                    (num(c)?, num(b)?, num(a)?)
+                    only_real(day_first, month_first)
                 }
             } else {
                 return Err("the year must have four digits".into());
@@ -648,6 +653,17 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
         return Err("not a real date".into());
     }
     Ok(format!("{y:04}{m:02}{d:02}"))
+}
+
+/// `preferred`, unless it is no real date and `other` is.
+fn only_real(preferred: (u32, u32, u32), other: (u32, u32, u32)) -> (u32, u32, u32) {
+    let real =
+        |(y, m, d): (u32, u32, u32)| (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m);
+    if !real(preferred) && real(other) {
+        other
+    } else {
+        preferred
+    }
 }
 
 fn num(s: &str) -> Result<u32, String> {
@@ -693,7 +709,11 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
             country.name
         ));
     }
-    Ok(letters(s, true))
+    let generic = letters(s, true);
+    if !generic.chars().any(char::is_alphabetic) {
+        return Err("a state's name has letters".into());
+    }
+    Ok(generic)
 }
 
 /// `zp`: lowercase without spaces or dashes. When the contact's country is
@@ -710,6 +730,9 @@ pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
             return Ok(z[..5].to_string());
         }
         return Err("a US ZIP code has 5 digits (or ZIP+4)".into());
+    }
+    if z.chars().count() < 2 {
+        return Err("a postal code has at least two characters".into());
     }
     Ok(z)
 }

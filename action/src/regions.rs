@@ -355,6 +355,8 @@ static COUNTRY_ALIASES: &[(&str, &str)] = &[
     ("easttimor", "TL"),
     ("macedonia", "MK"),
     ("vaticancity", "VA"),
+    ("vatican", "VA"),
+    ("macedoniatheformeryugoslavrepublicof", "MK"),
     ("holysee", "VA"),
     ("türkiye", "TR"),
     ("turkiye", "TR"),
@@ -435,6 +437,10 @@ pub fn country(s: &str) -> Option<&'static Country> {
     let folded = fold(trimmed);
     if folded.is_empty() {
         return None;
+    }
+    // A code written with stray punctuation: `U.S.`, `C-A`.
+    if folded.len() == 2 && folded.bytes().all(|b| b.is_ascii_lowercase()) && folded != trimmed {
+        return country(&folded);
     }
     let named = |table: &[(&str, &'static str)]| {
         table
