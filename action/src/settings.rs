@@ -410,7 +410,7 @@ pub fn schema() -> Value {
             "test_event_code": {"type": "string", "title": "Test event code",
                 "description": "From Events Manager > Test Events. Remove it to go live."},
             "default_country": {"type": "string", "default": DEFAULT_COUNTRY, "title": "Default country",
-                "description": "Reads national phone numbers and dates of contacts without a country."},
+                "description": "Reads national phone numbers and written dates of contacts without a usable country, and nothing else: states and postal codes never depend on it."},
             "hash_external_id": {"type": "boolean", "default": true, "title": "Hash the external id",
                 "description": "Turn off only if your Pixel sends external_id unhashed: both sides must send the same form."},
             "limited_data_use": {"type": "string", "enum": ["off", "always", "california_contacts"], "default": "off",
