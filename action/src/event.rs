@@ -3,7 +3,7 @@
 //! that nothing Meta would refuse is sent.
 
 use crate::input::{Contact, Firing};
-use crate::mapping::{self, Context};
+use crate::mapping::Context;
 use crate::names::ActionSource;
 use crate::normalize::{self, Locale, Normalized, UserKey};
 use crate::outcome::{Problem, Warning};
@@ -83,8 +83,9 @@ pub struct Refused {
 /// website's Pixel can send the same.
 pub fn event_id(settings: &Settings, contact: &Contact, firing: &Firing) -> String {
     let ctx = Context::new(contact, firing);
-    mapping::effective(&settings.event, &settings.mapping)
-        .into_iter()
+    settings
+        .effective
+        .iter()
         .find(|(param, _, _)| param == "event_id")
         .and_then(|(_, t, _)| t.resolve(&ctx))
         .and_then(|v| texts(&v).into_iter().next())
@@ -121,12 +122,13 @@ pub fn build(
     };
     let mut user_values: Vec<(UserKey, Vec<String>, bool)> = Vec::new();
 
-    for (param, template, explicit) in mapping::effective(&settings.event, &settings.mapping) {
+    for (param, template, explicit) in &settings.effective {
+        let (param, explicit) = (String::as_str(param), *explicit);
         let resolved = template.resolve(&ctx);
         let Some(value) = resolved else {
             if explicit && !template.is_literal() {
                 warnings.push(Warning::new(
-                    &param,
+                    param,
                     format!(
                         "`{}` is empty for this firing; the parameter is left out",
                         template.as_str()
@@ -143,7 +145,7 @@ pub fn build(
                 Ok(v) => {
                     event.custom_data.insert(field.to_string(), v);
                 }
-                Err(why) => warnings.push(Warning::new(&param, format!("left out: {why}"))),
+                Err(why) => warnings.push(Warning::new(param, format!("left out: {why}"))),
             }
         } else if let Some(field) = param.strip_prefix("original_event_data.") {
             let text = texts(&value).into_iter().next().unwrap_or_default();
@@ -155,7 +157,7 @@ pub fn build(
                             .insert(field.into(), Value::from(t as i64));
                     }
                     None => {
-                        warnings.push(Warning::new(&param, "left out: not a Unix time in seconds"))
+                        warnings.push(Warning::new(param, "left out: not a Unix time in seconds"))
                     }
                 }
             } else {
@@ -164,7 +166,7 @@ pub fn build(
                     .insert(field.into(), Value::String(text));
             }
         } else {
-            match param.as_str() {
+            match param {
                 "event_id" => event.event_id = texts(&value).into_iter().next().unwrap_or_default(),
                 "event_source_url" | "referrer_url" => {
                     let url = texts(&value).into_iter().next().unwrap_or_default();
@@ -176,14 +178,14 @@ pub fn build(
                         }
                     } else {
                         warnings.push(Warning::new(
-                            &param,
+                            param,
                             "left out: a URL must start with http:// or https://",
                         ));
                     }
                 }
                 "opt_out" => match boolean(&value) {
                     Some(b) => event.opt_out = Some(b),
-                    None => warnings.push(Warning::new(&param, "left out: must be true or false")),
+                    None => warnings.push(Warning::new(param, "left out: must be true or false")),
                 },
                 _ => unreachable!("mapping keys are checked in settings"),
             }

@@ -60,6 +60,11 @@ pub struct Settings {
     /// The merge-field mapping: Meta parameter to template, explicit entries
     /// over the event's defaults.
     pub mapping: Vec<(String, Template)>,
+    /// The mapping in force, built once: the explicit entries, then the
+    /// event's defaults for the parameters they leave out, each with
+    /// whether it was explicit. Every event of these settings reads it, so
+    /// no template is parsed again per event.
+    pub effective: Vec<(String, Template, bool)>,
     /// Limited Data Use flagging.
     pub limited_data_use: LimitedDataUse,
     /// The contact's marketing consent, when the account tracks it.
@@ -270,6 +275,7 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
             pixel_id,
             access_token,
             api_version,
+            effective: mapping::effective(&event, &mapping),
             event,
             action_source,
             event_source_url,
