@@ -65,6 +65,7 @@ fn options(dir: &Path, double: &GraphDouble) -> RunOptions {
         },
         batch_size: 1,
         batch_bytes: host_harness::run::DEFAULT_BATCH_BYTES,
+        reuse: action_host::Reuse::default(),
     }
 }
 
@@ -93,6 +94,15 @@ fn receipts(received: &[ReceivedEvent]) -> HashMap<String, (usize, usize)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_firings_through_twenty_percent_faults_are_each_delivered_once() {
+    ten_thousand_firings_through_faults(action_host::Reuse::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_firings_through_faults_in_fresh_instances_are_each_delivered_once() {
+    ten_thousand_firings_through_faults(action_host::Reuse::NEVER).await;
+}
+
+async fn ten_thousand_firings_through_faults(reuse: action_host::Reuse) {
     let chaos = Chaos {
         rate: 0.2,
         kinds: vec![
@@ -109,9 +119,11 @@ async fn ten_thousand_firings_through_twenty_percent_faults_are_each_delivered_o
     let dir = tempfile::tempdir().unwrap();
     let broken = |i: usize| i % 200 == 7;
     write_inputs(dir.path(), 10_000, broken);
-    let report = run(engine(), &options(dir.path(), &double), &|_, _| {})
-        .await
-        .unwrap();
+    let options = RunOptions {
+        reuse,
+        ..options(dir.path(), &double)
+    };
+    let report = run(engine(), &options, &|_, _| {}).await.unwrap();
 
     assert_eq!(report.totals.accepted, 9_950, "{:?}", report.totals);
     assert_eq!(report.totals.invalid, 50);
@@ -501,12 +513,20 @@ async fn a_batch_past_a_host_limit_is_split_and_nothing_is_dead_lettered() {
     let double = double().await;
     let dir = tempfile::tempdir().unwrap();
     write_large_orders(dir.path(), 1_000, 40);
-    for batch_bytes in [host_harness::run::DEFAULT_BATCH_BYTES, usize::MAX] {
+    for (batch_bytes, reuse) in [
+        (
+            host_harness::run::DEFAULT_BATCH_BYTES,
+            action_host::Reuse::default(),
+        ),
+        (usize::MAX, action_host::Reuse::default()),
+        (usize::MAX, action_host::Reuse::NEVER),
+    ] {
         double.reset();
         let _ = std::fs::remove_file(dir.path().join("outbox.db"));
         let options = RunOptions {
             batch_size: 1000,
             batch_bytes,
+            reuse,
             ..options(dir.path(), &double)
         };
         let report = run(engine(), &options, &|_, _| {}).await.unwrap();

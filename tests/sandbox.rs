@@ -413,3 +413,100 @@ fn artifacts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found.sort();
     found
 }
+
+fn worker_engine(cpu: Duration) -> Arc<ActionEngine> {
+    Arc::new(rogue_with(Limits {
+        memory_bytes: 16 << 20,
+        wall_clock: Duration::from_secs(10),
+        cpu,
+        max_concurrency: 4,
+    }))
+}
+
+async fn in_worker(worker: &mut action_host::Worker, behaviour: &str) -> action_host::Execution {
+    worker
+        .execute(behaviour, &firing(behaviour, "t", json!({})), &contact())
+        .await
+}
+
+/// A reused instance gives each execution its own CPU clock: five
+/// executions of about half the limit each all pass in one instance.
+#[tokio::test]
+async fn a_worker_gives_each_execution_its_own_cpu_clock() {
+    let limit = Duration::from_millis(400);
+    let engine = worker_engine(limit);
+    let mut worker = engine.worker(Arc::new(EgressPolicy::graph(None)), Default::default());
+    let probe = in_worker(&mut worker, "spin:2000000").await;
+    let rounds = ((limit.as_secs_f64() / 2.0) / (probe.cpu.as_secs_f64() / 2_000_000.0)) as u64;
+    for i in 0..5 {
+        let exec = in_worker(&mut worker, &format!("spin:{rounds}")).await;
+        assert!(
+            matches!(exec.result, Ok(Ok(_))),
+            "execution {i}: {:?}",
+            exec.result
+        );
+        assert!(exec.reused);
+    }
+    assert_eq!(worker.instances(), 1, "one instance served them all");
+}
+
+/// After a trap or a limit, the next execution gets a fresh instance and
+/// behaves as it would alone.
+#[tokio::test]
+async fn a_worker_starts_a_fresh_instance_after_any_host_failure() {
+    let engine = worker_engine(Duration::from_millis(300));
+    let mut worker = engine.worker(Arc::new(EgressPolicy::graph(None)), Default::default());
+    let mut failures = Vec::new();
+    for behaviour in [
+        "behave",
+        "loop",
+        "behave",
+        "panic",
+        "behave",
+        "grab-memory",
+        "behave",
+    ] {
+        let exec = in_worker(&mut worker, behaviour).await;
+        match &exec.result {
+            Ok(Ok(_)) => assert_eq!(behaviour, "behave"),
+            Err(f) => failures.push(f.clone()),
+            other => panic!("{behaviour}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        failures,
+        [
+            HostFailure::Cpu(Duration::from_millis(300)),
+            HostFailure::Panic,
+            HostFailure::Memory(16 << 20)
+        ]
+    );
+    assert_eq!(worker.instances(), 4, "a fresh instance after each failure");
+}
+
+/// An instance serves at most `max_executions`, and each execution has its
+/// own egress request count.
+#[tokio::test]
+async fn a_worker_recycles_its_instance_and_counts_requests_per_execution() {
+    let d = double().await;
+    let engine = worker_engine(Duration::from_secs(2));
+    let reuse = action_host::Reuse {
+        max_executions: 3,
+        max_memory: 64 << 20,
+    };
+    let mut worker = engine.worker(
+        Arc::new(EgressPolicy::graph(Some(d.url().parse().unwrap()))),
+        reuse,
+    );
+    for i in 0..7 {
+        let exec = in_worker(&mut worker, "many-requests:5").await;
+        assert!(
+            matches!(exec.result, Ok(Ok(_))),
+            "execution {i}: {:?}",
+            exec.result
+        );
+        assert_eq!(exec.reused, i % 3 != 0, "execution {i}");
+    }
+    assert_eq!(worker.instances(), 3);
+    assert_eq!(d.requests().len(), 35);
+}

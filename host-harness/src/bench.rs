@@ -241,6 +241,7 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         retry: crate::retry::RetryPolicy::default(),
         batch_size: 1,
         batch_bytes: crate::run::DEFAULT_BATCH_BYTES,
+        reuse: action_host::Reuse::default(),
     };
     let t = Instant::now();
     let report = run(engine.clone(), &run_options, &|_, _| {}).await?;

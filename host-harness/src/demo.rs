@@ -100,6 +100,7 @@ pub async fn demo(engine: Arc<ActionEngine>, dir: &Path) -> Result<(Report, Grap
         retry: crate::retry::RetryPolicy::default(),
         batch_size: 1,
         batch_bytes: crate::run::DEFAULT_BATCH_BYTES,
+        reuse: action_host::Reuse::default(),
     };
     let report = run(engine, &options, &|_, _| {}).await?;
     Ok((report, double))

@@ -270,6 +270,7 @@ impl ExecutionReport {
             elapsed,
             cpu: std::time::Duration::ZERO,
             memory: 0,
+            reused: false,
         };
         let mut r = ExecutionReport {
             workflow: workflow.to_string(),

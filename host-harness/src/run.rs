@@ -10,7 +10,7 @@ use crate::report::{
 };
 use crate::retry::{self, RetryPolicy, Verdict};
 use crate::workflow::{self, Workflow};
-use action_host::{ActionEngine, EgressPolicy, HostFailure, Redactor, Secret, wit};
+use action_host::{ActionEngine, EgressPolicy, HostFailure, Redactor, Reuse, Secret, Worker, wit};
 use anyhow::Result;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -48,6 +48,9 @@ pub struct RunOptions {
     /// Most input (trigger data and contact fields) one batch carries,
     /// bytes, so that a batch stays well inside the component's memory.
     pub batch_bytes: usize,
+    /// When an action's executions share an instance ([`Reuse::NEVER`]: a
+    /// fresh instance for each). Instances are never shared across actions.
+    pub reuse: Reuse,
 }
 
 impl Default for RunOptions {
@@ -64,6 +67,7 @@ impl Default for RunOptions {
             retry: RetryPolicy::default(),
             batch_size: 1,
             batch_bytes: DEFAULT_BATCH_BYTES,
+            reuse: Reuse::default(),
         }
     }
 }
@@ -505,9 +509,17 @@ async fn execute_all(
     let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let mut out = Vec::with_capacity(jobs.len());
+    // Idle workers per action: an instance only ever serves one action (and
+    // so one account).
+    let pools: Vec<Vec<Pool>> = workflows
+        .iter()
+        .map(|w| w.actions.iter().map(|_| Pool::default()).collect())
+        .collect();
     let attempts = |workflow: usize, action: usize| {
         let w = &workflows[workflow];
         Attempts {
+            workers: pools[workflow][action].clone(),
+            reuse: options.reuse,
             engine: engine.clone(),
             context: context.clone(),
             semaphore: semaphore.clone(),
@@ -571,8 +583,13 @@ async fn execute_all(
         .collect())
 }
 
+/// The idle workers of one action.
+type Pool = Arc<std::sync::Mutex<Vec<Worker>>>;
+
 /// What one execution needs to be delivered, retries included.
 struct Attempts {
+    workers: Pool,
+    reuse: Reuse,
     engine: Arc<ActionEngine>,
     context: Context,
     semaphore: Arc<tokio::sync::Semaphore>,
@@ -585,6 +602,32 @@ struct Attempts {
 }
 
 impl Attempts {
+    /// An idle worker of this action, or a new one.
+    fn worker(&self) -> Worker {
+        self.workers
+            .lock()
+            .unwrap()
+            .pop()
+            .unwrap_or_else(|| self.engine.worker(self.context.policy.clone(), self.reuse))
+    }
+
+    /// Runs one execution in a worker of this action. A memory limit reached
+    /// in a reused instance may be the earlier executions' heap: the
+    /// execution runs again in a fresh instance before it counts.
+    async fn execute(&self, job: &Job) -> action_host::Execution {
+        let mut worker = self.worker();
+        let mut exec = worker
+            .execute(&self.settings, &job.firing, &job.contact)
+            .await;
+        if exec.reused && matches!(exec.result, Err(HostFailure::Memory(_))) {
+            exec = worker
+                .execute(&self.settings, &job.firing, &job.contact)
+                .await;
+        }
+        self.workers.lock().unwrap().push(worker);
+        exec
+    }
+
     /// The report of an execution not sent because the outbox failed.
     fn not_sent(&self, error: &str) -> ExecutionReport {
         let mut r = ExecutionReport::invalid_settings(&self.workflow, &self.action, &[]);
@@ -622,15 +665,7 @@ impl Attempts {
                 return Ok(self.not_sent(error));
             }
             attempt += 1;
-            let exec = self
-                .engine
-                .execute(
-                    self.context.policy.clone(),
-                    &self.settings,
-                    &job.firing,
-                    &job.contact,
-                )
-                .await;
+            let exec = self.execute(job).await;
             drop(permit);
             let verdict = retry::verdict(&exec.result);
             let mut r = ExecutionReport::from_execution(&self.workflow, &self.action, exec);
@@ -680,10 +715,9 @@ impl Attempts {
                 .acquire_owned()
                 .await
                 .expect("semaphore stays open");
-            let exec = self
-                .engine
-                .execute_batch(self.context.policy.clone(), &self.settings, &items)
-                .await;
+            let mut worker = self.worker();
+            let exec = worker.execute_batch(&self.settings, &items).await;
+            self.workers.lock().unwrap().push(worker);
             drop(permit);
             let results: Vec<_> = match exec.result {
                 Ok(Ok(per_item)) => per_item.into_iter().map(Ok).collect(),

@@ -246,6 +246,11 @@ pub(crate) struct EgressHooks {
 }
 
 impl EgressHooks {
+    /// Starts counting a new execution's requests (in a reused instance).
+    pub(crate) fn begin_execution(&mut self) {
+        self.requests = Arc::new(AtomicU32::new(0));
+    }
+
     /// Hooks applying `policy` and appending every exchange to `log`.
     pub(crate) fn new(policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Self {
         EgressHooks {

@@ -89,6 +89,9 @@ pub struct Execution<T = wit::Outcome> {
     pub cpu: Duration,
     /// Linear memory it held at its peak, bytes, over all its memories.
     pub memory: usize,
+    /// Whether it ran in an instance that had served earlier executions
+    /// (see [`Worker`]).
+    pub reused: bool,
 }
 
 impl ActionEngine {
@@ -195,13 +198,52 @@ impl ActionEngine {
             &SendConversionEvent,
         ) -> wasmtime::Result<Result<T, wit::Failure>>,
     ) -> Execution<T> {
-        let started = Instant::now();
+        let mut live = self.fresh(policy);
+        self.call_in(&mut live, call).await
+    }
+
+    /// A fresh store, not yet instantiated (the first call does that, under
+    /// that call's limits).
+    fn fresh(&self, policy: Arc<EgressPolicy>) -> Live {
         let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
         let cpu = Arc::new(CpuMeter::default());
-        let mut store = self.store(policy, log.clone(), cpu.clone());
+        Live {
+            store: self.store(policy, log.clone(), cpu.clone()),
+            action: None,
+            log,
+            cpu,
+            calls: 0,
+        }
+    }
+
+    /// Runs `call` in `live` (instantiating it first if it is new) under
+    /// every limit of one execution: its own CPU clock, wall clock, egress
+    /// request count.
+    async fn call_in<T>(
+        &self,
+        live: &mut Live,
+        call: impl AsyncFnOnce(
+            &mut Store<HostState>,
+            &SendConversionEvent,
+        ) -> wasmtime::Result<Result<T, wit::Failure>>,
+    ) -> Execution<T> {
+        let started = Instant::now();
+        live.calls += 1;
+        live.cpu.reset();
+        live.store.set_epoch_deadline(CHECK_EVERY);
+        live.store.data_mut().hooks.begin_execution();
+        let Live {
+            store,
+            action,
+            cpu,
+            log,
+            ..
+        } = live;
         let work = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            call(&mut store, &instance).await
+            if action.is_none() {
+                *action = Some(self.pre.instantiate_async(&mut *store).await?);
+            }
+            call(&mut *store, action.as_ref().expect("instantiated")).await
         };
         // Epochs stop running wasm; only a timer stops a guest waiting on
         // the host (an HTTP answer that never comes).
@@ -210,7 +252,7 @@ impl ActionEngine {
         let cap = exchanges.iter().find_map(Exchange::cap);
         let result = match outcome {
             Err(_) => Err(HostFailure::WallClock(self.limits.wall_clock)),
-            Ok(Err(e)) => Err(self.failure(&e, &store, &cpu)),
+            Ok(Err(e)) => Err(self.failure(&e, store, cpu)),
             // A request past a cap fails inside the guest, which may take it
             // for a network error worth retrying: the host knows better.
             Ok(Ok(_)) if cap.is_some() => Err(HostFailure::Egress(cap.expect("checked"))),
@@ -222,6 +264,19 @@ impl ActionEngine {
             elapsed: started.elapsed(),
             cpu: cpu.used(),
             memory: store.data().limiter.memory_used,
+            reused: live.calls > 1,
+        }
+    }
+
+    /// A worker that runs many executions of one action for one account in
+    /// one instance, under `policy`, recycling it as `reuse` says.
+    pub fn worker(self: &Arc<Self>, policy: Arc<EgressPolicy>, reuse: Reuse) -> Worker {
+        Worker {
+            engine: self.clone(),
+            policy,
+            reuse,
+            live: None,
+            instances: 0,
         }
     }
 
@@ -386,6 +441,122 @@ pub(crate) fn engine_config(limits: &Limits) -> Config {
         .table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
+}
+
+/// A store and, once the first call made it, its instance.
+struct Live {
+    store: Store<HostState>,
+    action: Option<SendConversionEvent>,
+    log: Arc<Mutex<Vec<Exchange>>>,
+    cpu: Arc<CpuMeter>,
+    calls: u32,
+}
+
+/// When a [`Worker`] starts a fresh instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reuse {
+    /// Executions one instance serves before it is replaced.
+    pub max_executions: u32,
+    /// Linear memory past which an instance is replaced after an execution,
+    /// bytes (its heap never shrinks, and holds earlier contacts' data).
+    pub max_memory: usize,
+}
+
+impl Default for Reuse {
+    fn default() -> Self {
+        Reuse {
+            max_executions: 1_000,
+            max_memory: 16 << 20,
+        }
+    }
+}
+
+impl Reuse {
+    /// No reuse: a fresh instance for every execution.
+    pub const NEVER: Reuse = Reuse {
+        max_executions: 1,
+        max_memory: 0,
+    };
+}
+
+/// Runs many executions of **one action for one account** in one instance,
+/// which saves the instantiation of each (see the README's Performance).
+/// Each execution keeps its own limits: its own CPU clock, wall clock and
+/// egress request count. The instance is replaced after any host failure
+/// (a trap, a limit), after [`Reuse::max_executions`], or once its memory
+/// passes [`Reuse::max_memory`]. A reused heap still holds earlier
+/// executions' data, so never share a worker across accounts or actions:
+/// make one per action and account.
+pub struct Worker {
+    engine: Arc<ActionEngine>,
+    policy: Arc<EgressPolicy>,
+    reuse: Reuse,
+    live: Option<Live>,
+    instances: u64,
+}
+
+impl Worker {
+    /// How many instances this worker has started.
+    pub fn instances(&self) -> u64 {
+        self.instances
+    }
+
+    /// Runs the action once for one firing.
+    pub async fn execute(
+        &mut self,
+        settings: &str,
+        firing: &wit::Firing,
+        contact: &wit::Contact,
+    ) -> Execution {
+        self.call(async |store, action| {
+            action
+                .hoop_workflow_action()
+                .call_execute(store, settings, firing, contact)
+                .await
+        })
+        .await
+    }
+
+    /// Runs the action once for many firings (one request per 1,000 events).
+    pub async fn execute_batch(
+        &mut self,
+        settings: &str,
+        items: &[wit::BatchItem],
+    ) -> Execution<Vec<Result<wit::Outcome, wit::Failure>>> {
+        self.call(async |store, action| {
+            action
+                .hoop_workflow_action()
+                .call_execute_batch(store, settings, items)
+                .await
+                .map(Ok)
+        })
+        .await
+    }
+
+    async fn call<T>(
+        &mut self,
+        call: impl AsyncFnOnce(
+            &mut Store<HostState>,
+            &SendConversionEvent,
+        ) -> wasmtime::Result<Result<T, wit::Failure>>,
+    ) -> Execution<T> {
+        let engine = self.engine.clone();
+        let mut live = match self.live.take() {
+            Some(live) => live,
+            None => {
+                self.instances += 1;
+                engine.fresh(self.policy.clone())
+            }
+        };
+        let exec = engine.call_in(&mut live, call).await;
+        let spent = live.calls >= self.reuse.max_executions
+            || live.store.data().limiter.memory_used > self.reuse.max_memory;
+        // A trap or a limit leaves the instance in no state to go on.
+        if exec.result.is_ok() && !spent {
+            self.live = Some(live);
+        }
+        exec
+    }
 }
 
 impl Drop for ActionEngine {

@@ -87,7 +87,7 @@ mod secrets;
 pub use bindings::wit;
 pub use cache::CacheUse;
 pub use egress::{EgressCap, EgressPolicy, Exchange, ExchangeResult, GRAPH_HOST};
-pub use engine::{ActionEngine, Execution, Loaded};
+pub use engine::{ActionEngine, Execution, Loaded, Reuse, Worker};
 pub use failure::HostFailure;
 pub use limits::Limits;
 pub use secrets::{REDACTED, Redactor, Secret};

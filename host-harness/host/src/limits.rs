@@ -147,6 +147,12 @@ pub(crate) struct CpuMeter {
 }
 
 impl CpuMeter {
+    /// Starts a new execution's clock (a reused instance's).
+    pub(crate) fn reset(&self) {
+        self.spent.store(0, Ordering::Relaxed);
+        self.hit.store(false, Ordering::Relaxed);
+    }
+
     pub(crate) fn used(&self) -> Duration {
         let started = self.poll_started.load(Ordering::Relaxed);
         let current = if started == 0 {

@@ -2,6 +2,7 @@
 //! workflows that listen for it.
 
 use super::{concurrency_range, load_engine, write_report};
+use action_host::Reuse;
 use anyhow::Result;
 use host_harness::report::{Report, Status};
 use host_harness::retry::RetryPolicy;
@@ -56,6 +57,10 @@ pub struct Args {
     /// Attempts per execution in this run before it waits for the next.
     #[arg(long, default_value_t = 6)]
     max_attempts: u32,
+    /// A fresh instance for every execution, instead of one instance per
+    /// action serving up to 1,000 executions (see the README's Performance).
+    #[arg(long)]
+    fresh_instances: bool,
     /// Events per request to Meta (1 to 1000): above 1, the firings of
     /// one action are sent in batches.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -103,6 +108,11 @@ pub async fn main(args: Args) -> Result<ExitCode> {
         outbox,
         batch_size: args.batch_size.into(),
         batch_bytes: DEFAULT_BATCH_BYTES,
+        reuse: if args.fresh_instances {
+            Reuse::NEVER
+        } else {
+            Reuse::default()
+        },
         retry: RetryPolicy {
             max_attempts: args.max_attempts.max(1),
             ..RetryPolicy::default()
