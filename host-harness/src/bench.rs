@@ -180,6 +180,29 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         us(p99)
     ));
 
+    // The same with instance reuse: one worker, as `run` does by default.
+    let mut worker = engine.worker(policy.clone(), action_host::Reuse::default());
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 50 {
+        let t = Instant::now();
+        let exec = worker.execute(&settings, &firing, &contact).await;
+        if i >= 50 {
+            samples.push(t.elapsed());
+        }
+        anyhow::ensure!(
+            matches!(exec.result, Ok(Ok(_))),
+            "execution failed: {:?}",
+            exec.result
+        );
+    }
+    let (median, p99) = percentiles(samples);
+    out(&format!(
+        "per firing, host overhead with a reused instance (a worker; execute, answer from the egress hook, no socket): median {}, p99 {} over {n} ({} instances)",
+        us(median),
+        us(p99),
+        worker.instances()
+    ));
+
     // The same mapping + normalisation + hashing + serialisation, natively
     // and inside the component.
     let reps = n.max(1000);
