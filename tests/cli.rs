@@ -4,15 +4,11 @@ use crate::common::TOKEN;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn harness(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-harness"))
+    crate::common::harness_command()
         .args(args)
-        .env(
-            "HOST_HARNESS_CACHE",
-            std::env::temp_dir().join("host-harness-test-cache"),
-        )
         .output()
         .expect("the binary runs")
 }

@@ -236,13 +236,8 @@ async fn a_run_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
         "4",
     ]
     .map(str::to_string);
-    let exe = env!("CARGO_BIN_EXE_host-harness");
-    let mut child = std::process::Command::new(exe)
+    let mut child = harness_command()
         .args(&args)
-        .env(
-            "HOST_HARNESS_CACHE",
-            std::env::temp_dir().join("host-harness-test-cache"),
-        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -269,18 +264,9 @@ async fn a_run_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
         "{counts:?}"
     );
 
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(exe)
-            .args(&args)
-            .env(
-                "HOST_HARNESS_CACHE",
-                std::env::temp_dir().join("host-harness-test-cache"),
-            )
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || harness_command().args(&args).output().unwrap())
+        .await
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -342,7 +328,7 @@ fn a_corpus_of_bad_input_gets_clear_errors_and_no_crash() {
 
     for contacts_file in ["bad-utf8.csv", "contacts.csv"] {
         let p = |name: &str| d.join(name).display().to_string();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_host-harness"))
+        let out = harness_command()
             .args([
                 "run",
                 "--workflow",
@@ -354,10 +340,6 @@ fn a_corpus_of_bad_input_gets_clear_errors_and_no_crash() {
                 "--no-outbox",
             ])
             .args(["--graph-url", "http://127.0.0.1:9", "--max-attempts", "1"])
-            .env(
-                "HOST_HARNESS_CACHE",
-                std::env::temp_dir().join("host-harness-test-cache"),
-            )
             .output()
             .unwrap();
         let text = format!(
@@ -730,18 +712,8 @@ async fn an_outbox_that_cannot_be_written_stops_the_run_with_its_report_and_lose
     ]
     .map(str::to_string)
     .to_vec();
-    let exe = env!("CARGO_BIN_EXE_host-harness");
     let run_cli = |args: Vec<String>| {
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(exe)
-                .args(&args)
-                .env(
-                    "HOST_HARNESS_CACHE",
-                    std::env::temp_dir().join("host-harness-test-cache"),
-                )
-                .output()
-                .unwrap()
-        })
+        tokio::task::spawn_blocking(move || harness_command().args(&args).output().unwrap())
     };
     let out = run_cli(args.clone()).await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -801,14 +773,9 @@ async fn two_runs_over_one_outbox_never_send_twice() {
     ]
     .map(str::to_string)
     .to_vec();
-    let exe = env!("CARGO_BIN_EXE_host-harness");
     let spawn = || {
-        std::process::Command::new(exe)
+        harness_command()
             .args(&args)
-            .env(
-                "HOST_HARNESS_CACHE",
-                std::env::temp_dir().join("host-harness-test-cache"),
-            )
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -856,7 +823,7 @@ async fn a_token_quoted_back_by_the_server_never_leaks() {
         .replace(TOKEN, "${LEAKY_TOKEN}");
     std::fs::write(dir.path().join("workflow.toml"), workflow).unwrap();
     let p = |name: &str| dir.path().join(name).display().to_string();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_host-harness"))
+    let out = harness_command()
         .args([
             "run",
             "--workflow",
@@ -872,10 +839,6 @@ async fn a_token_quoted_back_by_the_server_never_leaks() {
             "--record-requests",
         ])
         .env("LEAKY_TOKEN", secret)
-        .env(
-            "HOST_HARNESS_CACHE",
-            std::env::temp_dir().join("host-harness-test-cache"),
-        )
         .output()
         .unwrap();
     let console = format!(

@@ -21,6 +21,17 @@ pub fn engine() -> Arc<ActionEngine> {
         .clone()
 }
 
+/// The `host-harness` binary of this build, with the tests' shared cache of
+/// compiled components.
+pub fn harness_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_host-harness"));
+    cmd.env(
+        "HOST_HARNESS_CACHE",
+        std::env::temp_dir().join("host-harness-test-cache"),
+    );
+    cmd
+}
+
 /// Unix seconds now.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
