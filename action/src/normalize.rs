@@ -263,7 +263,11 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
 /// allowed; a local part that starts or ends with a dot or has two dots in
 /// a row is refused, as Meta's libraries refuse it.
 pub fn email(s: &str) -> Result<String, String> {
-    let e = s.trim().nfc().collect::<String>().to_lowercase();
+    let e = if s.is_ascii() {
+        s.trim().to_ascii_lowercase()
+    } else {
+        s.trim().nfc().collect::<String>().to_lowercase()
+    };
     let e = e.strip_prefix("mailto:").unwrap_or(&e).to_string();
     let Some((local, domain)) = e.rsplit_once('@') else {
         return Err("not an email address: there is no @".into());
@@ -405,6 +409,14 @@ pub fn city(s: &str) -> Result<String, String> {
 /// when `digits`) with the combining marks that belong to them: a mark
 /// after a removed character (a space, an apostrophe) goes with it.
 fn letters(s: &str, digits: bool) -> String {
+    if s.is_ascii() {
+        // ASCII is NFC already and has no combining marks.
+        return s
+            .bytes()
+            .filter(|b| b.is_ascii_alphabetic() || (digits && b.is_ascii_digit()))
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
+    }
     let lower = s.nfc().collect::<String>().to_lowercase();
     let mut out = String::with_capacity(lower.len());
     let mut attached = false;

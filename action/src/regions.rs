@@ -395,6 +395,14 @@ static COUNTRY_ALIASES: &[(&str, &str)] = &[
 /// Democratic People's Republic of` to `koreademocraticpeoplesrepublicof`).
 /// Accents stay: `España` folds to `españa`.
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        // ASCII is NFC already: skip the normaliser.
+        return s
+            .bytes()
+            .filter(u8::is_ascii_alphabetic)
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
+    }
     folded(s).collect()
 }
 
@@ -406,6 +414,13 @@ fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
 
 /// Whether `name` folds to `target` (already folded), without allocating.
 fn folds_to(name: &str, target: &str) -> bool {
+    if name.is_ascii() {
+        return name
+            .bytes()
+            .filter(u8::is_ascii_alphabetic)
+            .map(|b| b.to_ascii_lowercase())
+            .eq(target.bytes());
+    }
     folded(name).eq(target.chars())
 }
 
