@@ -875,3 +875,42 @@ async fn a_token_quoted_back_by_the_server_never_leaks() {
     }
     assert!(report.contains("[redacted]"));
 }
+
+/// Reused instances hold slots of the engine's pool: however many actions a
+/// run has, the warm workers it keeps idle stay within the pool, so twelve
+/// actions at concurrency 2 all deliver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_actions_at_low_concurrency_stay_within_the_instance_pool() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 30, |_| false);
+    let events: Vec<String> = (0..12).map(|i| format!("Custom{i}")).collect();
+    let actions: Vec<(&str, &str)> = events.iter().map(|e| (e.as_str(), "")).collect();
+    workflow_file(dir.path(), &actions);
+    let engine = std::sync::Arc::new(
+        action_host::ActionEngine::new(
+            host_harness::component::BUNDLED_COMPONENT,
+            action_host::Limits {
+                max_concurrency: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    let options = RunOptions {
+        concurrency: 2,
+        ..options(dir.path(), &double)
+    };
+    let report = run(engine, &options, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        (report.totals.accepted, report.totals.errors),
+        (360, 0),
+        "{:?}: {:?}",
+        report.totals,
+        report
+            .firings
+            .iter()
+            .flat_map(|f| &f.executions)
+            .find_map(|e| e.error.as_ref().map(|e| e.message.clone()))
+    );
+}

@@ -16,6 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -510,15 +511,20 @@ async fn execute_all(
     let mut set = tokio::task::JoinSet::new();
     let mut out = Vec::with_capacity(jobs.len());
     // Idle workers per action: an instance only ever serves one action (and
-    // so one account).
+    // so one account). Warm idle workers hold instance slots, so all the
+    // pools together keep at most `concurrency` of them: with as many in
+    // flight, that is the engine's pool (twice the concurrency).
     let pools: Vec<Vec<Pool>> = workflows
         .iter()
         .map(|w| w.actions.iter().map(|_| Pool::default()).collect())
         .collect();
+    let warm_idle = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let attempts = |workflow: usize, action: usize| {
         let w = &workflows[workflow];
         Attempts {
             workers: pools[workflow][action].clone(),
+            warm_idle: warm_idle.clone(),
+            max_warm_idle: options.concurrency.max(1),
             reuse: options.reuse,
             engine: engine.clone(),
             context: context.clone(),
@@ -589,6 +595,9 @@ type Pool = Arc<std::sync::Mutex<Vec<Worker>>>;
 /// What one execution needs to be delivered, retries included.
 struct Attempts {
     workers: Pool,
+    /// Warm idle workers over every action's pool, and their bound.
+    warm_idle: Arc<std::sync::atomic::AtomicUsize>,
+    max_warm_idle: usize,
     reuse: Reuse,
     engine: Arc<ActionEngine>,
     context: Context,
@@ -604,11 +613,26 @@ struct Attempts {
 impl Attempts {
     /// An idle worker of this action, or a new one.
     fn worker(&self) -> Worker {
-        self.workers
-            .lock()
-            .unwrap()
-            .pop()
-            .unwrap_or_else(|| self.engine.worker(self.context.policy.clone(), self.reuse))
+        match self.workers.lock().unwrap().pop() {
+            Some(w) => {
+                self.warm_idle.fetch_sub(1, Ordering::Relaxed);
+                w
+            }
+            None => self.engine.worker(self.context.policy.clone(), self.reuse),
+        }
+    }
+
+    /// Keeps a warm worker for the next execution of this action, unless
+    /// enough are idle already (a cold one is cheaper to make anew).
+    fn give_back(&self, worker: Worker) {
+        if !worker.is_warm() {
+            return;
+        }
+        if self.warm_idle.fetch_add(1, Ordering::Relaxed) < self.max_warm_idle {
+            self.workers.lock().unwrap().push(worker);
+        } else {
+            self.warm_idle.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Runs one execution in a worker of this action. A memory limit reached
@@ -624,7 +648,7 @@ impl Attempts {
                 .execute(&self.settings, &job.firing, &job.contact)
                 .await;
         }
-        self.workers.lock().unwrap().push(worker);
+        self.give_back(worker);
         exec
     }
 
@@ -717,7 +741,7 @@ impl Attempts {
                 .expect("semaphore stays open");
             let mut worker = self.worker();
             let exec = worker.execute_batch(&self.settings, &items).await;
-            self.workers.lock().unwrap().push(worker);
+            self.give_back(worker);
             drop(permit);
             let results: Vec<_> = match exec.result {
                 Ok(Ok(per_item)) => per_item.into_iter().map(Ok).collect(),

@@ -504,6 +504,12 @@ impl Worker {
         self.instances
     }
 
+    /// Whether it holds a live instance (which occupies a slot of the
+    /// engine's pool until the worker is dropped).
+    pub fn is_warm(&self) -> bool {
+        self.live.is_some()
+    }
+
     /// Runs the action once for one firing.
     pub async fn execute(
         &mut self,
