@@ -104,6 +104,23 @@ fn native_contact(c: &wit::Contact) -> send_conversion_event::input::Contact {
     }
 }
 
+/// Times `n` executions after 50 to warm up; each must be accepted.
+async fn timed<T: std::fmt::Debug, F: std::fmt::Debug>(
+    n: usize,
+    mut execute: impl AsyncFnMut() -> Result<Result<T, F>, action_host::HostFailure>,
+) -> Result<Vec<Duration>> {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 50 {
+        let t = Instant::now();
+        let result = execute().await;
+        if i >= 50 {
+            samples.push(t.elapsed());
+        }
+        anyhow::ensure!(matches!(result, Ok(Ok(_))), "execution failed: {result:?}");
+    }
+    Ok(samples)
+}
+
 /// Runs every measurement and returns the printed figures.
 pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<()> {
     let settings = bench_settings();
@@ -158,21 +175,13 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
     ));
     let contact = bench_contact(7);
     let firing = bench_firing(7, now() - 60);
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n + 50 {
-        let t = Instant::now();
-        let exec = engine
+    let samples = timed(n, async || {
+        engine
             .execute(policy.clone(), &settings, &firing, &contact)
-            .await;
-        if i >= 50 {
-            samples.push(t.elapsed());
-        }
-        anyhow::ensure!(
-            matches!(exec.result, Ok(Ok(_))),
-            "execution failed: {:?}",
-            exec.result
-        );
-    }
+            .await
+            .result
+    })
+    .await?;
     let (median, p99) = percentiles(samples);
     out(&format!(
         "per firing, host overhead (store + instantiate + execute, answer from the egress hook, no socket): median {}, p99 {} over {n}",
@@ -182,19 +191,10 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
 
     // The same with instance reuse: one worker, as `run` does by default.
     let mut worker = engine.worker(policy.clone(), action_host::Reuse::default());
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n + 50 {
-        let t = Instant::now();
-        let exec = worker.execute(&settings, &firing, &contact).await;
-        if i >= 50 {
-            samples.push(t.elapsed());
-        }
-        anyhow::ensure!(
-            matches!(exec.result, Ok(Ok(_))),
-            "execution failed: {:?}",
-            exec.result
-        );
-    }
+    let samples = timed(n, async || {
+        worker.execute(&settings, &firing, &contact).await.result
+    })
+    .await?;
     let (median, p99) = percentiles(samples);
     out(&format!(
         "per firing, host overhead with a reused instance (a worker; execute, answer from the egress hook, no socket): median {}, p99 {} over {n} ({} instances)",
