@@ -305,6 +305,66 @@ async fn the_double_deduplicates_a_repeated_event_id() {
     assert_eq!(r[0].event_id, r[1].event_id);
 }
 
+/// A reused instance keeps what it read of the last settings document; a
+/// platform that passes another one (an edited workflow) gets it read anew,
+/// and a broken one never stands in for the valid one before it.
+#[tokio::test]
+async fn a_reused_instance_reads_changed_settings_anew() {
+    let d = double().await;
+    let mut worker = engine().worker(policy(&d), action_host::Reuse::default());
+    let f = |id: &str| {
+        firing(
+            id,
+            "order_placed",
+            json!({"order": {"id": id, "total": 3, "currency": "USD"}}),
+        )
+    };
+    let lead = settings("Lead", json!({"action_source": "email"}));
+    let purchase = settings(
+        "Purchase",
+        json!({"action_source": "email", "mapping": {"custom_data.content_name": "edited"}}),
+    );
+    let broken = settings("Purchase", json!({"action_source": "telepathy"}));
+    let mut names = Vec::new();
+    for (i, s) in [&lead, &lead, &purchase, &broken, &purchase, &lead]
+        .into_iter()
+        .enumerate()
+    {
+        let exec = worker.execute(s, &f(&format!("f{i}")), &contact()).await;
+        assert!(
+            exec.reused || i == 0,
+            "execution {i} ran in a fresh instance"
+        );
+        match &exec.result {
+            Ok(Ok(o)) => names.push(o.event_name.clone()),
+            Ok(Err(wit::Failure {
+                error: wit::ActionError::InvalidSettings(p),
+                ..
+            })) => {
+                assert_eq!(p[0].path, "/action_source");
+                names.push("invalid".into());
+            }
+            other => panic!("execution {i}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        names,
+        ["Lead", "Lead", "Purchase", "invalid", "Purchase", "Lead"]
+    );
+    let received = d.received();
+    assert_eq!(received.len(), 5);
+    assert_eq!(
+        received[2].event["custom_data"]["content_name"],
+        json!("edited")
+    );
+    assert!(
+        received[0].event["custom_data"]
+            .get("content_name")
+            .is_none()
+    );
+    assert_eq!(worker.instances(), 1);
+}
+
 #[tokio::test]
 async fn checks_meta_would_fail_are_caught_before_sending() {
     let d = double().await;

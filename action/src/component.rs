@@ -5,6 +5,9 @@ use crate::graph;
 use crate::input::{Contact, Firing};
 use crate::names::ActionSource;
 use crate::outcome::{self, ActionError};
+use crate::settings::Settings;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 wit_bindgen::generate!({
@@ -45,7 +48,8 @@ impl wit::Guest for Component {
         contact: wit::Contact,
     ) -> Result<wit::EventPreview, wit::Failure> {
         let (firing, contact) = inputs(firing, contact)?;
-        crate::preview(&settings, &firing, &contact, now())
+        let settings = read_settings(&settings).map_err(failure)?;
+        crate::preview_with(&settings, &firing, &contact, now())
             .map(|p| {
                 let (url, body) = p.request.map(|r| (r.url, r.body)).unwrap_or_default();
                 wit::EventPreview {
@@ -70,7 +74,8 @@ impl wit::Guest for Component {
         contact: wit::Contact,
     ) -> Result<wit::Outcome, wit::Failure> {
         let (firing, contact) = inputs(firing, contact)?;
-        crate::execute(&settings, &firing, &contact, now(), &mut send)
+        let settings = read_settings(&settings).map_err(failure)?;
+        crate::execute_with(&settings, &firing, &contact, now(), &mut send)
             .map(outcome)
             .map_err(failure)
     }
@@ -92,7 +97,11 @@ impl wit::Guest for Component {
                 Err(f) => results.push(Some(Err(f))),
             }
         }
-        let mut sent = crate::execute_batch(&settings, &valid, now(), &mut send).into_iter();
+        let mut sent = match read_settings(&settings) {
+            Ok(settings) => crate::execute_batch_with(&settings, &valid, now(), &mut send),
+            Err(f) => valid.iter().map(|_| Err(f.clone())).collect(),
+        }
+        .into_iter();
         results
             .into_iter()
             .map(|r| {
@@ -108,6 +117,28 @@ impl wit::Guest for Component {
 }
 
 export!(Component);
+
+thread_local! {
+    /// The last valid settings document and what was read from it. A host
+    /// that reuses an instance runs one action in it, so every call after
+    /// the first passes the same document: comparing it is cheaper than
+    /// reading it (JSON, checks, the mapping's templates) again.
+    static LAST_SETTINGS: RefCell<Option<(String, Rc<Settings>)>> = const { RefCell::new(None) };
+}
+
+/// The settings of `json`, read once per instance while it stays the same.
+fn read_settings(json: &str) -> Result<Rc<Settings>, outcome::Failure> {
+    LAST_SETTINGS.with_borrow_mut(|last| {
+        if let Some((text, settings)) = last.as_ref()
+            && text == json
+        {
+            return Ok(settings.clone());
+        }
+        let settings = Rc::new(crate::read_settings(json)?);
+        *last = Some((json.to_string(), settings.clone()));
+        Ok(settings)
+    })
+}
 
 fn outcome(o: outcome::Outcome) -> wit::Outcome {
     wit::Outcome {

@@ -3,7 +3,7 @@
 //! that nothing Meta would refuse is sent.
 
 use crate::input::{Contact, Firing};
-use crate::mapping::Context;
+use crate::mapping::{Context, Param};
 use crate::names::ActionSource;
 use crate::normalize::{self, Locale, Normalized, UserKey};
 use crate::outcome::{Problem, Warning};
@@ -50,10 +50,52 @@ pub struct Event {
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub original_event_data: Map<String, Value>,
     /// Customer information: hashed keys as SHA-256, raw keys as is.
-    pub user_data: Map<String, Value>,
+    pub user_data: UserData,
     /// Value, currency, contents and custom properties.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub custom_data: Map<String, Value>,
+}
+
+/// `user_data`: each key once with its values, in the order the keys were
+/// added. One value goes out as a string, several as a list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserData(Vec<(UserKey, Vec<String>)>);
+
+impl UserData {
+    /// Sets `key`'s values; no values leaves the key out.
+    pub fn insert(&mut self, key: UserKey, values: Vec<String>) {
+        self.0.retain(|(k, _)| *k != key);
+        if !values.is_empty() {
+            self.0.push((key, values));
+        }
+    }
+
+    /// The values of `key`, if it goes out.
+    pub fn get(&self, key: UserKey) -> Option<&[String]> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// Whether `key` goes out.
+    pub fn contains(&self, key: UserKey) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+impl Serialize for UserData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, values) in &self.0 {
+            match values.as_slice() {
+                [one] => map.serialize_entry(key.as_str(), one)?,
+                many => map.serialize_entry(key.as_str(), many)?,
+            }
+        }
+        map.end()
+    }
 }
 
 /// An event ready to send, with what was dropped on the way.
@@ -86,9 +128,9 @@ pub fn event_id(settings: &Settings, contact: &Contact, firing: &Firing) -> Stri
     settings
         .effective
         .iter()
-        .find(|(param, _, _)| param == "event_id")
-        .and_then(|(_, t, _)| t.resolve(&ctx))
-        .and_then(|v| texts(&v).into_iter().next())
+        .find(|m| m.param == Param::EventId)
+        .and_then(|m| m.template.resolve(&ctx))
+        .and_then(|v| first_text(&v))
         .filter(|id| !id.trim().is_empty())
         .unwrap_or_else(|| firing.id.clone())
 }
@@ -117,18 +159,17 @@ pub fn build(
         data_processing_options_country: None,
         data_processing_options_state: None,
         original_event_data: Map::new(),
-        user_data: Map::new(),
+        user_data: UserData::default(),
         custom_data: Map::new(),
     };
     let mut user_values: Vec<(UserKey, Vec<String>, bool)> = Vec::new();
 
-    for (param, template, explicit) in &settings.effective {
-        let (param, explicit) = (String::as_str(param), *explicit);
-        let resolved = template.resolve(&ctx);
-        let Some(value) = resolved else {
+    for entry in &settings.effective {
+        let (name, template, explicit) = (entry.name.as_str(), &entry.template, entry.explicit);
+        let Some(value) = template.resolve(&ctx) else {
             if explicit && !template.is_literal() {
                 warnings.push(Warning::new(
-                    param,
+                    name,
                     format!(
                         "`{}` is empty for this firing; the parameter is left out",
                         template.as_str()
@@ -137,58 +178,50 @@ pub fn build(
             }
             continue;
         };
-        if let Some(key) = param.strip_prefix("user_data.") {
-            let key = UserKey::parse(key).expect("mapping keys are checked in settings");
-            user_values.push((key, texts(&value), explicit));
-        } else if let Some(field) = param.strip_prefix("custom_data.") {
-            match custom_data_value(field, value) {
+        match &entry.param {
+            Param::UserData(key) => user_values.push((*key, texts(value), explicit)),
+            Param::CustomData(field) => match custom_data_value(field, value) {
                 Ok(v) => {
-                    event.custom_data.insert(field.to_string(), v);
+                    event.custom_data.insert(field.clone(), v);
                 }
-                Err(why) => warnings.push(Warning::new(param, format!("left out: {why}"))),
-            }
-        } else if let Some(field) = param.strip_prefix("original_event_data.") {
-            let text = texts(&value).into_iter().next().unwrap_or_default();
-            if field == "event_time" {
+                Err(why) => warnings.push(Warning::new(name, format!("left out: {why}"))),
+            },
+            Param::OriginalEventData(field) if field == "event_time" => {
                 match number(&value).filter(|t| t.fract() == 0.0 && *t > 0.0) {
                     Some(t) => {
                         event
                             .original_event_data
-                            .insert(field.into(), Value::from(t as i64));
+                            .insert(field.clone(), Value::from(t as i64));
                     }
                     None => {
-                        warnings.push(Warning::new(param, "left out: not a Unix time in seconds"))
+                        warnings.push(Warning::new(name, "left out: not a Unix time in seconds"))
                     }
                 }
-            } else {
+            }
+            Param::OriginalEventData(field) => {
+                let text = first_text(&value).unwrap_or_default();
                 event
                     .original_event_data
-                    .insert(field.into(), Value::String(text));
+                    .insert(field.clone(), Value::String(text));
             }
-        } else {
-            match param {
-                "event_id" => event.event_id = texts(&value).into_iter().next().unwrap_or_default(),
-                "event_source_url" | "referrer_url" => {
-                    let url = texts(&value).into_iter().next().unwrap_or_default();
-                    if url.starts_with("http://") || url.starts_with("https://") {
-                        if param == "event_source_url" {
-                            event.event_source_url = Some(url);
-                        } else {
-                            event.referrer_url = Some(url);
-                        }
-                    } else {
-                        warnings.push(Warning::new(
-                            param,
-                            "left out: a URL must start with http:// or https://",
-                        ));
-                    }
+            Param::EventId => event.event_id = first_text(&value).unwrap_or_default(),
+            Param::EventSourceUrl | Param::ReferrerUrl => {
+                let url = first_text(&value).unwrap_or_default();
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    warnings.push(Warning::new(
+                        name,
+                        "left out: a URL must start with http:// or https://",
+                    ));
+                } else if entry.param == Param::EventSourceUrl {
+                    event.event_source_url = Some(url);
+                } else {
+                    event.referrer_url = Some(url);
                 }
-                "opt_out" => match boolean(&value) {
-                    Some(b) => event.opt_out = Some(b),
-                    None => warnings.push(Warning::new(param, "left out: must be true or false")),
-                },
-                _ => unreachable!("mapping keys are checked in settings"),
             }
+            Param::OptOut => match boolean(&value) {
+                Some(b) => event.opt_out = Some(b),
+                None => warnings.push(Warning::new(name, "left out: must be true or false")),
+            },
         }
     }
 
@@ -237,8 +270,8 @@ pub fn build(
                 Err(why) => dropped.push(why),
             }
         }
-        let field = format!("user_data.{}", key.as_str());
         for why in &dropped {
+            let field = format!("user_data.{}", key.as_str());
             let of = if raws.len() > 1 {
                 format!(" (one of {} values)", raws.len())
             } else {
@@ -246,21 +279,9 @@ pub fn build(
             };
             warnings.push(Warning::new(&field, format!("dropped{of}: {why}")));
         }
-        match wire.len() {
-            0 => {}
-            1 => {
-                event
-                    .user_data
-                    .insert(key.as_str().into(), Value::String(wire.remove(0)));
-                match_keys.push(key.as_str().to_string());
-            }
-            _ => {
-                event.user_data.insert(
-                    key.as_str().into(),
-                    Value::Array(wire.into_iter().map(Value::String).collect()),
-                );
-                match_keys.push(key.as_str().to_string());
-            }
+        if !wire.is_empty() {
+            event.user_data.insert(key, wire);
+            match_keys.push(key.as_str().to_string());
         }
     }
 
@@ -375,15 +396,22 @@ fn check(
                 "a website event needs the page URL; map event_source_url or set a default in the settings",
             ));
         }
-        if !event.user_data.contains_key("client_user_agent") {
+        if !event.user_data.contains(UserKey::ClientUserAgent) {
             problems.push(Problem::new(
                 "user_data.client_user_agent",
                 "a website event needs the browser's user agent; map user_data.client_user_agent, or choose another action source",
             ));
         }
     }
-    const IDENTIFYING: [&str; 6] = ["em", "ph", "external_id", "fbc", "fbp", "lead_id"];
-    if !IDENTIFYING.iter().any(|k| event.user_data.contains_key(*k)) {
+    const IDENTIFYING: [UserKey; 6] = [
+        UserKey::Em,
+        UserKey::Ph,
+        UserKey::ExternalId,
+        UserKey::Fbc,
+        UserKey::Fbp,
+        UserKey::LeadId,
+    ];
+    if !IDENTIFYING.iter().any(|k| event.user_data.contains(*k)) {
         warnings.push(Warning::new(
             "user_data",
             "no email, phone, external id, click id, browser id or lead id: Meta may refuse the event as too thin to match (2804050)",
@@ -391,14 +419,24 @@ fn check(
     }
 }
 
-/// Every text in a resolved value (a list gives each element).
-fn texts(v: &Value) -> Vec<String> {
+/// Every text in a resolved value (a list gives each element). Takes the
+/// value so that its strings move rather than copy.
+fn texts(v: Value) -> Vec<String> {
     match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Number(n) => vec![n.to_string()],
-        Value::Bool(b) => vec![b.to_string()],
-        Value::Array(a) => a.iter().flat_map(texts).collect(),
-        Value::Null | Value::Object(_) => Vec::new(),
+        Value::String(s) => vec![s],
+        Value::Array(a) => a.into_iter().flat_map(texts).collect(),
+        other => first_text(&other).into_iter().collect(),
+    }
+}
+
+/// The first text in a resolved value, if it has one.
+fn first_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(a) => a.iter().find_map(first_text),
+        Value::Null | Value::Object(_) => None,
     }
 }
 
@@ -450,9 +488,7 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
             _ => Err("not a non-negative amount".into()),
         },
         "currency" => {
-            let c = texts(&v)
-                .into_iter()
-                .next()
+            let c = first_text(&v)
                 .unwrap_or_default()
                 .trim()
                 .to_ascii_uppercase();
@@ -467,7 +503,7 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
             _ => Err("not a whole number".into()),
         },
         "content_ids" => {
-            let ids: Vec<Value> = texts(&v)
+            let ids: Vec<Value> = texts(v)
                 .into_iter()
                 .filter(|s| !s.trim().is_empty())
                 .map(Value::String)
@@ -479,16 +515,14 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
             }
         }
         "contents" => contents(v),
-        "content_type" => match texts(&v)
-            .first()
+        "content_type" => match first_text(&v)
             .map(|s| s.trim().to_ascii_lowercase())
             .as_deref()
         {
             Some(t @ ("product" | "product_group")) => Ok(Value::String(t.to_string())),
             _ => Err("content_type is product or product_group".into()),
         },
-        "delivery_category" => match texts(&v)
-            .first()
+        "delivery_category" => match first_text(&v)
             .map(|s| s.trim().to_ascii_lowercase())
             .as_deref()
         {
@@ -497,9 +531,9 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
             }
             _ => Err("delivery_category is in_store, curbside or home_delivery".into()),
         },
-        "content_name" | "content_category" | "order_id" | "status" | "search_string" => Ok(
-            Value::String(texts(&v).into_iter().next().unwrap_or_default()),
-        ),
+        "content_name" | "content_category" | "order_id" | "status" | "search_string" => {
+            Ok(Value::String(first_text(&v).unwrap_or_default()))
+        }
         _ => Ok(v),
     }
 }
@@ -517,9 +551,7 @@ fn contents(v: Value) -> Result<Value, String> {
                 .iter()
                 .find_map(|n| o.get(*n).filter(|v| !v.is_null()))
         };
-        let Some(id) = pick(&["id", "sku", "product_id", "variant_id"])
-            .and_then(|v| texts(v).into_iter().next())
-        else {
+        let Some(id) = pick(&["id", "sku", "product_id", "variant_id"]).and_then(first_text) else {
             continue;
         };
         let mut c = Map::new();
@@ -610,20 +642,18 @@ mod tests {
         assert_eq!(e.custom_data["value"], json!(1299.0));
         assert_eq!(e.custom_data["currency"], json!("usd"));
         assert_eq!(e.custom_data["num_items"], json!(3));
+        let user_data = serde_json::to_value(&e.user_data).unwrap();
         assert_eq!(
-            e.user_data["em"],
+            user_data["em"],
             json!(normalize::sha256_hex("ada@example.com")),
             "duplicates collapse"
         );
+        assert_eq!(user_data["ph"], json!(normalize::sha256_hex("16505551212")));
         assert_eq!(
-            e.user_data["ph"],
-            json!(normalize::sha256_hex("16505551212"))
-        );
-        assert_eq!(
-            e.user_data["fbc"],
+            user_data["fbc"],
             json!(format!("fb.1.{}.IwAbC", (NOW - 60) * 1000))
         );
-        assert_eq!(e.user_data["client_ip_address"], json!("203.0.113.9"));
+        assert_eq!(user_data["client_ip_address"], json!("203.0.113.9"));
         assert!(b.match_keys.contains(&"em".to_string()));
         assert!(
             b.warnings

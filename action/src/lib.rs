@@ -123,11 +123,24 @@ pub fn preview(
     contact: &Contact,
     now: i64,
 ) -> Result<Preview, Failure> {
-    let settings = settings::parse(settings_json)
-        .map_err(|p| Failure::bare(ActionError::InvalidSettings(p)))?;
-    let (mut preview, event) = prepare(&settings, firing, contact, now)?;
-    preview.request = event.map(|e| graph::request(&settings, std::slice::from_ref(&e)));
+    preview_with(&read_settings(settings_json)?, firing, contact, now)
+}
+
+/// [`preview`] with settings already read.
+pub fn preview_with(
+    settings: &settings::Settings,
+    firing: &Firing,
+    contact: &Contact,
+    now: i64,
+) -> Result<Preview, Failure> {
+    let (mut preview, event) = prepare(settings, firing, contact, now)?;
+    preview.request = event.map(|e| graph::request(settings, std::slice::from_ref(&e)));
     Ok(preview)
+}
+
+/// Reads a settings document, or the failure every firing of it gets.
+pub fn read_settings(settings_json: &str) -> Result<settings::Settings, Failure> {
+    settings::parse(settings_json).map_err(|p| Failure::bare(ActionError::InvalidSettings(p)))
 }
 
 /// The event of one firing and what is known of it, or why there is none.
@@ -225,7 +238,19 @@ pub fn execute(
     now: i64,
     send: &mut Send<'_>,
 ) -> Result<Outcome, Failure> {
-    let mut p = preview(settings_json, firing, contact, now)?;
+    execute_with(&read_settings(settings_json)?, firing, contact, now, send)
+}
+
+/// [`execute`] with settings already read: a host that runs many firings of
+/// one action reads its settings once.
+pub fn execute_with(
+    settings: &settings::Settings,
+    firing: &Firing,
+    contact: &Contact,
+    now: i64,
+    send: &mut Send<'_>,
+) -> Result<Outcome, Failure> {
+    let mut p = preview_with(settings, firing, contact, now)?;
     let Some(request) = p.request.take() else {
         return Ok(outcome(p, None));
     };
@@ -246,20 +271,24 @@ pub fn execute_batch(
     now: i64,
     send: &mut Send<'_>,
 ) -> Vec<Result<Outcome, Failure>> {
-    let settings = match settings::parse(settings_json) {
-        Ok(s) => s,
-        Err(p) => {
-            return items
-                .iter()
-                .map(|_| Err(Failure::bare(ActionError::InvalidSettings(p.clone()))))
-                .collect();
-        }
-    };
+    match read_settings(settings_json) {
+        Ok(settings) => execute_batch_with(&settings, items, now, send),
+        Err(f) => items.iter().map(|_| Err(f.clone())).collect(),
+    }
+}
+
+/// [`execute_batch`] with settings already read.
+pub fn execute_batch_with(
+    settings: &settings::Settings,
+    items: &[(Firing, Contact)],
+    now: i64,
+    send: &mut Send<'_>,
+) -> Vec<Result<Outcome, Failure>> {
     let mut results: Vec<Option<Result<Outcome, Failure>>> =
         (0..items.len()).map(|_| None).collect();
     let mut ready: Vec<(usize, Preview, event::Event)> = Vec::new();
     for (i, (firing, contact)) in items.iter().enumerate() {
-        match prepare(&settings, firing, contact, now) {
+        match prepare(settings, firing, contact, now) {
             Ok((p, Some(e))) => ready.push((i, p, e)),
             Ok((p, None)) => results[i] = Some(Ok(outcome(p, None))),
             Err(f) => results[i] = Some(Err(f)),
@@ -267,11 +296,14 @@ pub fn execute_batch(
     }
     let mut ready = ready.into_iter().peekable();
     while ready.peek().is_some() {
-        let chunk: Vec<(usize, Preview, event::Event)> =
-            ready.by_ref().take(graph::MAX_BATCH).collect();
-        let events: Vec<event::Event> = chunk.iter().map(|(_, _, e)| e.clone()).collect();
-        let answer = answered(send(&graph::request(&settings, &events)));
-        for (i, p, _) in chunk {
+        let (chunk, events): (Vec<(usize, Preview)>, Vec<event::Event>) = ready
+            .by_ref()
+            .take(graph::MAX_BATCH)
+            .map(|(i, p, e)| ((i, p), e))
+            .unzip();
+        let answer = answered(send(&graph::request(settings, &events)));
+        drop(events);
+        for (i, p) in chunk {
             results[i] = Some(match &answer {
                 Ok(ack) => Ok(outcome(p, Some(ack.clone()))),
                 Err(e) => Err(failure(&p, e.clone())),

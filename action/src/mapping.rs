@@ -87,17 +87,70 @@ pub const MAPPABLE_PARAMS: [&str; 46] = [
 
 /// Whether a mapping may set `param`.
 pub fn is_mappable(param: &str) -> bool {
-    if MAPPABLE_PARAMS.contains(&param) {
-        return true;
+    Param::parse(param).is_some()
+}
+
+/// Where a mapped value goes in the event: the parameter name a builder
+/// writes, read once when the settings are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    /// `event_id`.
+    EventId,
+    /// `event_source_url`.
+    EventSourceUrl,
+    /// `referrer_url`.
+    ReferrerUrl,
+    /// `opt_out`.
+    OptOut,
+    /// `original_event_data.<field>`.
+    OriginalEventData(String),
+    /// `user_data.<key>`.
+    UserData(UserKey),
+    /// `custom_data.<field>`, standard or a custom property.
+    CustomData(String),
+}
+
+impl Param {
+    /// Reads a parameter name; `None` when a mapping may not set it.
+    pub fn parse(name: &str) -> Option<Param> {
+        match name {
+            "event_id" => return Some(Param::EventId),
+            "event_source_url" => return Some(Param::EventSourceUrl),
+            "referrer_url" => return Some(Param::ReferrerUrl),
+            "opt_out" => return Some(Param::OptOut),
+            _ => {}
+        }
+        if let Some(key) = name.strip_prefix("user_data.") {
+            return UserKey::parse(key).map(Param::UserData);
+        }
+        if let Some(field) = name.strip_prefix("original_event_data.") {
+            return MAPPABLE_PARAMS
+                .contains(&name)
+                .then(|| Param::OriginalEventData(field.to_string()));
+        }
+        name.strip_prefix("custom_data.")
+            .filter(|field| {
+                !field.is_empty()
+                    && field.len() <= 64
+                    && field
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+            .map(|field| Param::CustomData(field.to_string()))
     }
-    if let Some(key) = param.strip_prefix("user_data.") {
-        return UserKey::parse(key).is_some();
-    }
-    param.strip_prefix("custom_data.").is_some_and(|name| {
-        !name.is_empty()
-            && name.len() <= 64
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    })
+}
+
+/// One entry of the mapping in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    /// The parameter as the builder wrote it, for messages.
+    pub name: String,
+    /// Where the value goes.
+    pub param: Param,
+    /// Where the value comes from.
+    pub template: Template,
+    /// Whether the builder set it (else it is the event's default).
+    pub explicit: bool,
 }
 
 /// One alternative inside `{{ ... }}`.
@@ -457,18 +510,25 @@ pub fn defaults(event: &EventName) -> Vec<(&'static str, &'static str)> {
 
 /// The mapping in force: the builder's entries, then the event's defaults
 /// for every parameter the builder left out.
-pub fn effective(
-    event: &EventName,
-    explicit: &[(String, Template)],
-) -> Vec<(String, Template, bool)> {
-    let mut out: Vec<(String, Template, bool)> = explicit
+/// Entries whose parameter a mapping may not set are left out (settings
+/// report them).
+pub fn effective(event: &EventName, explicit: &[(String, Template)]) -> Vec<Mapped> {
+    let mapped = |name: &str, template: Template, explicit: bool| {
+        Param::parse(name).map(|param| Mapped {
+            name: name.to_string(),
+            param,
+            template,
+            explicit,
+        })
+    };
+    let mut out: Vec<Mapped> = explicit
         .iter()
-        .map(|(p, t)| (p.clone(), t.clone(), true))
+        .filter_map(|(p, t)| mapped(p, t.clone(), true))
         .collect();
     for (param, text) in defaults(event) {
         if !explicit.iter().any(|(p, _)| p == param) {
             let t = Template::parse(text).expect("default templates parse");
-            out.push((param.to_string(), t, false));
+            out.extend(mapped(param, t, false));
         }
     }
     out

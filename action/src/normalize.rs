@@ -202,12 +202,11 @@ impl Locale {
 pub fn sha256_hex(value: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(value.as_bytes());
-    let mut out = String::with_capacity(64);
+    let mut out = Vec::with_capacity(64);
     for b in digest {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+        out.extend([HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
     }
-    out
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// Whether a value is already a SHA-256: 64 hex digits, any case.

@@ -64,7 +64,7 @@ pub struct Settings {
     /// event's defaults for the parameters they leave out, each with
     /// whether it was explicit. Every event of these settings reads it, so
     /// no template is parsed again per event.
-    pub effective: Vec<(String, Template, bool)>,
+    pub effective: Vec<mapping::Mapped>,
     /// Limited Data Use flagging.
     pub limited_data_use: LimitedDataUse,
     /// The contact's marketing consent, when the account tracks it.
