@@ -770,6 +770,9 @@ async fn two_runs_over_one_outbox_never_send_twice() {
         &double.url(),
         "--concurrency",
         "2",
+        // Executions on two threads: the outbox and its lock hold there too.
+        "--threads",
+        "2",
     ]
     .map(str::to_string)
     .to_vec();

@@ -7,16 +7,17 @@ use action_host::wit;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Contacts by id, with where each came from.
 #[derive(Debug, Default)]
 pub struct ContactBook {
-    contacts: HashMap<String, wit::Contact>,
+    contacts: HashMap<String, Arc<wit::Contact>>,
 }
 
 impl ContactBook {
     /// The contact with `id`.
-    pub fn get(&self, id: &str) -> Option<&wit::Contact> {
+    pub fn get(&self, id: &str) -> Option<&Arc<wit::Contact>> {
         self.contacts.get(id)
     }
 
@@ -177,7 +178,7 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
                         ),
                     ));
                 } else {
-                    book.contacts.insert(contact.id.clone(), contact);
+                    book.contacts.insert(contact.id.clone(), Arc::new(contact));
                 }
             }
             Err(e) => errors.push(e),

@@ -35,22 +35,45 @@ enum Command {
     Describe(cli::describe::Args),
 }
 
-// One thread drives every execution: the work is mostly waiting on HTTP,
-// and wakeups across threads cost more than a second core gains (measured
-// with `host-harness bench`: 234 µs per firing with the multi-thread
-// runtime, 122 µs with this one). A guest that computes long yields every
-// 50 ms (see the host's limits), so it cannot starve the others.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let result = match Cli::parse().command {
-        Command::Run(args) => cli::run::main(args).await,
-        Command::Outbox(args) => cli::outbox::main(args),
-        Command::GraphDouble(args) => cli::graph_double::main(args).await,
-        Command::Demo(args) => cli::demo::main(args).await,
-        Command::Validate(args) => cli::validate::main(args).await,
-        Command::Bench(args) => cli::bench::main(args).await,
-        Command::Describe(args) => cli::describe::main(args).await,
+fn main() -> ExitCode {
+    let command = Cli::parse().command;
+    let threads = match &command {
+        Command::Run(args) => args.threads(),
+        _ => 1,
     };
+    // One thread drives every execution unless a run asks for more: work
+    // that mostly waits on HTTP gains nothing from a second core, and
+    // wakeups across threads cost more (see the README's Performance). A
+    // guest that computes long yields every 50 ms (see the host's limits),
+    // so it cannot starve the others.
+    let runtime = if threads > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match command {
+            Command::Run(args) => cli::run::main(args).await,
+            Command::Outbox(args) => cli::outbox::main(args),
+            Command::GraphDouble(args) => cli::graph_double::main(args).await,
+            Command::Demo(args) => cli::demo::main(args).await,
+            Command::Validate(args) => cli::validate::main(args).await,
+            Command::Bench(args) => cli::bench::main(args).await,
+            Command::Describe(args) => cli::describe::main(args).await,
+        }
+    });
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::from(2)

@@ -292,14 +292,35 @@ impl Outbox {
             .collect())
     }
 
+    /// Every entry an earlier run settled (delivered, dead or skipped), by
+    /// key: what a run reads to know what not to send again. Pending
+    /// entries stay in the file, so a first run over a large file holds
+    /// nothing here.
+    pub fn settled(&self) -> Result<HashMap<String, Entry>> {
+        Ok(self
+            .select("WHERE state != 'pending'", None)?
+            .into_iter()
+            .map(|e| (e.key.clone(), e))
+            .collect())
+    }
+
     /// Entries in `state` (all when `None`), oldest first.
     pub fn list(&self, state: Option<State>) -> Result<Vec<Entry>> {
+        self.select("WHERE (?1 IS NULL OR state = ?1)", state)
+    }
+
+    fn select(&self, filter: &str, state: Option<State>) -> Result<Vec<Entry>> {
         let conn = self.conn.lock().unwrap();
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT key, firing_id, workflow, action, source, state, attempts, event_name, event_id, fbtrace_id, last_error, updated_at, digest
-             FROM executions WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at, rowid",
-        )?;
-        let rows = stmt.query_map(params![state.map(State::as_str)], |r| {
+             FROM executions {filter} ORDER BY created_at, rowid"
+        ))?;
+        let args = if filter.contains("?1") {
+            vec![state.map(State::as_str)]
+        } else {
+            Vec::new()
+        };
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
             Ok(Entry {
                 key: r.get(0)?,
                 firing_id: r.get(1)?,
@@ -437,10 +458,17 @@ mod tests {
             "enqueue leaves entries with the same inputs alone"
         );
         assert_eq!(all["k2"].last_error.as_deref(), Some("code 190"));
+        o.enqueue([new("k3", "d3")]).unwrap();
+        let settled = o.settled().unwrap();
+        assert_eq!(
+            (settled.len(), settled["k2"].state),
+            (2, State::Dead),
+            "a pending entry is not a settled one"
+        );
         assert_eq!(o.requeue_dead().unwrap(), 1);
-        assert_eq!(o.counts().unwrap()["pending"], 1);
+        assert_eq!(o.counts().unwrap()["pending"], 2);
         assert_eq!(o.purge(State::Delivered).unwrap(), 1);
-        assert_eq!(o.list(None).unwrap().len(), 1);
+        assert_eq!(o.list(None).unwrap().len(), 2);
     }
 
     #[test]
@@ -450,6 +478,7 @@ mod tests {
         o.enqueue([new("k1", "d1")]).unwrap();
         o.record(done("k1", State::Delivered, None)).unwrap();
         assert_eq!(o.enqueue([new("k1", "d2")]).unwrap(), ["k1"]);
+        assert!(o.settled().unwrap().is_empty());
         let e = &o.all().unwrap()["k1"];
         assert_eq!(e.state, State::Pending);
         assert_eq!(e.attempts, 0);

@@ -89,8 +89,10 @@ struct Job {
     firing_index: usize,
     workflow: usize,
     action: usize,
-    firing: wit::Firing,
-    contact: wit::Contact,
+    /// Shared by the executions of every action the firing runs, and with
+    /// the contact book: a run holds each record once.
+    firing: Arc<wit::Firing>,
+    contact: Arc<wit::Contact>,
 }
 
 impl Job {
@@ -238,6 +240,7 @@ pub async fn run(
                     );
                 } else if let Some(contact) = book.get(&rec.contact_id) {
                     first_line_of.insert(rec.firing.id.clone(), rec.line);
+                    let firing = Arc::new(rec.firing.clone());
                     for (wi, w) in workflows
                         .iter()
                         .enumerate()
@@ -256,10 +259,11 @@ pub async fn run(
                                     firing_index: index,
                                     workflow: wi,
                                     action: ai,
-                                    firing: rec.firing.clone(),
+                                    firing: firing.clone(),
                                     contact: contact.clone(),
                                 });
                             } else {
+                                report.executions.reserve_exact(1);
                                 report.executions.push(ExecutionReport::invalid_settings(
                                     &w.name,
                                     &a.name,
@@ -304,7 +308,7 @@ pub async fn run(
                     source: &j.source,
                 }
             }))?;
-            let known = outbox.all()?;
+            let known = outbox.settled()?;
             jobs.retain(|j| match known.get(&j.key) {
                 Some(entry)
                     if entry.state != State::Pending
@@ -344,6 +348,8 @@ pub async fn run(
     )
     .await?;
     for (index, exec) in results {
+        // Most firings run one action: no room kept for more.
+        reports[index].executions.reserve_exact(1);
         reports[index].executions.push(exec);
     }
     for r in &mut reports {
@@ -729,8 +735,8 @@ impl Attempts {
             let items: Vec<wit::BatchItem> = group
                 .iter()
                 .map(|j| wit::BatchItem {
-                    firing: j.firing.clone(),
-                    contact: j.contact.clone(),
+                    firing: (*j.firing).clone(),
+                    contact: (*j.contact).clone(),
                 })
                 .collect();
             let permit = self

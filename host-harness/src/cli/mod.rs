@@ -50,8 +50,13 @@ pub fn load_engine(
 /// Writes the JSON report to `path`, when given.
 pub fn write_report(report: &Report, path: Option<&PathBuf>) -> Result<()> {
     if let Some(path) = path {
-        std::fs::write(path, serde_json::to_string_pretty(report)?)
-            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        // Straight to the file: a long run's report is never held twice.
+        let write = || -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+            serde_json::to_writer_pretty(&mut out, report)?;
+            std::io::Write::flush(&mut out)
+        };
+        write().with_context(|| format!("cannot write the report to {}", path.display()))?;
         eprintln!("report written to {}", path.display());
     }
     Ok(())

@@ -65,6 +65,20 @@ pub struct Args {
     /// one action are sent in batches.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
     batch_size: u16,
+    /// Threads that run executions (1 to 64). One drives them all by
+    /// default: on this project's 2-core machine with the double on the
+    /// same machine a second thread gained nothing measurable (see the
+    /// README's Performance); with Meta remote and `--batch-size` above 1
+    /// the component's own work can use more cores.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: u16,
+}
+
+impl Args {
+    /// The runtime threads this run asks for.
+    pub fn threads(&self) -> usize {
+        self.threads.into()
+    }
 }
 
 /// `--graph-url`: an absolute `http` or `https` URL, checked before any
