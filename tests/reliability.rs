@@ -494,7 +494,9 @@ fn write_large_orders(dir: &Path, n: usize, items: usize) {
 async fn a_batch_past_a_host_limit_is_split_and_nothing_is_dead_lettered() {
     let double = double().await;
     let dir = tempfile::tempdir().unwrap();
-    write_large_orders(dir.path(), 1_000, 40);
+    // 100 line items an order: a 1,000-event batch of them is past the
+    // host's limits (the component's memory or the 8 MiB request body).
+    write_large_orders(dir.path(), 1_000, 100);
     for (batch_bytes, reuse) in [
         (
             host_harness::run::DEFAULT_BATCH_BYTES,
@@ -528,7 +530,7 @@ async fn a_batch_past_a_host_limit_is_split_and_nothing_is_dead_lettered() {
         if batch_bytes == usize::MAX {
             assert!(
                 double.requests().len() > 1,
-                "one 1,000-event batch of 40 items each does not fit the component's memory: it was split"
+                "one 1,000-event batch of 100 items each is past a host limit: it was split"
             );
         }
     }
