@@ -104,6 +104,15 @@ fn native_contact(c: &wit::Contact) -> send_conversion_event::input::Contact {
     }
 }
 
+fn native_firing(f: &wit::Firing) -> Result<send_conversion_event::input::Firing> {
+    Ok(send_conversion_event::input::Firing {
+        id: f.id.clone(),
+        trigger_type: f.trigger_type.clone(),
+        occurred_at: f.occurred_at,
+        data: serde_json::from_str(&f.data)?,
+    })
+}
+
 /// Times `n` executions after 50 to warm up; each must be accepted.
 async fn timed<T: std::fmt::Debug, F: std::fmt::Debug>(
     n: usize,
@@ -206,16 +215,11 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
     // The same mapping + normalisation + hashing + serialisation, natively
     // and inside the component.
     let reps = n.max(1000);
-    let native_firing = send_conversion_event::input::Firing {
-        id: firing.id.clone(),
-        trigger_type: firing.trigger_type.clone(),
-        occurred_at: firing.occurred_at,
-        data: serde_json::from_str(&firing.data)?,
-    };
+    let native_f = native_firing(&firing)?;
     let native_c = native_contact(&contact);
     let t = Instant::now();
     for _ in 0..reps {
-        let p = send_conversion_event::preview(&settings, &native_firing, &native_c, now())
+        let p = send_conversion_event::preview(&settings, &native_f, &native_c, now())
             .map_err(|f| anyhow::anyhow!("{f:?}"))?;
         std::hint::black_box(p);
     }
@@ -244,17 +248,7 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         .collect();
     let native_batch: Vec<_> = batch
         .iter()
-        .map(|item| {
-            Ok((
-                send_conversion_event::input::Firing {
-                    id: item.firing.id.clone(),
-                    trigger_type: item.firing.trigger_type.clone(),
-                    occurred_at: item.firing.occurred_at,
-                    data: serde_json::from_str(&item.firing.data)?,
-                },
-                native_contact(&item.contact),
-            ))
-        })
+        .map(|item| Ok((native_firing(&item.firing)?, native_contact(&item.contact))))
         .collect::<Result<_>>()?;
     let ack = r#"{"events_received":1000,"messages":[],"fbtrace_id":"bench"}"#;
     let rounds = (n / 100).max(5);

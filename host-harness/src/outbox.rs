@@ -298,7 +298,7 @@ impl Outbox {
     /// nothing here.
     pub fn settled(&self) -> Result<HashMap<String, Entry>> {
         Ok(self
-            .select("WHERE state != 'pending'", None)?
+            .select("WHERE state != 'pending'", [])?
             .into_iter()
             .map(|e| (e.key.clone(), e))
             .collect())
@@ -306,21 +306,20 @@ impl Outbox {
 
     /// Entries in `state` (all when `None`), oldest first.
     pub fn list(&self, state: Option<State>) -> Result<Vec<Entry>> {
-        self.select("WHERE (?1 IS NULL OR state = ?1)", state)
+        self.select(
+            "WHERE (?1 IS NULL OR state = ?1)",
+            params![state.map(State::as_str)],
+        )
     }
 
-    fn select(&self, filter: &str, state: Option<State>) -> Result<Vec<Entry>> {
+    /// The entries `filter` (a `WHERE` clause over `params`) keeps.
+    fn select(&self, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Entry>> {
         let conn = self.conn.lock().unwrap();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT key, firing_id, workflow, action, source, state, attempts, event_name, event_id, fbtrace_id, last_error, updated_at, digest
              FROM executions {filter} ORDER BY created_at, rowid"
         ))?;
-        let args = if filter.contains("?1") {
-            vec![state.map(State::as_str)]
-        } else {
-            Vec::new()
-        };
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+        let rows = stmt.query_map(params, |r| {
             Ok(Entry {
                 key: r.get(0)?,
                 firing_id: r.get(1)?,
