@@ -5,8 +5,9 @@
 use crate::common::*;
 use graph_double::{Chaos, ChaosKind, DoubleConfig, Fault, GraphDouble, ReceivedEvent};
 use host_harness::outbox::{Outbox, State};
+use host_harness::report_file::ReportFile;
 use host_harness::retry::RetryPolicy;
-use host_harness::run::{RunOptions, run};
+use host_harness::run::{RunOptions, WINDOW, run, run_to};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -918,4 +919,105 @@ async fn many_actions_at_low_concurrency_stay_within_the_instance_pool() {
             .flat_map(|f| &f.executions)
             .find_map(|e| e.error.as_ref().map(|e| e.message.clone()))
     );
+}
+
+/// A run far longer than the firings it holds at once (20,000 firings,
+/// more than twice its window), with executions finishing out of order
+/// (retries of injected server errors): the report, written as the run
+/// goes, has every line in file order, a repeated id is caught windows
+/// apart, every event reaches the double once, and a second run over the
+/// same outbox sends nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_longer_than_its_window_reports_every_firing_in_file_order() {
+    let n = 20_000;
+    assert!(n > 2 * WINDOW);
+    let double = double_with(Chaos {
+        rate: 0.05,
+        kinds: vec![ChaosKind::ServerError, ChaosKind::Unavailable],
+        latency: Duration::ZERO,
+        seed: 11,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let broken = |i: usize| i % 2_999 == 5;
+    write_inputs(dir.path(), n, broken);
+    let path = dir.path().join("firings.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[15_000] = lines[15_000].replace(r#""id":"f15000""#, r#""id":"f3""#);
+    lines[12_000] = lines[12_000].replace(r#""contact_id":"c12000""#, r#""contact_id":"nobody""#);
+    lines[19_000] = "{not json".into();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let edited = [12_000, 15_000, 19_000];
+
+    let options = options(dir.path(), &double);
+    let report_path = dir.path().join("report.json");
+    let mut file = ReportFile::create(&report_path).unwrap();
+    let report = run_to(engine(), &options, &|_, _| {}, &mut file)
+        .await
+        .unwrap();
+    assert!(report.firings.is_empty(), "the firings went to the file");
+    file.finish(&report).unwrap();
+
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let firings = written["firings"].as_array().unwrap();
+    assert_eq!(firings.len(), n);
+    for (i, f) in firings.iter().enumerate() {
+        let source = f["source"].as_str().unwrap();
+        assert!(
+            source.ends_with(&format!("firings.jsonl:{}", i + 1)),
+            "{i}: {source}"
+        );
+    }
+    let error = |i: usize| firings[i]["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        error(15_000).contains("`f3` is already used on line 4"),
+        "{}",
+        error(15_000)
+    );
+    assert!(
+        error(12_000).contains("no contact with id `nobody`"),
+        "{}",
+        error(12_000)
+    );
+    assert!(
+        error(19_000).contains("not valid JSON"),
+        "{}",
+        error(19_000)
+    );
+    let refused = (0..n).filter(|i| broken(*i) && !edited.contains(i)).count();
+    let accepted = n - edited.len() - refused;
+    assert_eq!(written["totals"]["firings"], n);
+    assert_eq!(written["totals"]["accepted"], accepted);
+    // Without a currency the component refuses the event before sending.
+    assert_eq!(written["totals"]["invalid"], refused);
+    assert_eq!(written["totals"]["errors"], edited.len());
+
+    let at_double = receipts(&double.received());
+    assert_eq!(
+        at_double.len(),
+        accepted,
+        "every accepted event reached the double"
+    );
+    assert!(at_double.values().all(|(first, _)| *first == 1));
+
+    // The same files again: every execution is settled in the outbox.
+    let sent = double.requests().len();
+    let again = run(
+        engine(),
+        &RunOptions {
+            batch_size: 1000,
+            ..options
+        },
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(double.requests().len(), sent, "nothing was sent again");
+    assert_eq!(again.firings.len(), n);
+    let executions: Vec<_> = again.firings.iter().flat_map(|f| &f.executions).collect();
+    assert_eq!(executions.len(), n - edited.len());
+    assert!(executions.iter().all(|e| e.from_outbox));
+    assert_eq!(again.totals.accepted, accepted);
 }

@@ -2,33 +2,118 @@
 //! array, or JSON lines. Standard columns become the contact's fields;
 //! every other column is a custom field reachable as `{{contact.<column>}}`.
 
-use crate::input::{InputError, line_of_slice, read_text};
+use crate::input::{BOM, InputError, Line, Lines, fingerprint, line_of_slice, read_text};
 use action_host::wit;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-/// Contacts by id, with where each came from.
+/// Contacts by id. The book keeps where each contact is in its file (24
+/// bytes a contact), not the contact: [`ContactBook::get`] reads it again
+/// when a firing asks for it, so a run over millions of contacts holds the
+/// few it is working on, not the file.
 #[derive(Debug, Default)]
 pub struct ContactBook {
-    contacts: HashMap<String, Arc<wit::Contact>>,
+    source: Option<Source>,
+    /// Sorted by fingerprint, then by place in the file.
+    places: Vec<Place>,
+}
+
+/// The file the book reads contacts from.
+#[derive(Debug)]
+struct Source {
+    path: PathBuf,
+    file: Mutex<File>,
+    format: Format,
+}
+
+/// How a record is written.
+#[derive(Debug)]
+enum Format {
+    /// A CSV row under these columns.
+    Csv(Vec<Column>),
+    /// A JSON object (a line of JSON lines, or an element of an array).
+    Json,
+}
+
+/// A CSV column: its name, and the standard field it is, if any.
+type Column = (String, Option<Standard>);
+
+/// Where one contact is.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    /// [`fingerprint`] of the contact's id.
+    print: u64,
+    offset: u64,
+    len: u32,
+    line: u32,
 }
 
 impl ContactBook {
-    /// The contact with `id`.
-    pub fn get(&self, id: &str) -> Option<&Arc<wit::Contact>> {
-        self.contacts.get(id)
+    /// The contact with `id`; `Err` says why it could not be read again
+    /// (the file changed or went away during the run).
+    pub fn get(&self, id: &str) -> Result<Option<Arc<wit::Contact>>, String> {
+        let print = fingerprint(id);
+        let from = self.places.partition_point(|p| p.print < print);
+        for place in self.places[from..].iter().take_while(|p| p.print == print) {
+            let contact = self.read(place)?;
+            if contact.id == id {
+                return Ok(Some(Arc::new(contact)));
+            }
+        }
+        Ok(None)
     }
 
     /// How many contacts.
     pub fn len(&self) -> usize {
-        self.contacts.len()
+        self.places.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.contacts.is_empty()
+        self.places.is_empty()
+    }
+
+    /// The contact at `place`, read from the file again.
+    fn read(&self, place: &Place) -> Result<wit::Contact, String> {
+        let source = self.source.as_ref().ok_or("no contacts file")?;
+        let changed = |why: String| {
+            format!(
+                "the contact on line {} of {} cannot be read again ({why}); was the file changed during the run?",
+                place.line,
+                source.path.display()
+            )
+        };
+        let mut bytes = vec![0; place.len as usize];
+        {
+            let mut file = source.file.lock().unwrap_or_else(|e| e.into_inner());
+            file.seek(SeekFrom::Start(place.offset))
+                .and_then(|_| file.read_exact(&mut bytes))
+                .map_err(|e| changed(e.to_string()))?;
+        }
+        let line = place.line as usize;
+        let record = match &source.format {
+            Format::Csv(columns) => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(bytes.as_slice());
+                let mut row = csv::ByteRecord::new();
+                match reader.read_byte_record(&mut row) {
+                    Ok(true) => from_csv_row(&source.path, columns, line, &row),
+                    Ok(false) => return Err(changed("no row there".into())),
+                    Err(e) => return Err(changed(e.to_string())),
+                }
+            }
+            Format::Json => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v) => from_value(&source.path, line, v),
+                Err(e) => return Err(changed(e.to_string())),
+            },
+        };
+        record.map(|(_, c)| c).map_err(|e| changed(e.message))
     }
 }
 
@@ -120,154 +205,319 @@ fn set(contact: &mut wit::Contact, field: Standard, value: &str) {
     }
 }
 
-/// Loads contacts; the format follows the extension (`.csv`, `.json`,
-/// `.jsonl`/`.ndjson`), else the first character. Bad records are reported
-/// and skipped; the rest load.
+/// Reads the contacts file at `path` once and indexes it; the format
+/// follows the extension (`.csv`, `.json`, `.jsonl`/`.ndjson`), else the
+/// first character. Bad records are reported, in file order, and skipped;
+/// the rest are found by [`ContactBook::get`]. A JSON array is read whole
+/// once (CSV and JSON lines are read a record at a time).
 pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            return (
-                ContactBook::default(),
-                vec![InputError::new(
-                    path,
-                    None,
-                    None,
-                    format!("cannot read the file: {e}"),
-                )],
-            );
+    match index(path) {
+        Ok((book, mut errors)) => {
+            errors.sort_by_key(|e| e.line);
+            (book, errors)
         }
-    };
+        Err(e) => (
+            ContactBook::default(),
+            vec![InputError::new(
+                path,
+                None,
+                None,
+                format!("cannot read the file: {e}"),
+            )],
+        ),
+    }
+}
+
+fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
+    let file = File::open(path)?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let bytes = crate::input::without_bom(&bytes);
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let records = match (ext.as_str(), first) {
-        ("csv", _) => from_csv(path, bytes),
-        ("jsonl" | "ndjson", _) => from_json_lines(path, bytes),
-        ("json", _) | (_, Some(b'[')) => match read_text(path) {
-            Ok(text) => from_json_array(path, &text),
-            Err(e) => vec![Err(e)],
-        },
-        (_, Some(b'{')) => from_json_lines(path, bytes),
-        _ => from_csv(path, bytes),
+    let mut reader = BufReader::new(file.try_clone()?);
+    let bom = reader.fill_buf()?.starts_with(BOM);
+    let first = first_character(&mut reader)?;
+    reader.seek(SeekFrom::Start(0))?;
+    let mut indexer = Indexer {
+        path,
+        places: Vec::new(),
+        errors: Vec::new(),
     };
-    let mut book = ContactBook::default();
-    let mut errors = Vec::new();
-    for r in records {
-        match r {
-            Ok((line, contact)) => {
-                if contact.id.is_empty() {
+    let format = match (ext.as_str(), first) {
+        ("csv", _) => indexer.csv(reader, bom),
+        ("jsonl" | "ndjson", _) => indexer.json_lines(reader),
+        ("json", _) | (_, Some(b'[')) => indexer.json_array(bom),
+        (_, Some(b'{')) => indexer.json_lines(reader),
+        _ => indexer.csv(reader, bom),
+    }?;
+    let mut book = ContactBook {
+        source: Some(Source {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            format,
+        }),
+        places: indexer.places,
+    };
+    let mut errors = indexer.errors;
+    book.refuse_repeated_ids(path, &mut errors);
+    Ok((book, errors))
+}
+
+/// The first byte that is not a byte-order mark or white space.
+fn first_character(reader: &mut impl BufRead) -> std::io::Result<Option<u8>> {
+    if reader.fill_buf()?.starts_with(BOM) {
+        reader.consume(BOM.len());
+    }
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        if let Some(b) = buf.iter().find(|b| !b.is_ascii_whitespace()) {
+            return Ok(Some(*b));
+        }
+        let n = buf.len();
+        reader.consume(n);
+    }
+}
+
+impl ContactBook {
+    /// Keeps the first contact of each id: a later one with the same id is
+    /// reported and left out.
+    fn refuse_repeated_ids(&mut self, path: &Path, errors: &mut Vec<InputError>) {
+        self.places.sort_unstable_by_key(|p| (p.print, p.offset));
+        let mut refused = Vec::new();
+        for group in self.places.chunk_by(|a, b| a.print == b.print) {
+            if group.len() < 2 {
+                continue;
+            }
+            // Same fingerprint: compare the ids themselves.
+            let mut seen = HashSet::new();
+            for (i, place) in group.iter().enumerate() {
+                let Ok(contact) = self.read(place) else {
+                    continue;
+                };
+                if !seen.insert(contact.id.clone()) {
                     errors.push(InputError::new(
                         path,
-                        Some(line),
-                        Some("id"),
-                        "the contact has no id",
-                    ));
-                } else if book.contacts.contains_key(&contact.id) {
-                    errors.push(InputError::new(
-                        path,
-                        Some(line),
+                        Some(place.line as usize),
                         Some("id"),
                         format!(
                             "a contact with id `{}` is already listed earlier; this one is ignored",
                             contact.id
                         ),
                     ));
-                } else {
-                    book.contacts.insert(contact.id.clone(), Arc::new(contact));
+                    refused.push((place.print, group[i].offset));
                 }
             }
-            Err(e) => errors.push(e),
+        }
+        if !refused.is_empty() {
+            let refused: HashSet<(u64, u64)> = refused.into_iter().collect();
+            self.places
+                .retain(|p| !refused.contains(&(p.print, p.offset)));
         }
     }
-    (book, errors)
+}
+
+/// Reads a contacts file once, keeping where each good record is.
+struct Indexer<'a> {
+    path: &'a Path,
+    places: Vec<Place>,
+    errors: Vec<InputError>,
+}
+
+impl Indexer<'_> {
+    /// Notes a record read at `offset`, `len` bytes long.
+    fn add(&mut self, offset: u64, len: usize, record: Record) {
+        match record {
+            Ok((line, contact)) if contact.id.is_empty() => {
+                self.errors.push(InputError::new(
+                    self.path,
+                    Some(line),
+                    Some("id"),
+                    "the contact has no id",
+                ));
+            }
+            Ok((line, contact)) => match u32::try_from(len) {
+                Ok(len) => self.places.push(Place {
+                    print: fingerprint(&contact.id),
+                    offset,
+                    len,
+                    line: u32::try_from(line).unwrap_or(u32::MAX),
+                }),
+                Err(_) => self.errors.push(InputError::new(
+                    self.path,
+                    Some(line),
+                    None,
+                    "the record is longer than 4 GiB",
+                )),
+            },
+            Err(e) => self.errors.push(e),
+        }
+    }
+
+    fn csv(&mut self, mut reader: BufReader<File>, bom: bool) -> std::io::Result<Format> {
+        let base = if bom {
+            reader.fill_buf()?;
+            reader.consume(BOM.len());
+            BOM.len() as u64
+        } else {
+            0
+        };
+        let path = self.path;
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
+        let headers = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => {
+                self.errors.push(InputError::new(
+                    path,
+                    Some(1),
+                    None,
+                    format!("unreadable header row: {e}"),
+                ));
+                return Ok(Format::Csv(Vec::new()));
+            }
+        };
+        if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
+            self.errors.push(InputError::new(
+                path,
+                Some(1),
+                Some("id"),
+                "the header row has no `id` column",
+            ));
+            return Ok(Format::Csv(Vec::new()));
+        }
+        let columns: Vec<Column> = headers
+            .iter()
+            .map(|h| (h.trim().to_string(), standard(h)))
+            .collect();
+        let mut row = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut row) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let start = row.position().map_or(0, |p| p.byte());
+                    let end = reader.position().byte();
+                    let line = row.position().map_or(0, |p| p.line() as usize);
+                    let record = from_csv_row(path, &columns, line, &row);
+                    self.add(base + start, (end - start) as usize, record);
+                }
+                Err(e) => {
+                    if let csv::ErrorKind::Io(e) = e.kind() {
+                        return Err(std::io::Error::new(e.kind(), e.to_string()));
+                    }
+                    let line = e.position().map(|p| p.line() as usize);
+                    let message = match e.kind() {
+                        csv::ErrorKind::UnequalLengths {
+                            expected_len, len, ..
+                        } => {
+                            format!("the row has {len} fields but the header has {expected_len}")
+                        }
+                        _ => format!("malformed CSV row: {e}"),
+                    };
+                    self.errors.push(InputError::new(path, line, None, message));
+                }
+            }
+        }
+        Ok(Format::Csv(columns))
+    }
+
+    fn json_lines(&mut self, reader: BufReader<File>) -> std::io::Result<Format> {
+        let path = self.path;
+        let mut lines = Lines::new(reader)?;
+        while let Some(line) = lines.next_line() {
+            let Line {
+                number,
+                offset,
+                text,
+            } = line?;
+            let at = |message: String| InputError::new(path, Some(number), None, message);
+            let parsed = match text {
+                Err(()) => Err(at("the line is not valid UTF-8 text".into())),
+                Ok(text) => serde_json::from_str::<Value>(text)
+                    .map_err(|e| at(format!("not valid JSON: {e}")))
+                    .and_then(|v| from_value(path, number, v))
+                    .map(|record| (record, text.len())),
+            };
+            match parsed {
+                Ok((record, len)) => self.add(offset, len, Ok(record)),
+                Err(e) => self.errors.push(e),
+            }
+        }
+        Ok(Format::Json)
+    }
+
+    fn json_array(&mut self, bom: bool) -> std::io::Result<Format> {
+        let path = self.path;
+        let text = match read_text(path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.errors.push(e);
+                return Ok(Format::Json);
+            }
+        };
+        let base = if bom { BOM.len() as u64 } else { 0 };
+        let items: Vec<&serde_json::value::RawValue> = match serde_json::from_str(&text) {
+            Ok(i) => i,
+            Err(e) => {
+                self.errors.push(InputError::new(
+                    path,
+                    Some(e.line()),
+                    None,
+                    format!("not a JSON array of contacts: {e}"),
+                ));
+                return Ok(Format::Json);
+            }
+        };
+        for raw in items {
+            let line = line_of_slice(&text, raw.get());
+            let offset = raw.get().as_ptr() as u64 - text.as_ptr() as u64;
+            let v: Value = serde_json::from_str(raw.get()).expect("already parsed");
+            self.add(base + offset, raw.get().len(), from_value(path, line, v));
+        }
+        Ok(Format::Json)
+    }
 }
 
 type Record = Result<(usize, wit::Contact), InputError>;
 
-fn from_csv(path: &Path, bytes: &[u8]) -> Vec<Record> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            return vec![Err(InputError::new(
+/// The contact of one CSV row under `columns`.
+fn from_csv_row(path: &Path, columns: &[Column], line: usize, row: &csv::ByteRecord) -> Record {
+    // Each row stands alone: one with broken text is reported, the others
+    // load.
+    let decoded: Result<Vec<&str>, usize> = row
+        .iter()
+        .enumerate()
+        .map(|(i, v)| std::str::from_utf8(v).map_err(|_| i))
+        .collect();
+    let values = match decoded {
+        Ok(v) => v,
+        Err(i) => {
+            let column = columns.get(i).map(|(n, _)| n.as_str());
+            return Err(InputError::new(
                 path,
-                Some(1),
-                None,
-                format!("unreadable header row: {e}"),
-            ))];
+                Some(line),
+                column,
+                "not valid UTF-8 text",
+            ));
         }
     };
-    if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
-        return vec![Err(InputError::new(
-            path,
-            Some(1),
-            Some("id"),
-            "the header row has no `id` column",
-        ))];
-    }
-    let columns: Vec<(String, Option<Standard>)> = headers
-        .iter()
-        .map(|h| (h.trim().to_string(), standard(h)))
-        .collect();
-    let mut out = Vec::new();
-    for row in reader.byte_records() {
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize);
-                let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
-                        format!("the row has {len} fields but the header has {expected_len}")
-                    }
-                    _ => format!("malformed CSV row: {e}"),
-                };
-                out.push(Err(InputError::new(path, line, None, message)));
-                continue;
+    let mut contact = empty_contact();
+    let mut custom = Map::new();
+    for ((name, field), value) in columns.iter().zip(values) {
+        match field {
+            Some(f) => set(&mut contact, *f, value),
+            None if !value.trim().is_empty() => {
+                custom.insert(name.clone(), Value::String(value.trim().to_string()));
             }
-        };
-        let line = row.position().map_or(0, |p| p.line() as usize);
-        // Each row stands alone: one with broken text is reported, the
-        // others load.
-        let decoded: Result<Vec<&str>, usize> = row
-            .iter()
-            .enumerate()
-            .map(|(i, v)| std::str::from_utf8(v).map_err(|_| i))
-            .collect();
-        let values = match decoded {
-            Ok(v) => v,
-            Err(i) => {
-                let column = columns.get(i).map(|(n, _)| n.as_str());
-                out.push(Err(InputError::new(
-                    path,
-                    Some(line),
-                    column,
-                    "not valid UTF-8 text",
-                )));
-                continue;
-            }
-        };
-        let mut contact = empty_contact();
-        let mut custom = Map::new();
-        for ((name, field), value) in columns.iter().zip(values) {
-            match field {
-                Some(f) => set(&mut contact, *f, value),
-                None if !value.trim().is_empty() => {
-                    custom.insert(name.clone(), Value::String(value.trim().to_string()));
-                }
-                None => {}
-            }
+            None => {}
         }
-        contact.custom_fields = Value::Object(custom).to_string();
-        out.push(Ok((line, contact)));
     }
-    out
+    contact.custom_fields = Value::Object(custom).to_string();
+    Ok((line, contact))
 }
 
 fn from_value(path: &Path, line: usize, v: Value) -> Record {
@@ -343,42 +593,6 @@ fn from_value(path: &Path, line: usize, v: Value) -> Record {
     Ok((line, contact))
 }
 
-fn from_json_lines(path: &Path, bytes: &[u8]) -> Vec<Record> {
-    crate::input::lines(bytes)
-        .map(|(n, l)| {
-            let l = l.map_err(|_| {
-                InputError::new(path, Some(n), None, "the line is not valid UTF-8 text")
-            })?;
-            let v: Value = serde_json::from_str(l).map_err(|e| {
-                InputError::new(path, Some(n), None, format!("not valid JSON: {e}"))
-            })?;
-            from_value(path, n, v)
-        })
-        .collect()
-}
-
-fn from_json_array(path: &Path, text: &str) -> Vec<Record> {
-    let items: Vec<&serde_json::value::RawValue> = match serde_json::from_str(text) {
-        Ok(i) => i,
-        Err(e) => {
-            return vec![Err(InputError::new(
-                path,
-                Some(e.line()),
-                None,
-                format!("not a JSON array of contacts: {e}"),
-            ))];
-        }
-    };
-    items
-        .into_iter()
-        .map(|raw| {
-            let line = line_of_slice(text, raw.get());
-            let v: Value = serde_json::from_str(raw.get()).expect("already parsed");
-            from_value(path, line, v)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,7 +612,7 @@ mod tests {
         );
         let (book, errors) = load(f.path());
         assert!(errors.is_empty(), "{errors:?}");
-        let c = book.get("c1").unwrap();
+        let c = book.get("c1").unwrap().unwrap();
         assert_eq!(c.emails, ["a@x.com", "b@x.com"]);
         assert_eq!(c.postal_code.as_deref(), Some("94025"));
         assert_eq!(c.custom_fields, r#"{"loyalty_tier":"gold"}"#);
@@ -412,12 +626,15 @@ mod tests {
             "id,email,phone\nc1,a|b@x.com; c@x.com,+1 650 555 1212|7\n",
         );
         let (book, _) = load(f.path());
-        let c = book.get("c1").unwrap();
+        let c = book.get("c1").unwrap().unwrap();
         assert_eq!(c.emails, ["a|b@x.com", "c@x.com"]);
         assert_eq!(c.phones, ["+1 650 555 1212|7"]);
         let f = file(".json", r#"[{"id": "c1", "email": "a|b@x.com;c@x.com"}]"#);
         let (book, _) = load(f.path());
-        assert_eq!(book.get("c1").unwrap().emails, ["a|b@x.com", "c@x.com"]);
+        assert_eq!(
+            book.get("c1").unwrap().unwrap().emails,
+            ["a|b@x.com", "c@x.com"]
+        );
     }
 
     #[test]
@@ -461,7 +678,81 @@ mod tests {
         assert_eq!(errors[0].field.as_deref(), Some("phone"));
         let f = file(".jsonl", "{\"id\":\"a\",\"tier\":\"x\"}\n{oops\n");
         let (book, errors) = load(f.path());
-        assert_eq!(book.get("a").unwrap().custom_fields, r#"{"tier":"x"}"#);
+        assert_eq!(
+            book.get("a").unwrap().unwrap().custom_fields,
+            r#"{"tier":"x"}"#
+        );
         assert_eq!(errors[0].line, Some(2));
+    }
+
+    #[test]
+    fn every_format_reads_its_contacts_again_from_their_place() {
+        // A byte-order mark, quoted cells across lines, CRLF endings, and
+        // many contacts: each is found by id and read back whole.
+        let mut csv = String::from("\u{feff}id,email,city,note\r\n");
+        let mut lines = String::new();
+        let mut array = String::from("\u{feff}[\n");
+        for i in 0..500 {
+            csv.push_str(&format!(
+                "c{i},u{i}@x.com,\"Paris,\r\nFrance\",\"said \"\"hi\"\"\"\r\n"
+            ));
+            lines.push_str(&format!(
+                "{{\"id\":\"c{i}\",\"email\":\"u{i}@x.com\",\"city\":\"Paris,\\nFrance\"}}\r\n\n"
+            ));
+            let sep = if i == 499 { "" } else { "," };
+            array.push_str(&format!(" {{\"id\": \"c{i}\", \"email\": [\"u{i}@x.com\"], \"city\": \"Paris,\\nFrance\"}}{sep}\n"));
+        }
+        array.push(']');
+        for (ext, text, city) in [
+            (".csv", csv, "Paris,\r\nFrance"),
+            (".jsonl", lines, "Paris,\nFrance"),
+            (".json", array, "Paris,\nFrance"),
+        ] {
+            let f = file(ext, &text);
+            let (book, errors) = load(f.path());
+            assert!(errors.is_empty(), "{ext}: {errors:?}");
+            assert_eq!(book.len(), 500, "{ext}");
+            for i in [0, 1, 250, 499] {
+                let c = book
+                    .get(&format!("c{i}"))
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("{ext} c{i}"));
+                assert_eq!(c.id, format!("c{i}"), "{ext}");
+                assert_eq!(c.emails, [format!("u{i}@x.com")], "{ext}");
+                assert_eq!(c.city.as_deref(), Some(city), "{ext}");
+            }
+            assert!(book.get("c500").unwrap().is_none(), "{ext}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_id_is_refused_wherever_it_is() {
+        let mut text = String::from("id,email\n");
+        for i in 0..300 {
+            text.push_str(&format!("c{i},first{i}@x.com\n"));
+        }
+        text.push_str("c7,second@x.com\nc299,again@x.com\n");
+        let f = file(".csv", &text);
+        let (book, errors) = load(f.path());
+        assert_eq!(book.len(), 300);
+        let lines: Vec<_> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [Some(302), Some(303)], "{errors:?}");
+        assert_eq!(book.get("c7").unwrap().unwrap().emails, ["first7@x.com"]);
+        assert_eq!(
+            book.get("c299").unwrap().unwrap().emails,
+            ["first299@x.com"]
+        );
+    }
+
+    #[test]
+    fn a_file_cut_during_the_run_is_said_so() {
+        let f = file(".csv", "id,email\nc1,a@x.com\nc2,b@x.com\n");
+        let (book, _) = load(f.path());
+        std::fs::write(f.path(), "id,email\n").unwrap();
+        let why = book.get("c2").unwrap_err();
+        assert!(
+            why.contains("line 3") && why.contains("changed during the run"),
+            "{why}"
+        );
     }
 }

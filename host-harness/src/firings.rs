@@ -3,10 +3,13 @@
 //!   "occurred_at": "2026-11-26T10:00:00Z", "data": {...}}`.
 //! `occurred_at` is RFC 3339 or Unix seconds.
 
-use crate::input::{InputError, lines};
+use crate::input::{InputError, Line, Lines, fingerprint};
 use action_host::wit;
 use serde_json::Value;
-use std::path::Path;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 
 /// Largest trigger payload handed to the component.
 pub const MAX_DATA: usize = 1 << 20;
@@ -31,19 +34,117 @@ pub struct BadFiring {
     pub error: InputError,
 }
 
-/// Every line of a firings file, read or refused, in order.
-pub fn load(path: &Path) -> Result<Vec<Result<FiringRecord, BadFiring>>, InputError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
-    Ok(lines(&bytes)
-        .map(|(n, l)| match l {
-            Ok(text) => parse_line(path, n, text),
-            Err(()) => Err(BadFiring {
-                id: None,
-                error: InputError::new(path, Some(n), None, "the line is not valid UTF-8 text"),
-            }),
+/// The lines of a firings file, read or refused, in order, one at a time:
+/// a run holds the firings it is working on, not the file.
+pub struct Reader {
+    path: PathBuf,
+    lines: Lines<BufReader<File>>,
+    failed: bool,
+}
+
+impl Reader {
+    /// Opens the file at `path`.
+    pub fn open(path: &Path) -> Result<Reader, InputError> {
+        Ok(Reader {
+            path: path.to_path_buf(),
+            lines: Lines::open(path).map_err(|e| cannot_read(path, e))?,
+            failed: false,
         })
-        .collect())
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<FiringRecord, BadFiring>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        Some(match self.lines.next_line()? {
+            Ok(Line {
+                number,
+                text: Ok(text),
+                ..
+            }) => parse_line(&self.path, number, text),
+            Ok(Line { number, .. }) => Err(BadFiring {
+                id: None,
+                error: InputError::new(
+                    &self.path,
+                    Some(number),
+                    None,
+                    "the line is not valid UTF-8 text",
+                ),
+            }),
+            Err(e) => {
+                // The rest of the file cannot be read: say so once.
+                self.failed = true;
+                Err(BadFiring {
+                    id: None,
+                    error: cannot_read(&self.path, e),
+                })
+            }
+        })
+    }
+}
+
+fn cannot_read(path: &Path, e: std::io::Error) -> InputError {
+    InputError::new(path, None, None, format!("cannot read the file: {e}"))
+}
+
+/// What a first pass over a firings file learns, keeping 8 bytes per line
+/// only while it reads: how many lines there are, and which ids may be on
+/// more than one line.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Non-blank lines.
+    pub lines: usize,
+    /// Fingerprints of the ids found on more than one line.
+    repeated: HashSet<u64>,
+}
+
+impl Scan {
+    /// Whether `id` may be on more than one line: when not, the run need
+    /// not remember it to refuse a second firing with it.
+    pub fn may_repeat(&self, id: &str) -> bool {
+        self.repeated.contains(&fingerprint(id))
+    }
+}
+
+/// Reads the file at `path` once, for [`Scan`].
+pub fn scan(path: &Path) -> Result<Scan, InputError> {
+    let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
+    let mut prints = Vec::new();
+    let mut count = 0;
+    while let Some(line) = lines.next_line() {
+        let line = line.map_err(|e| cannot_read(path, e))?;
+        count += 1;
+        // The id as `parse_line` reads it, so that both agree.
+        if let Ok(text) = line.text
+            && let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text)
+            && let Some(id) = id_of(&obj)
+        {
+            prints.push(fingerprint(&id));
+        }
+    }
+    prints.sort_unstable();
+    let repeated = prints
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    Ok(Scan {
+        lines: count,
+        repeated,
+    })
+}
+
+/// A firing's id: non-blank text, or a number.
+fn id_of(obj: &serde_json::Map<String, Value>) -> Option<String> {
+    match obj.get("id") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// Reads one line.
@@ -57,16 +158,12 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
     let Value::Object(obj) = v else {
         return Err(bad(None, None, "a firing must be a JSON object".into()));
     };
-    let id = match obj.get("id") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => {
-            return Err(bad(
-                None,
-                Some("id"),
-                "every firing needs an id (text)".into(),
-            ));
-        }
+    let Some(id) = id_of(&obj) else {
+        return Err(bad(
+            None,
+            Some("id"),
+            "every firing needs an id (text)".into(),
+        ));
     };
     let some_id = Some(id.clone());
     let trigger_type = match obj.get("type") {
@@ -197,5 +294,25 @@ mod tests {
                 e.error
             );
         }
+    }
+
+    #[test]
+    fn the_first_pass_finds_the_ids_on_more_than_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.jsonl");
+        std::fs::write(
+            &path,
+            "{\"id\":\"a\"}\n\n{\"id\":7}\n{\"id\":\"7\",\"type\":\"t\"}\n{\"id\":\"b\"}\nnot json\n",
+        )
+        .unwrap();
+        let scan = scan(&path).unwrap();
+        assert_eq!(scan.lines, 5);
+        // A number and the same digits as text are one id, as the run reads them.
+        assert!(scan.may_repeat("7"));
+        assert!(!scan.may_repeat("a"));
+        assert!(!scan.may_repeat("b"));
+        let read: Vec<_> = Reader::open(&path).unwrap().collect();
+        assert_eq!(read.len(), 5);
+        assert_eq!(read[4].as_ref().unwrap_err().error.line, Some(6));
     }
 }

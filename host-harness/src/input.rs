@@ -69,12 +69,7 @@ pub fn line_of_slice(text: &str, slice: &str) -> usize {
 
 /// The UTF-8 byte-order mark some editors and spreadsheet exports put
 /// first in a file.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// `bytes` without a leading byte-order mark.
-pub fn without_bom(bytes: &[u8]) -> &[u8] {
-    bytes.strip_prefix(BOM).unwrap_or(bytes)
-}
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads a file as UTF-8 (a byte-order mark is dropped), or says why not.
 pub fn read_text(path: &Path) -> Result<String, InputError> {
@@ -90,20 +85,91 @@ pub fn read_text(path: &Path) -> Result<String, InputError> {
     })
 }
 
-/// The non-blank lines of a file, numbered from 1, each decoded on its own:
-/// a line that is not UTF-8 is `Err` and the others still read. A leading
-/// byte-order mark is not part of line 1.
-pub fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, Result<&str, ()>)> {
-    without_bom(bytes)
-        .split(|b| *b == b'\n')
-        .enumerate()
-        .map(|(i, l)| {
-            (
-                i + 1,
-                std::str::from_utf8(l.strip_suffix(b"\r").unwrap_or(l)).map_err(|_| ()),
-            )
+/// One non-blank line of a file.
+#[derive(Debug, PartialEq)]
+pub struct Line<'a> {
+    /// 1-based line number.
+    pub number: usize,
+    /// Byte offset of the line's start in the file.
+    pub offset: u64,
+    /// The text without its line ending; `Err` when it is not UTF-8, so
+    /// that one broken line does not stop the others.
+    pub text: Result<&'a str, ()>,
+}
+
+/// The non-blank lines of a file, read one at a time: a run holds one line
+/// of a large file, not the file. A leading byte-order mark is not part of
+/// line 1.
+pub struct Lines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    number: usize,
+    offset: u64,
+}
+
+impl Lines<std::io::BufReader<std::fs::File>> {
+    /// The lines of the file at `path`.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        Lines::new(std::io::BufReader::new(std::fs::File::open(path)?))
+    }
+}
+
+impl<R: std::io::BufRead> Lines<R> {
+    /// The lines `reader` gives, from its start.
+    pub fn new(mut reader: R) -> std::io::Result<Self> {
+        let offset = if reader.fill_buf()?.starts_with(BOM) {
+            reader.consume(BOM.len());
+            BOM.len() as u64
+        } else {
+            0
+        };
+        Ok(Lines {
+            reader,
+            buf: Vec::new(),
+            number: 0,
+            offset,
         })
-        .filter(|(_, l)| l.as_ref().map_or(true, |t| !t.trim().is_empty()))
+    }
+
+    /// The next non-blank line, or `None` at the end of the file.
+    pub fn next_line(&mut self) -> Option<std::io::Result<Line<'_>>> {
+        loop {
+            self.buf.clear();
+            let read = match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(e) => return Some(Err(e)),
+            };
+            self.number += 1;
+            let offset = self.offset;
+            self.offset += read as u64;
+            let mut bytes = self.buf.as_slice();
+            bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+            bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+            let text = std::str::from_utf8(bytes).map_err(|_| ());
+            if text.is_ok_and(|t| t.trim().is_empty()) {
+                continue;
+            }
+            // Decoded again to hand out a borrow of the buffer itself.
+            let end = bytes.len();
+            let text = std::str::from_utf8(&self.buf[..end]).map_err(|_| ());
+            return Some(Ok(Line {
+                number: self.number,
+                offset,
+                text,
+            }));
+        }
+    }
+}
+
+/// A 64-bit fingerprint of an id, the same in every run: what the run
+/// keeps per record instead of the id itself. Two ids may share one, so a
+/// match is always confirmed on the ids themselves.
+pub fn fingerprint(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]
@@ -112,9 +178,22 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_is_not_part_of_the_first_line() {
-        let text = b"\xEF\xBB\xBF{\"a\":1}\r\n\n{\"b\":2}\n";
-        let got: Vec<_> = lines(text).collect();
-        assert_eq!(got, [(1, Ok("{\"a\":1}")), (3, Ok("{\"b\":2}"))]);
+        let text = b"\xEF\xBB\xBF{\"a\":1}\r\n\n \n{\"b\":2}\n\xff\n{\"c\":3}";
+        let mut lines = Lines::new(&text[..]).unwrap();
+        let mut got = Vec::new();
+        while let Some(line) = lines.next_line() {
+            let line = line.unwrap();
+            got.push((line.number, line.offset, line.text.map(str::to_string)));
+        }
+        assert_eq!(
+            got,
+            [
+                (1, 3, Ok("{\"a\":1}".to_string())),
+                (4, 15, Ok("{\"b\":2}".to_string())),
+                (5, 23, Err(())),
+                (6, 25, Ok("{\"c\":3}".to_string())),
+            ]
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.json");
         std::fs::write(&path, b"\xEF\xBB\xBF[1]").unwrap();

@@ -4,7 +4,8 @@
 //!
 //! - [`workflow`], [`contacts`], [`firings`] (and [`input`]): the input
 //!   files, with errors that name file, line and field;
-//! - [`run`]: firings through workflows into a [`report`], with a
+//! - [`run`]: firings through workflows into a [`report`], written as the
+//!   run goes ([`report_file`]) and counted as it goes ([`tally`]), with a
 //!   [`quality`] estimate per event, [`retry`] with backoff, and a durable
 //!   [`outbox`] that lets a killed run resume;
 //! - [`component`]: the bundled component, the test fixture and the cache
@@ -18,12 +19,15 @@
 pub mod bench;
 pub mod component;
 pub mod contacts;
+mod delivery;
 pub mod demo;
 pub mod firings;
 pub mod input;
 pub mod outbox;
 pub mod quality;
 pub mod report;
+pub mod report_file;
 pub mod retry;
 pub mod run;
+pub mod tally;
 pub mod workflow;

@@ -304,6 +304,22 @@ impl Outbox {
             .collect())
     }
 
+    /// Those of the entries with `keys` that an earlier run settled
+    /// (delivered, dead or skipped), by key: what a run reads, a chunk of
+    /// executions at a time, to know what not to send again.
+    pub fn settled_among<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashMap<String, Entry>> {
+        let mut out = HashMap::new();
+        for key in keys {
+            for e in self.select("WHERE key = ?1 AND state != 'pending'", [key])? {
+                out.insert(e.key.clone(), e);
+            }
+        }
+        Ok(out)
+    }
+
     /// Entries in `state` (all when `None`), oldest first.
     pub fn list(&self, state: Option<State>) -> Result<Vec<Entry>> {
         self.select(

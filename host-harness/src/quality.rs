@@ -43,43 +43,70 @@ pub struct Quality {
 
 /// The estimate over the match keys of each sent event.
 pub fn estimate<'a>(events: impl IntoIterator<Item = &'a [String]>) -> Quality {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut n = 0usize;
+    let mut coverage = Coverage::default();
     for keys in events {
-        n += 1;
-        for (key, _) in WEIGHTS {
+        coverage.add(keys);
+    }
+    coverage.estimate()
+}
+
+/// Per key, how many of the events so far carried it: what the estimate is
+/// made of, counted as events go by.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    events: usize,
+    /// In the order of [`WEIGHTS`].
+    counts: [usize; WEIGHTS.len()],
+}
+
+impl Coverage {
+    /// Counts one event's match keys.
+    pub fn add(&mut self, keys: &[String]) {
+        self.events += 1;
+        for ((key, _), count) in WEIGHTS.iter().zip(&mut self.counts) {
             if keys.iter().any(|k| k == key) {
-                *counts.entry(key).or_default() += 1;
+                *count += 1;
             }
         }
     }
-    let total: f64 = WEIGHTS.iter().map(|(_, w)| w).sum();
-    let share = |key: &str| {
-        if n == 0 {
-            0.0
-        } else {
-            *counts.get(key).unwrap_or(&0) as f64 / n as f64
-        }
-    };
-    let score = WEIGHTS.iter().map(|(k, w)| w * share(k)).sum::<f64>() / total * 10.0;
-    let mut gains: Vec<(&str, f64)> = WEIGHTS
-        .iter()
-        .map(|(k, w)| (*k, w * (1.0 - share(k))))
-        .filter(|(_, g)| *g > 0.05)
-        .collect();
-    gains.sort_by(|a, b| b.1.total_cmp(&a.1));
-    Quality {
-        events: n,
-        coverage: WEIGHTS
+
+    /// The estimate over the events counted.
+    pub fn estimate(&self) -> Quality {
+        let n = self.events;
+        let shares: Vec<f64> = self
+            .counts
             .iter()
-            .map(|(k, _)| (k.to_string(), (share(k) * 1000.0).round() / 1000.0))
-            .collect(),
-        estimate: (score * 10.0).round() / 10.0,
-        add_to_improve: gains
-            .into_iter()
-            .take(2)
-            .map(|(k, _)| k.to_string())
-            .collect(),
+            .map(|c| if n == 0 { 0.0 } else { *c as f64 / n as f64 })
+            .collect();
+        let total: f64 = WEIGHTS.iter().map(|(_, w)| w).sum();
+        let score = WEIGHTS
+            .iter()
+            .zip(&shares)
+            .map(|((_, w), share)| w * share)
+            .sum::<f64>()
+            / total
+            * 10.0;
+        let mut gains: Vec<(&str, f64)> = WEIGHTS
+            .iter()
+            .zip(&shares)
+            .map(|((k, w), share)| (*k, w * (1.0 - share)))
+            .filter(|(_, g)| *g > 0.05)
+            .collect();
+        gains.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Quality {
+            events: n,
+            coverage: WEIGHTS
+                .iter()
+                .zip(&shares)
+                .map(|((k, _), share)| (k.to_string(), (share * 1000.0).round() / 1000.0))
+                .collect(),
+            estimate: (score * 10.0).round() / 10.0,
+            add_to_improve: gains
+                .into_iter()
+                .take(2)
+                .map(|(k, _)| k.to_string())
+                .collect(),
+        }
     }
 }
 

@@ -3,11 +3,11 @@
 //! the requests made. JSON for machines, a summary for people.
 
 use crate::input::InputError;
-use crate::quality::{self, Quality};
+use crate::quality::Quality;
+use crate::tally::Tally;
 use action_host::{Exchange, ExchangeResult, Execution, HostFailure, Redactor, wit};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// How an execution or a firing ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
@@ -30,7 +30,11 @@ pub enum Status {
     Error,
 }
 
-/// The whole run.
+/// The whole run. Its JSON puts the firings before the counts: a long
+/// run's report is written as its firings finish (see [`ReportFile`]), and
+/// the counts are known last.
+///
+/// [`ReportFile`]: crate::report_file::ReportFile
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// The component that ran.
@@ -39,6 +43,9 @@ pub struct Report {
     pub graph_url: Option<String>,
     /// When the run started, RFC 3339.
     pub started_at: String,
+    /// One entry per firing, in file order; empty when the run gave them
+    /// to a sink as they finished (see [`crate::run::run_to`]).
+    pub firings: Vec<FiringReport>,
     /// Wall-clock milliseconds.
     pub elapsed_ms: u64,
     /// Counts.
@@ -47,8 +54,9 @@ pub struct Report {
     pub match_quality: BTreeMap<String, Quality>,
     /// Problems with the workflow and contact files.
     pub input_errors: Vec<InputError>,
-    /// One entry per firing, in file order.
-    pub firings: Vec<FiringReport>,
+    /// What the summary is made of, counted as the firings went by.
+    #[serde(skip)]
+    pub tally: Tally,
 }
 
 /// Name and version of the component.
@@ -551,194 +559,16 @@ impl FiringReport {
 }
 
 impl Report {
-    /// Recounts the totals.
-    pub fn tally(&mut self) {
-        let mut t = Totals {
-            firings: self.firings.len(),
-            input_errors: self.input_errors.len(),
-            ..Totals::default()
-        };
-        for f in &self.firings {
-            if f.error.is_some() {
-                t.errors += 1;
-            }
-            for e in &f.executions {
-                t.executions += 1;
-                match e.status {
-                    Status::Accepted => t.accepted += 1,
-                    Status::Skipped => t.skipped += 1,
-                    Status::DryRun => t.dry_run += 1,
-                    Status::Rejected => t.rejected += 1,
-                    Status::Failed => t.failed += 1,
-                    Status::Invalid => t.invalid += 1,
-                    Status::Error => t.errors += 1,
-                }
-            }
-        }
-        self.totals = t;
-        let mut keys_by_event: BTreeMap<String, Vec<&[String]>> = BTreeMap::new();
-        for e in self
-            .firings
-            .iter()
-            .flat_map(|f| &f.executions)
-            .filter(|e| matches!(e.status, Status::Accepted | Status::DryRun))
-        {
-            keys_by_event
-                .entry(e.event_name.clone().unwrap_or_default())
-                .or_default()
-                .push(&e.match_keys);
-        }
-        self.match_quality = keys_by_event
-            .into_iter()
-            .map(|(name, keys)| (name, quality::estimate(keys)))
-            .collect();
-    }
-
     /// Whether every firing was delivered (or deliberately skipped) and
     /// every input was readable.
     pub fn succeeded(&self) -> bool {
-        self.input_errors.is_empty()
-            && self.firings.iter().all(|f| {
-                matches!(
-                    f.status,
-                    Status::Accepted | Status::Skipped | Status::DryRun
-                )
-            })
+        self.input_errors.is_empty() && self.tally.all_delivered()
     }
 
-    /// A summary for people: per event name, then every problem.
+    /// A summary for people: per event name, then the first `max_problems`
+    /// problems (at most [`Tally::KEPT_PROBLEMS`]).
     pub fn summary(&self, max_problems: usize) -> String {
-        let mut out = String::new();
-        let t = &self.totals;
-        let _ = writeln!(
-            out,
-            "{} firings, {} action runs in {:.1} s: {} accepted, {} skipped, {} refused by Meta, {} without answer, {} invalid, {} errors",
-            t.firings,
-            t.executions,
-            self.elapsed_ms as f64 / 1000.0,
-            t.accepted,
-            t.skipped,
-            t.rejected,
-            t.failed,
-            t.invalid,
-            t.errors
-        );
-        if t.dry_run > 0 {
-            let _ = writeln!(out, "{} events built and not sent (dry run)", t.dry_run);
-        }
-        let settled = self
-            .firings
-            .iter()
-            .flat_map(|f| &f.executions)
-            .filter(|e| e.from_outbox)
-            .count();
-        if settled > 0 {
-            let _ = writeln!(
-                out,
-                "{settled} of them were settled by an earlier run (the outbox says so) and not sent again"
-            );
-        }
-        // [runs, sent, duplicates, skipped, failed]
-        let mut per_event: BTreeMap<String, [usize; 5]> = BTreeMap::new();
-        let mut seen = std::collections::HashSet::new();
-        for e in self.firings.iter().flat_map(|f| &f.executions) {
-            let name = e.event_name.clone().unwrap_or_else(|| "(no event)".into());
-            let row = per_event.entry(name.clone()).or_default();
-            row[0] += 1;
-            match e.status {
-                Status::Accepted | Status::DryRun => {
-                    row[1] += 1;
-                    // Meta keeps the first event of a name and id.
-                    if !seen.insert((name, e.event_id.clone())) {
-                        row[2] += 1;
-                    }
-                }
-                Status::Skipped => row[3] += 1,
-                _ => row[4] += 1,
-            }
-        }
-        if !per_event.is_empty() {
-            let sent = if self.totals.dry_run > 0 {
-                "built"
-            } else {
-                "accepted"
-            };
-            let _ = writeln!(
-                out,
-                "\n  {:<24} {:>6} {:>9} {:>10} {:>8} {:>7}   match quality (estimate, 0-10)",
-                "event", "runs", sent, "duplicates", "skipped", "failed"
-            );
-            for (name, [runs, ok, dupes, skipped, bad]) in &per_event {
-                let quality = match self.match_quality.get(name) {
-                    Some(q) if q.add_to_improve.is_empty() => format!("{:.1}", q.estimate),
-                    Some(q) => format!(
-                        "{:.1}  add {} to raise it",
-                        q.estimate,
-                        q.add_to_improve.join(" or ")
-                    ),
-                    None => "-".into(),
-                };
-                let _ = writeln!(
-                    out,
-                    "  {name:<24} {runs:>6} {ok:>9} {dupes:>10} {skipped:>8} {bad:>7}   {quality}"
-                );
-            }
-            let dupes: usize = per_event.values().map(|r| r[2]).sum();
-            if dupes > 0 {
-                let _ = writeln!(
-                    out,
-                    "\n  {dupes} event(s) reused an event name and id already sent in this run: Meta keeps only the first. \
-                     If they are different conversions, map event_id to an id unique to each (the order or submission id)."
-                );
-            }
-        }
-        let mut lines = Vec::new();
-        for e in &self.input_errors {
-            lines.push(e.to_string());
-        }
-        for f in &self.firings {
-            if let Some(e) = &f.error {
-                lines.push(e.to_string());
-            }
-            for x in f.executions.iter().filter(|x| x.status != Status::Accepted) {
-                let Some(err) = &x.error else { continue };
-                let mut line = format!(
-                    "{} firing {} → {} ({}): {}",
-                    f.source,
-                    f.firing_id.as_deref().unwrap_or("?"),
-                    x.event_name.as_deref().unwrap_or(&x.action),
-                    err.class,
-                    err.message
-                );
-                if let Some(code) = err.code {
-                    let _ = write!(line, " [code {code}");
-                    if let Some(s) = err.subcode {
-                        let _ = write!(line, "/{s}");
-                    }
-                    if let Some(t) = &err.fbtrace_id {
-                        let _ = write!(line, ", fbtrace_id {t}");
-                    }
-                    line.push(']');
-                }
-                if let Some(a) = &err.advice {
-                    let _ = write!(line, "\n      {a}");
-                }
-                lines.push(line);
-            }
-        }
-        if !lines.is_empty() {
-            let _ = writeln!(out, "\nProblems ({}):", lines.len());
-            for l in lines.iter().take(max_problems) {
-                let _ = writeln!(out, "  {l}");
-            }
-            if lines.len() > max_problems {
-                let _ = writeln!(
-                    out,
-                    "  … and {} more in the report",
-                    lines.len() - max_problems
-                );
-            }
-        }
-        out
+        self.tally
+            .summary(self.elapsed_ms, &self.input_errors, max_problems)
     }
 }

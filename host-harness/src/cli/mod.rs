@@ -13,6 +13,7 @@ use action_host::{ActionEngine, CacheUse, Limits};
 use anyhow::{Context as _, Result};
 use host_harness::component::{BUNDLED_COMPONENT, default_cache_dir};
 use host_harness::report::Report;
+use host_harness::report_file::ReportFile;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -50,13 +51,7 @@ pub fn load_engine(
 /// Writes the JSON report to `path`, when given.
 pub fn write_report(report: &Report, path: Option<&PathBuf>) -> Result<()> {
     if let Some(path) = path {
-        // Straight to the file: a long run's report is never held twice.
-        let write = || -> std::io::Result<()> {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-            serde_json::to_writer_pretty(&mut out, report)?;
-            std::io::Write::flush(&mut out)
-        };
-        write().with_context(|| format!("cannot write the report to {}", path.display()))?;
+        ReportFile::write(path, report)?;
         eprintln!("report written to {}", path.display());
     }
     Ok(())

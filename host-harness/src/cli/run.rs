@@ -1,12 +1,13 @@
 //! `host-harness run`: every firing of a triggers file through the
 //! workflows that listen for it.
 
-use super::{concurrency_range, load_engine, write_report};
+use super::{concurrency_range, load_engine};
 use action_host::Reuse;
 use anyhow::Result;
-use host_harness::report::{Report, Status};
+use host_harness::report::{FiringReport, Report, Status};
+use host_harness::report_file::ReportFile;
 use host_harness::retry::RetryPolicy;
-use host_harness::run::{DEFAULT_BATCH_BYTES, RunOptions, run};
+use host_harness::run::{DEFAULT_BATCH_BYTES, FiringSink, RunOptions, run_to};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -139,15 +140,23 @@ pub async fn main(args: Args) -> Result<ExitCode> {
             b.set_position(done as u64);
         }
     };
-    let result = run(engine, &options, &tick).await?;
+    let mut sink = Output {
+        file: args.report.as_deref().map(ReportFile::create).transpose()?,
+        dry_run: args.dry_run,
+    };
+    if args.dry_run {
+        println!("Dry run: nothing was sent.\n");
+    }
+    let result = run_to(engine, &options, &tick, &mut sink).await?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    if args.dry_run {
-        print_dry_run(&result)?;
-    }
     print!("{}", result.summary(50));
-    write_report(&result, args.report.as_ref())?;
+    if let Some(file) = sink.file {
+        let path = file.path().to_path_buf();
+        file.finish(&result)?;
+        eprintln!("report written to {}", path.display());
+    }
     Ok(if result.succeeded() {
         ExitCode::SUCCESS
     } else {
@@ -167,35 +176,51 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
     );
     Some(bar)
 }
-/// Per firing, what would be sent.
-fn print_dry_run(report: &Report) -> Result<()> {
-    println!("Dry run: nothing was sent.\n");
-    for f in &report.firings {
-        for e in &f.executions {
-            println!(
-                "{} firing {} → {} (event_id {})",
-                f.source,
-                f.firing_id.as_deref().unwrap_or("?"),
-                e.event_name.as_deref().unwrap_or(&e.action),
-                e.event_id.as_deref().unwrap_or("-")
-            );
-            if let Some(w) = &e.would_send {
-                println!("  POST {}\n  Authorization: Bearer [redacted]", w.url);
-                for line in serde_json::to_string_pretty(&w.body)?.lines() {
-                    println!("  {line}");
-                }
-            }
-            if e.status == Status::Skipped {
-                println!("  skipped: {}", e.skipped.as_deref().unwrap_or_default());
-            }
-            if let Some(err) = &e.error {
-                println!("  not sendable ({}): {}", err.class, err.message);
-            }
-            for w in &e.warnings {
-                println!("  warning: {}: {}", w.field, w.message);
-            }
-            println!();
+/// Where each settled firing goes: the report file, and in a dry run the
+/// terminal.
+struct Output {
+    file: Option<ReportFile>,
+    dry_run: bool,
+}
+
+impl FiringSink for Output {
+    fn firing(&mut self, report: &Report, firing: FiringReport) -> Result<()> {
+        if self.dry_run {
+            print_dry_run(&firing)?;
         }
+        match &mut self.file {
+            Some(file) => file.firing(report, &firing),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What one firing would send.
+fn print_dry_run(f: &FiringReport) -> Result<()> {
+    for e in &f.executions {
+        println!(
+            "{} firing {} → {} (event_id {})",
+            f.source,
+            f.firing_id.as_deref().unwrap_or("?"),
+            e.event_name.as_deref().unwrap_or(&e.action),
+            e.event_id.as_deref().unwrap_or("-")
+        );
+        if let Some(w) = &e.would_send {
+            println!("  POST {}\n  Authorization: Bearer [redacted]", w.url);
+            for line in serde_json::to_string_pretty(&w.body)?.lines() {
+                println!("  {line}");
+            }
+        }
+        if e.status == Status::Skipped {
+            println!("  skipped: {}", e.skipped.as_deref().unwrap_or_default());
+        }
+        if let Some(err) = &e.error {
+            println!("  not sendable ({}): {}", err.class, err.message);
+        }
+        for w in &e.warnings {
+            println!("  warning: {}: {}", w.field, w.message);
+        }
+        println!();
     }
     Ok(())
 }

@@ -1,0 +1,264 @@
+//! Running counts over a run's firings, and the summary people read from
+//! them. A run keeps these as its firings go by, not the firings: its
+//! memory does not grow with its length (but for 8 bytes per event sent,
+//! to count events that reuse an id).
+
+use crate::input::InputError;
+use crate::quality::{Coverage, Quality};
+use crate::report::{FiringReport, Status, Totals};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+
+/// Counts over the firings seen so far.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    /// Every count but the input errors, known only at the end.
+    totals: Totals,
+    /// Per event name: match keys of the events that went out.
+    coverage: BTreeMap<String, Coverage>,
+    /// Per event name: runs, sent, duplicates, skipped, failed.
+    per_event: BTreeMap<String, [usize; 5]>,
+    /// Fingerprints of the (event name, event id) pairs sent.
+    sent: HashSet<u64>,
+    /// Executions an earlier run settled.
+    from_outbox: usize,
+    /// The first [`Tally::KEPT_PROBLEMS`] problems, and how many in all.
+    problems: Vec<String>,
+    problem_count: usize,
+    /// Whether every firing so far was delivered or deliberately skipped.
+    all_delivered: bool,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            totals: Totals::default(),
+            coverage: BTreeMap::new(),
+            per_event: BTreeMap::new(),
+            sent: HashSet::new(),
+            from_outbox: 0,
+            problems: Vec::new(),
+            problem_count: 0,
+            all_delivered: true,
+        }
+    }
+}
+
+impl Tally {
+    /// Problems kept word for word for the summary; the report has all.
+    pub const KEPT_PROBLEMS: usize = 50;
+
+    /// A tally of `firings`.
+    pub fn of<'a>(firings: impl IntoIterator<Item = &'a FiringReport>) -> Tally {
+        let mut tally = Tally::default();
+        for f in firings {
+            tally.add(f);
+        }
+        tally
+    }
+
+    /// Counts one settled firing.
+    pub fn add(&mut self, f: &FiringReport) {
+        self.totals.firings += 1;
+        if !matches!(
+            f.status,
+            Status::Accepted | Status::Skipped | Status::DryRun
+        ) {
+            self.all_delivered = false;
+        }
+        if let Some(e) = &f.error {
+            self.totals.errors += 1;
+            self.problem(e.to_string());
+        }
+        for e in &f.executions {
+            let t = &mut self.totals;
+            t.executions += 1;
+            match e.status {
+                Status::Accepted => t.accepted += 1,
+                Status::Skipped => t.skipped += 1,
+                Status::DryRun => t.dry_run += 1,
+                Status::Rejected => t.rejected += 1,
+                Status::Failed => t.failed += 1,
+                Status::Invalid => t.invalid += 1,
+                Status::Error => t.errors += 1,
+            }
+            if e.from_outbox {
+                self.from_outbox += 1;
+            }
+            let name = e.event_name.as_deref().unwrap_or("(no event)");
+            let row = match self.per_event.get_mut(name) {
+                Some(row) => row,
+                None => self.per_event.entry(name.to_string()).or_default(),
+            };
+            row[0] += 1;
+            match e.status {
+                Status::Accepted | Status::DryRun => {
+                    row[1] += 1;
+                    // Meta keeps the first event of a name and id.
+                    if !self.sent.insert(sent_print(name, e.event_id.as_deref())) {
+                        row[2] += 1;
+                    }
+                    let name = e.event_name.as_deref().unwrap_or_default();
+                    match self.coverage.get_mut(name) {
+                        Some(c) => c.add(&e.match_keys),
+                        None => self
+                            .coverage
+                            .entry(name.to_string())
+                            .or_default()
+                            .add(&e.match_keys),
+                    }
+                }
+                Status::Skipped => row[3] += 1,
+                _ => row[4] += 1,
+            }
+            if e.status == Status::Accepted {
+                continue;
+            }
+            let Some(err) = &e.error else { continue };
+            if self.problems.len() >= Self::KEPT_PROBLEMS {
+                self.problem_count += 1;
+                continue;
+            }
+            let mut line = format!(
+                "{} firing {} → {} ({}): {}",
+                f.source,
+                f.firing_id.as_deref().unwrap_or("?"),
+                e.event_name.as_deref().unwrap_or(&e.action),
+                err.class,
+                err.message
+            );
+            if let Some(code) = err.code {
+                let _ = write!(line, " [code {code}");
+                if let Some(s) = err.subcode {
+                    let _ = write!(line, "/{s}");
+                }
+                if let Some(t) = &err.fbtrace_id {
+                    let _ = write!(line, ", fbtrace_id {t}");
+                }
+                line.push(']');
+            }
+            if let Some(a) = &err.advice {
+                let _ = write!(line, "\n      {a}");
+            }
+            self.problem(line);
+        }
+    }
+
+    fn problem(&mut self, line: String) {
+        self.problem_count += 1;
+        if self.problems.len() < Self::KEPT_PROBLEMS {
+            self.problems.push(line);
+        }
+    }
+
+    /// The counts, with the run's input errors.
+    pub fn totals(&self, input_errors: usize) -> Totals {
+        Totals {
+            input_errors,
+            ..self.totals.clone()
+        }
+    }
+
+    /// Per event name, the match quality estimate of the events sent.
+    pub fn match_quality(&self) -> BTreeMap<String, Quality> {
+        self.coverage
+            .iter()
+            .map(|(name, c)| (name.clone(), c.estimate()))
+            .collect()
+    }
+
+    /// Whether every firing was delivered or deliberately skipped.
+    pub fn all_delivered(&self) -> bool {
+        self.all_delivered
+    }
+
+    /// A summary for people: per event name, then the input errors and the
+    /// first `max_problems` problems.
+    pub fn summary(
+        &self,
+        elapsed_ms: u64,
+        input_errors: &[InputError],
+        max_problems: usize,
+    ) -> String {
+        let mut out = String::new();
+        let t = &self.totals;
+        let _ = writeln!(
+            out,
+            "{} firings, {} action runs in {:.1} s: {} accepted, {} skipped, {} refused by Meta, {} without answer, {} invalid, {} errors",
+            t.firings,
+            t.executions,
+            elapsed_ms as f64 / 1000.0,
+            t.accepted,
+            t.skipped,
+            t.rejected,
+            t.failed,
+            t.invalid,
+            t.errors
+        );
+        if t.dry_run > 0 {
+            let _ = writeln!(out, "{} events built and not sent (dry run)", t.dry_run);
+        }
+        if self.from_outbox > 0 {
+            let _ = writeln!(
+                out,
+                "{} of them were settled by an earlier run (the outbox says so) and not sent again",
+                self.from_outbox
+            );
+        }
+        if !self.per_event.is_empty() {
+            let sent = if t.dry_run > 0 { "built" } else { "accepted" };
+            let _ = writeln!(
+                out,
+                "\n  {:<24} {:>6} {:>9} {:>10} {:>8} {:>7}   match quality (estimate, 0-10)",
+                "event", "runs", sent, "duplicates", "skipped", "failed"
+            );
+            for (name, [runs, ok, dupes, skipped, bad]) in &self.per_event {
+                let quality = match self.coverage.get(name).map(Coverage::estimate) {
+                    Some(q) if q.add_to_improve.is_empty() => format!("{:.1}", q.estimate),
+                    Some(q) => format!(
+                        "{:.1}  add {} to raise it",
+                        q.estimate,
+                        q.add_to_improve.join(" or ")
+                    ),
+                    None => "-".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "  {name:<24} {runs:>6} {ok:>9} {dupes:>10} {skipped:>8} {bad:>7}   {quality}"
+                );
+            }
+            let dupes: usize = self.per_event.values().map(|r| r[2]).sum();
+            if dupes > 0 {
+                let _ = writeln!(
+                    out,
+                    "\n  {dupes} event(s) reused an event name and id already sent in this run: Meta keeps only the first. \
+                     If they are different conversions, map event_id to an id unique to each (the order or submission id)."
+                );
+            }
+        }
+        let count = input_errors.len() + self.problem_count;
+        if count > 0 {
+            let _ = writeln!(out, "\nProblems ({count}):");
+            let lines = input_errors
+                .iter()
+                .map(ToString::to_string)
+                .chain(self.problems.iter().cloned());
+            let shown = max_problems.min(input_errors.len() + self.problems.len());
+            for l in lines.take(shown) {
+                let _ = writeln!(out, "  {l}");
+            }
+            if count > shown {
+                let _ = writeln!(out, "  … and {} more in the report", count - shown);
+            }
+        }
+        out
+    }
+}
+
+/// The fingerprint of an event name and id.
+fn sent_print(name: &str, id: Option<&str>) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (name, id).hash(&mut h);
+    h.finish()
+}
