@@ -26,16 +26,25 @@ pub struct ContactBook {
 #[derive(Debug)]
 struct Source {
     path: PathBuf,
-    file: Mutex<File>,
     format: Format,
 }
 
-/// How a record is written.
+/// How a record is written, and the open file to read it from.
 #[derive(Debug)]
 enum Format {
-    /// A CSV row under these columns.
-    Csv(Vec<Column>),
+    /// A CSV row under these columns. One parser is built for the run:
+    /// building one costs more than reading a row.
+    Csv {
+        columns: Vec<Column>,
+        reader: Mutex<csv::Reader<File>>,
+    },
     /// A JSON object (a line of JSON lines, or an element of an array).
+    Json(Mutex<File>),
+}
+
+/// How the records of a file are written, as the first reading found.
+enum Layout {
+    Csv(Vec<Column>),
     Json,
 }
 
@@ -87,20 +96,13 @@ impl ContactBook {
                 source.path.display()
             )
         };
-        let mut bytes = vec![0; place.len as usize];
-        {
-            let mut file = source.file.lock().unwrap_or_else(|e| e.into_inner());
-            file.seek(SeekFrom::Start(place.offset))
-                .and_then(|_| file.read_exact(&mut bytes))
-                .map_err(|e| changed(e.to_string()))?;
-        }
         let line = place.line as usize;
         let record = match &source.format {
-            Format::Csv(columns) => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .from_reader(bytes.as_slice());
+            Format::Csv { columns, reader } => {
+                let mut reader = reader.lock().unwrap_or_else(|e| e.into_inner());
+                let mut at = csv::Position::new();
+                at.set_byte(place.offset).set_line(place.line.into());
+                reader.seek(at).map_err(|e| changed(e.to_string()))?;
                 let mut row = csv::ByteRecord::new();
                 match reader.read_byte_record(&mut row) {
                     Ok(true) => from_csv_row(&source.path, columns, line, &row),
@@ -108,10 +110,19 @@ impl ContactBook {
                     Err(e) => return Err(changed(e.to_string())),
                 }
             }
-            Format::Json => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(v) => from_value(&source.path, line, v),
-                Err(e) => return Err(changed(e.to_string())),
-            },
+            Format::Json(file) => {
+                let mut bytes = vec![0; place.len as usize];
+                {
+                    let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+                    file.seek(SeekFrom::Start(place.offset))
+                        .and_then(|_| file.read_exact(&mut bytes))
+                        .map_err(|e| changed(e.to_string()))?;
+                }
+                match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(v) => from_value(&source.path, line, v),
+                    Err(e) => return Err(changed(e.to_string())),
+                }
+            }
         };
         record.map(|(_, c)| c).map_err(|e| changed(e.message))
     }
@@ -235,7 +246,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let mut reader = BufReader::new(file.try_clone()?);
+    let mut reader = BufReader::new(File::open(path)?);
     let bom = reader.fill_buf()?.starts_with(BOM);
     let first = first_character(&mut reader)?;
     reader.seek(SeekFrom::Start(0))?;
@@ -244,17 +255,28 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
         places: Vec::new(),
         errors: Vec::new(),
     };
-    let format = match (ext.as_str(), first) {
+    let layout = match (ext.as_str(), first) {
         ("csv", _) => indexer.csv(reader, bom),
         ("jsonl" | "ndjson", _) => indexer.json_lines(reader),
         ("json", _) | (_, Some(b'[')) => indexer.json_array(bom),
         (_, Some(b'{')) => indexer.json_lines(reader),
         _ => indexer.csv(reader, bom),
     }?;
+    let format = match layout {
+        Layout::Csv(columns) => Format::Csv {
+            columns,
+            reader: Mutex::new(
+                csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(file),
+            ),
+        },
+        Layout::Json => Format::Json(Mutex::new(file)),
+    };
     let mut book = ContactBook {
         source: Some(Source {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
             format,
         }),
         places: indexer.places,
@@ -357,7 +379,7 @@ impl Indexer<'_> {
         }
     }
 
-    fn csv(&mut self, mut reader: BufReader<File>, bom: bool) -> std::io::Result<Format> {
+    fn csv(&mut self, mut reader: BufReader<File>, bom: bool) -> std::io::Result<Layout> {
         let base = if bom {
             reader.fill_buf()?;
             reader.consume(BOM.len());
@@ -378,7 +400,7 @@ impl Indexer<'_> {
                     None,
                     format!("unreadable header row: {e}"),
                 ));
-                return Ok(Format::Csv(Vec::new()));
+                return Ok(Layout::Csv(Vec::new()));
             }
         };
         if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
@@ -388,7 +410,7 @@ impl Indexer<'_> {
                 Some("id"),
                 "the header row has no `id` column",
             ));
-            return Ok(Format::Csv(Vec::new()));
+            return Ok(Layout::Csv(Vec::new()));
         }
         let columns: Vec<Column> = headers
             .iter()
@@ -422,10 +444,10 @@ impl Indexer<'_> {
                 }
             }
         }
-        Ok(Format::Csv(columns))
+        Ok(Layout::Csv(columns))
     }
 
-    fn json_lines(&mut self, reader: BufReader<File>) -> std::io::Result<Format> {
+    fn json_lines(&mut self, reader: BufReader<File>) -> std::io::Result<Layout> {
         let path = self.path;
         let mut lines = Lines::new(reader)?;
         while let Some(line) = lines.next_line() {
@@ -447,16 +469,16 @@ impl Indexer<'_> {
                 Err(e) => self.errors.push(e),
             }
         }
-        Ok(Format::Json)
+        Ok(Layout::Json)
     }
 
-    fn json_array(&mut self, bom: bool) -> std::io::Result<Format> {
+    fn json_array(&mut self, bom: bool) -> std::io::Result<Layout> {
         let path = self.path;
         let text = match read_text(path) {
             Ok(t) => t,
             Err(e) => {
                 self.errors.push(e);
-                return Ok(Format::Json);
+                return Ok(Layout::Json);
             }
         };
         let base = if bom { BOM.len() as u64 } else { 0 };
@@ -469,7 +491,7 @@ impl Indexer<'_> {
                     None,
                     format!("not a JSON array of contacts: {e}"),
                 ));
-                return Ok(Format::Json);
+                return Ok(Layout::Json);
             }
         };
         for raw in items {
@@ -478,7 +500,7 @@ impl Indexer<'_> {
             let v: Value = serde_json::from_str(raw.get()).expect("already parsed");
             self.add(base + offset, raw.get().len(), from_value(path, line, v));
         }
-        Ok(Format::Json)
+        Ok(Layout::Json)
     }
 }
 

@@ -231,6 +231,8 @@ pub async fn run_to(
         batch_bytes: options.batch_bytes,
         open: BTreeMap::new(),
         tasks: tokio::task::JoinSet::new(),
+        ready: VecDeque::new(),
+        max_tasks: options.concurrency.max(1) * 4,
         unsettled: VecDeque::new(),
         first: 0,
     };
@@ -435,6 +437,12 @@ struct Pipeline<'a> {
     /// Per action, the batch being filled and the input it carries.
     open: BTreeMap<(usize, usize), (Vec<Job>, usize)>,
     tasks: tokio::task::JoinSet<Delivered>,
+    /// Executions waiting for a task, and how many tasks at most: a task
+    /// holds an execution's whole state, so they start as room frees up
+    /// (a few times the concurrency, so that executions waiting out a
+    /// retry's backoff leave room for others).
+    ready: VecDeque<Job>,
+    max_tasks: usize,
     /// Firings read and not yet given to the sink, in file order.
     unsettled: VecDeque<Unsettled>,
     /// The place in the run of the first of them.
@@ -464,6 +472,11 @@ impl Pipeline<'_> {
                         self.tasks.spawn(self.deliveries.batch(jobs));
                     }
                 }
+            }
+            while self.tasks.len() < self.max_tasks
+                && let Some(job) = self.ready.pop_front()
+            {
+                self.tasks.spawn(self.deliveries.one(job));
             }
             let before = self.first;
             while self.unsettled.front().is_some_and(|u| u.waiting == 0) {
@@ -540,11 +553,11 @@ impl Pipeline<'_> {
         Ok(more)
     }
 
-    /// Starts `job`, or adds it to its action's batch, which starts once
-    /// full (in events or in input bytes).
+    /// Queues `job` to start alone, or adds it to its action's batch,
+    /// which starts once full (in events or in input bytes).
     fn dispatch(&mut self, job: Job) {
         if self.batch_size <= 1 {
-            self.tasks.spawn(self.deliveries.one(job));
+            self.ready.push_back(job);
             return;
         }
         let size = job.size();
