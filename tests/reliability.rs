@@ -495,9 +495,9 @@ fn write_large_orders(dir: &Path, n: usize, items: usize) {
 async fn a_batch_past_a_host_limit_is_split_and_nothing_is_dead_lettered() {
     let double = double().await;
     let dir = tempfile::tempdir().unwrap();
-    // 100 line items an order: a 1,000-event batch of them is past the
-    // host's limits (the component's memory or the 8 MiB request body).
-    write_large_orders(dir.path(), 1_000, 100);
+    // 200 line items an order: a 1,000-event batch of them is past the
+    // host's limits (its request body alone is past 8 MiB).
+    write_large_orders(dir.path(), 1_000, 200);
     for (batch_bytes, reuse) in [
         (
             host_harness::run::DEFAULT_BATCH_BYTES,
@@ -531,7 +531,7 @@ async fn a_batch_past_a_host_limit_is_split_and_nothing_is_dead_lettered() {
         if batch_bytes == usize::MAX {
             assert!(
                 double.requests().len() > 1,
-                "one 1,000-event batch of 100 items each is past a host limit: it was split"
+                "one 1,000-event batch of 200 items each is past a host limit: it was split"
             );
         }
     }

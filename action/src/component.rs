@@ -98,7 +98,8 @@ impl wit::Guest for Component {
             }
         }
         let mut sent = match read_settings(&settings) {
-            Ok(settings) => crate::execute_batch_with(&settings, &valid, now(), &mut send),
+            // Given by value: each item is freed once written into the body.
+            Ok(settings) => crate::execute_batch_with(&settings, valid, now(), &mut send),
             Err(f) => valid.iter().map(|_| Err(f.clone())).collect(),
         }
         .into_iter();

@@ -4,7 +4,7 @@
 use crate::event::Event;
 use crate::outcome::{MetaError, TransportFailure};
 use crate::settings::Settings;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Where Meta's Graph API lives. A host may redirect it (to a local double).
 pub const GRAPH_BASE: &str = "https://graph.facebook.com";
@@ -17,18 +17,6 @@ pub const MAX_BATCH: usize = 1000;
 
 /// Meta's recommended client timeout.
 pub const TIMEOUT_MS: u64 = 1500;
-
-/// The request body.
-#[derive(Debug, Serialize)]
-pub struct Body<'a> {
-    /// The events.
-    pub data: &'a [Event],
-    /// Test Events code, when testing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test_event_code: Option<&'a str>,
-    /// This integration's name.
-    pub partner_agent: &'static str,
-}
 
 /// One POST to the Graph API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,24 +31,70 @@ pub struct Request {
 
 /// The request that sends `events` with `settings`.
 pub fn request(settings: &Settings, events: &[Event]) -> Request {
-    let body = Body {
-        data: events,
-        test_event_code: settings.test_event_code.as_deref(),
-        partner_agent: PARTNER_AGENT,
-    };
-    Request {
-        url: format!(
-            "{GRAPH_BASE}/{}/{}/events",
-            settings.api_version, settings.pixel_id
-        ),
-        authorization: format!("Bearer {}", settings.access_token),
-        body: {
-            // Sized up front: growing a megabyte body by doubling copies it
-            // a dozen times.
-            let mut out = Vec::with_capacity(512 + events.len() * 1024);
-            serde_json::to_writer(&mut out, &body).expect("events serialise");
-            String::from_utf8(out).expect("serde_json writes UTF-8")
-        },
+    let mut body = BodyWriter::with_capacity(events.len());
+    for e in events {
+        body.push(e);
+    }
+    body.finish(settings)
+}
+
+/// A request body written an event at a time, so that a batch holds each
+/// event only while it is written, not all of them until the request.
+/// The body is `{"data": [events], "test_event_code": code (when testing),
+/// "partner_agent": this integration's name}`.
+#[derive(Debug)]
+pub struct BodyWriter {
+    out: Vec<u8>,
+    events: usize,
+}
+
+impl BodyWriter {
+    /// An empty body with room for about `events` events: growing a
+    /// megabyte body by doubling would copy it a dozen times.
+    pub fn with_capacity(events: usize) -> BodyWriter {
+        let mut out = Vec::with_capacity(512 + events.min(MAX_BATCH) * 1536);
+        out.extend_from_slice(br#"{"data":["#);
+        BodyWriter { out, events: 0 }
+    }
+
+    /// Adds one event.
+    pub fn push(&mut self, event: &Event) {
+        if self.events > 0 {
+            self.out.push(b',');
+        }
+        serde_json::to_writer(&mut self.out, event).expect("events serialise");
+        self.events += 1;
+    }
+
+    /// How many events it holds.
+    pub fn len(&self) -> usize {
+        self.events
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    /// The request that sends the body with `settings`.
+    pub fn finish(mut self, settings: &Settings) -> Request {
+        let out = &mut self.out;
+        out.push(b']');
+        if let Some(code) = &settings.test_event_code {
+            out.extend_from_slice(br#","test_event_code":"#);
+            serde_json::to_writer(&mut *out, code).expect("text serialises");
+        }
+        out.extend_from_slice(br#","partner_agent":"#);
+        serde_json::to_writer(&mut *out, PARTNER_AGENT).expect("text serialises");
+        out.push(b'}');
+        Request {
+            url: format!(
+                "{GRAPH_BASE}/{}/{}/events",
+                settings.api_version, settings.pixel_id
+            ),
+            authorization: format!("Bearer {}", settings.access_token),
+            body: String::from_utf8(self.out).expect("serde_json writes UTF-8"),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ mod component;
 
 use input::{Contact, Firing};
 use outcome::{ActionError, Failure, Outcome, Problem, TransportFailure};
+use std::borrow::Borrow;
 
 /// The action's machine name.
 pub const NAME: &str = "send-conversion-event";
@@ -277,38 +278,58 @@ pub fn execute_batch(
     }
 }
 
-/// [`execute_batch`] with settings already read.
-pub fn execute_batch_with(
+/// [`execute_batch`] with settings already read. Items given by value are
+/// dropped as soon as their event is written into the request body, so a
+/// batch never holds its input, its events and its body all at once.
+pub fn execute_batch_with<I>(
     settings: &settings::Settings,
-    items: &[(Firing, Contact)],
+    items: I,
     now: i64,
     send: &mut Send<'_>,
-) -> Vec<Result<Outcome, Failure>> {
-    let mut results: Vec<Option<Result<Outcome, Failure>>> =
-        (0..items.len()).map(|_| None).collect();
-    let mut ready: Vec<(usize, Preview, event::Event)> = Vec::new();
-    for (i, (firing, contact)) in items.iter().enumerate() {
-        match prepare(settings, firing, contact, now) {
-            Ok((p, Some(e))) => ready.push((i, p, e)),
-            Ok((p, None)) => results[i] = Some(Ok(outcome(p, None))),
-            Err(f) => results[i] = Some(Err(f)),
-        }
-    }
-    let mut ready = ready.into_iter().peekable();
-    while ready.peek().is_some() {
-        let (chunk, events): (Vec<(usize, Preview)>, Vec<event::Event>) = ready
-            .by_ref()
-            .take(graph::MAX_BATCH)
-            .map(|(i, p, e)| ((i, p), e))
-            .unzip();
-        let answer = answered(send(&graph::request(settings, &events)));
-        drop(events);
-        for (i, p) in chunk {
+) -> Vec<Result<Outcome, Failure>>
+where
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<(Firing, Contact)>,
+{
+    let items = items.into_iter();
+    let expected = items.size_hint().0;
+    let mut results: Vec<Option<Result<Outcome, Failure>>> = Vec::with_capacity(expected);
+    // The items written into the body, waiting for its answer.
+    let mut waiting: Vec<(usize, Preview)> = Vec::new();
+    let mut body: Option<graph::BodyWriter> = None;
+    let mut flush = |body: graph::BodyWriter,
+                     waiting: &mut Vec<(usize, Preview)>,
+                     results: &mut Vec<Option<Result<Outcome, Failure>>>| {
+        let answer = answered(send(&body.finish(settings)));
+        for (i, p) in waiting.drain(..) {
             results[i] = Some(match &answer {
                 Ok(ack) => Ok(outcome(p, Some(ack.clone()))),
                 Err(e) => Err(failure(&p, e.clone())),
             });
         }
+    };
+    for (i, item) in items.enumerate() {
+        let (firing, contact): &(Firing, Contact) = item.borrow();
+        results.push(None);
+        match prepare(settings, firing, contact, now) {
+            Ok((p, Some(e))) => {
+                let b = body.get_or_insert_with(|| {
+                    graph::BodyWriter::with_capacity(expected.saturating_sub(i))
+                });
+                b.push(&e);
+                waiting.push((i, p));
+                if b.len() == graph::MAX_BATCH
+                    && let Some(full) = body.take()
+                {
+                    flush(full, &mut waiting, &mut results);
+                }
+            }
+            Ok((p, None)) => results[i] = Some(Ok(outcome(p, None))),
+            Err(f) => results[i] = Some(Err(f)),
+        }
+    }
+    if let Some(rest) = body.take() {
+        flush(rest, &mut waiting, &mut results);
     }
     results
         .into_iter()
@@ -401,6 +422,41 @@ mod tests {
             })
         ));
         assert_eq!(results[2].as_ref().unwrap().fbtrace_id, "B");
+    }
+
+    #[test]
+    fn a_batch_past_metas_limit_goes_in_requests_of_a_thousand_given_by_value() {
+        let items: Vec<(Firing, Contact)> = (0..2_001)
+            .map(|i| {
+                let mut f = Firing::new(format!("f{i}"), "form_submitted", 1_000);
+                if i == 1_000 {
+                    f.occurred_at = 1_000 - 8 * 86_400;
+                }
+                (f, contact())
+            })
+            .collect();
+        let settings = read_settings(SETTINGS).unwrap();
+        let mut requests = Vec::new();
+        let results = execute_batch_with(&settings, items, 1_010, &mut |r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            let n = body["data"].as_array().unwrap().len();
+            assert_eq!(body["test_event_code"], json!("TEST1"));
+            assert_eq!(body["partner_agent"], json!(graph::PARTNER_AGENT));
+            requests.push(n);
+            Ok((
+                200,
+                format!(
+                    r#"{{"events_received":{n},"fbtrace_id":"T{}"}}"#,
+                    requests.len()
+                ),
+            ))
+        });
+        assert_eq!(requests, [1000, 1000]);
+        assert_eq!(results.len(), 2_001);
+        assert!(results[1_000].is_err());
+        assert_eq!(results[999].as_ref().unwrap().fbtrace_id, "T1");
+        assert_eq!(results[1_001].as_ref().unwrap().fbtrace_id, "T2");
+        assert_eq!(results[2_000].as_ref().unwrap().event_id, "f2000");
     }
 
     #[test]

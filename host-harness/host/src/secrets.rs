@@ -101,6 +101,33 @@ impl Redactor {
         Cow::Owned(out)
     }
 
+    /// The largest cut at or before byte `at` of `bytes` that splits no
+    /// secret: what is kept of a text cut there holds each secret whole
+    /// (to be redacted) or not at all, never a piece of one.
+    pub fn safe_cut(&self, bytes: &[u8], at: usize) -> usize {
+        let mut end = at.min(bytes.len());
+        // A cut inside a character would be a broken character.
+        while end > 0 && end < bytes.len() && bytes[end] & 0xC0 == 0x80 {
+            end -= 1;
+        }
+        // Moving the cut back may split an earlier secret: until none.
+        loop {
+            let straddling = self
+                .needles
+                .iter()
+                .map(String::as_bytes)
+                .filter_map(|n| {
+                    (end.saturating_sub(n.len() - 1)..end)
+                        .find(|&s| s + n.len() > end && bytes[s..].starts_with(n))
+                })
+                .min();
+            match straddling {
+                Some(start) => end = start,
+                None => return end,
+            }
+        }
+    }
+
     /// Redacts `text` in place.
     pub fn scrub(&self, text: &mut String) {
         if let Cow::Owned(clean) = self.redact(text) {
@@ -144,5 +171,28 @@ mod tests {
         let r = Redactor::new(&[Secret::new("tok\"q")]);
         assert_eq!(r.redact(&quoted), "\"[redacted]\"");
         assert!(matches!(r.redact("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_cut_never_keeps_a_piece_of_a_secret() {
+        let token = "EAAB-secret-token-0123456789";
+        let r = Redactor::new([&Secret::new(token)]);
+        let text = format!("{token} and {token}{token} then {}", percent_encoded(token));
+        let bytes = text.as_bytes();
+        for at in 0..=bytes.len() {
+            let end = r.safe_cut(bytes, at);
+            assert!(end <= at);
+            let kept = r.redact(std::str::from_utf8(&bytes[..end]).unwrap());
+            // No prefix of any form of the token longer than a few bytes
+            // survives at the end of what is kept.
+            for form in [token.to_string(), percent_encoded(token)] {
+                for n in 6..form.len() {
+                    assert!(!kept.ends_with(&form[..n]), "cut at {at}: {kept}");
+                }
+            }
+        }
+        // Characters are not split either.
+        let text = "été";
+        assert_eq!(Redactor::default().safe_cut(text.as_bytes(), 1), 0);
     }
 }
