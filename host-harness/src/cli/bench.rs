@@ -14,7 +14,7 @@ pub struct Args {
     #[arg(long, default_value_t = 5000)]
     firings: usize,
     /// Firings of the peak-memory run (0 skips it).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 1_000_000)]
     memory_firings: usize,
     /// Executions in flight in the end-to-end runs (1 to 1024).
     #[arg(long, default_value_t = 8, value_parser = concurrency_range())]
