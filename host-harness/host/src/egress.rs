@@ -5,6 +5,7 @@
 //! double), enforces the host's timeouts and records each exchange with
 //! secrets redacted and bodies cut to a bounded size.
 
+use crate::connections::{Connections, Outgoing, Timeouts};
 use crate::secrets::{Redactor, Secret};
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
@@ -243,6 +244,8 @@ pub(crate) struct EgressHooks {
     policy: Arc<EgressPolicy>,
     log: Arc<Mutex<Vec<Exchange>>>,
     requests: Arc<AtomicU32>,
+    /// The engine's kept-alive connections.
+    connections: Arc<Connections>,
 }
 
 impl EgressHooks {
@@ -251,12 +254,18 @@ impl EgressHooks {
         self.requests = Arc::new(AtomicU32::new(0));
     }
 
-    /// Hooks applying `policy` and appending every exchange to `log`.
-    pub(crate) fn new(policy: Arc<EgressPolicy>, log: Arc<Mutex<Vec<Exchange>>>) -> Self {
+    /// Hooks applying `policy`, sending on `connections` and appending
+    /// every exchange to `log`.
+    pub(crate) fn new(
+        policy: Arc<EgressPolicy>,
+        log: Arc<Mutex<Vec<Exchange>>>,
+        connections: Arc<Connections>,
+    ) -> Self {
         EgressHooks {
             policy,
             log,
             requests: Arc::new(AtomicU32::new(0)),
+            connections,
         }
     }
 }
@@ -385,6 +394,7 @@ impl WasiHttpHooks for EgressHooks {
         _fut: IoFuture,
     ) -> SendFuture {
         let policy = self.policy.clone();
+        let connections = self.connections.clone();
         let made = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let (parts, body) = request.into_parts();
         let recorder = Recorder {
@@ -432,7 +442,7 @@ impl WasiHttpHooks for EgressHooks {
                 return Ok(local(&recorder, &body, *status, answer));
             }
             let (parts, sent_to) = redirected(parts, &policy)?;
-            forward(&recorder, parts, body, sent_to).await
+            forward(&recorder, &connections, parts, body, sent_to).await
         })
     }
 }
@@ -472,59 +482,53 @@ fn redirected(
     Ok((parts, sent_to))
 }
 
-/// Sends the request with the host's timeouts (the guest's are ignored),
-/// reads the whole answer so it can be recorded, and hands it back.
+/// Sends the request with the host's timeouts (the guest's are ignored)
+/// on a kept-alive connection, reads the whole answer so it can be
+/// recorded, and hands it back.
 async fn forward(
     recorder: &Recorder,
+    connections: &Arc<Connections>,
     parts: http::request::Parts,
     body: Bytes,
     sent_to: Option<String>,
 ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
     let policy = &recorder.policy;
-    let options = RequestOptions {
-        connect_timeout: Some(policy.connect_timeout),
-        first_byte_timeout: Some(policy.first_byte_timeout),
-        between_bytes_timeout: Some(policy.between_bytes_timeout),
+    let timeouts = Timeouts {
+        connect: policy.connect_timeout,
+        first_byte: policy.first_byte_timeout,
+        between_bytes: policy.between_bytes_timeout,
     };
-    let outgoing = http::Request::from_parts(parts, full(body.clone()));
-    let (response, io) =
-        match wasmtime_wasi_http::default_send_request(outgoing, Some(options)).await {
-            Ok(r) => r,
-            Err(e) => {
-                recorder.record(
-                    sent_to,
-                    &body,
-                    ExchangeResult::Failed {
-                        error: e.to_string(),
-                    },
-                );
-                return Err(e);
-            }
-        };
-    let (head, answer) = response.into_parts();
-    // Drive the connection while the answer is read; Graph answers are small.
-    let (collected, _io) = tokio::join!(
-        http_body_util::Limited::new(answer, MAX_ANSWER).collect(),
-        Box::into_pin(Box::new(io) as IoFuture)
-    );
-    let answer = match collected {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            let error = format!("the answer was cut, too slow or too large: {e}");
-            recorder.record(sent_to, &body, ExchangeResult::Failed { error });
-            return Err(HttpError::HttpResponseIncomplete);
+    let outgoing = Outgoing {
+        head: &parts,
+        body: body.clone(),
+    };
+    match connections
+        .send(&parts.uri, outgoing, timeouts, MAX_ANSWER)
+        .await
+    {
+        Ok(answer) => {
+            recorder.record(
+                sent_to,
+                &body,
+                ExchangeResult::Answered {
+                    status: answer.head.status.as_u16(),
+                    body: String::from_utf8_lossy(&answer.body).into_owned(),
+                },
+            );
+            let response = http::Response::from_parts(answer.head, full(answer.body));
+            Ok((response, Box::new(async { Ok(()) }) as IoFuture))
         }
-    };
-    recorder.record(
-        sent_to,
-        &body,
-        ExchangeResult::Answered {
-            status: head.status.as_u16(),
-            body: String::from_utf8_lossy(&answer).into_owned(),
-        },
-    );
-    let response = http::Response::from_parts(head, full(answer));
-    Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+        Err(failed) => {
+            recorder.record(
+                sent_to,
+                &body,
+                ExchangeResult::Failed {
+                    error: failed.detail,
+                },
+            );
+            Err(failed.error)
+        }
+    }
 }
 
 /// The benchmark's answer from the host itself.
@@ -571,7 +575,7 @@ mod tests {
         req: http::Request<WasiBody>,
     ) -> (Result<u16, HttpError>, Vec<Exchange>) {
         let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
-        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone());
+        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone(), Default::default());
         let fut = hooks.send_request(req, None, Box::new(async { Ok(()) }));
         let r = Box::into_pin(fut)
             .await
@@ -661,7 +665,7 @@ mod tests {
         let mut policy = EgressPolicy::graph(Some(base.parse().unwrap()));
         policy.max_requests = 1;
         let log: Arc<Mutex<Vec<Exchange>>> = Default::default();
-        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone());
+        let mut hooks = EgressHooks::new(Arc::new(policy), log.clone(), Default::default());
         let url = "https://graph.facebook.com/v24.0/1/events";
         let first = hooks.send_request(request(url, "{}"), None, Box::new(async { Ok(()) }));
         assert!(Box::into_pin(first).await.is_ok());

@@ -4,6 +4,7 @@
 
 use crate::bindings::{SendConversionEvent, SendConversionEventPre, wit};
 use crate::cache::CacheUse;
+use crate::connections::Connections;
 use crate::egress::{EgressHooks, EgressPolicy, Exchange};
 use crate::failure::HostFailure;
 use crate::limits::{CpuMeter, ExecutionLimiter, Limits};
@@ -58,6 +59,8 @@ pub struct ActionEngine {
     pre: SendConversionEventPre<HostState>,
     limits: Limits,
     ticker_stop: Arc<AtomicBool>,
+    /// Connections to the Graph API kept open between executions.
+    connections: Arc<Connections>,
 }
 
 /// How the component was loaded.
@@ -141,6 +144,7 @@ impl ActionEngine {
                 pre,
                 limits,
                 ticker_stop,
+                connections: Arc::default(),
             },
             loaded,
         ))
@@ -170,7 +174,7 @@ impl ActionEngine {
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: EgressHooks::new(policy, log),
+            hooks: EgressHooks::new(policy, log, self.connections.clone()),
             limiter: ExecutionLimiter::new(self.limits.memory_bytes),
         };
         let mut store = Store::new(&self.engine, state);

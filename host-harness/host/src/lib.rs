@@ -78,6 +78,7 @@
 
 mod bindings;
 mod cache;
+mod connections;
 mod egress;
 mod engine;
 mod failure;
