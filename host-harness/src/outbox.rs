@@ -90,6 +90,16 @@ pub struct Entry {
     pub updated_at: i64,
 }
 
+/// What [`Outbox::enqueue`] found of the executions it wrote.
+#[derive(Debug, Default)]
+pub struct Enqueued {
+    /// Keys whose inputs changed since an earlier run: pending again.
+    pub changed: Vec<String>,
+    /// Entries an earlier run settled (delivered, dead or skipped) with the
+    /// same inputs, by key: not to be sent again.
+    pub settled: HashMap<String, Entry>,
+}
+
 /// One execution a run is about to make.
 #[derive(Debug, Clone, Copy)]
 pub struct NewEntry<'a> {
@@ -181,6 +191,28 @@ fn lock_exclusive(_file: &std::fs::File) -> bool {
     true
 }
 
+/// The columns [`entry`] reads, in its order.
+const COLUMNS: &str = "key, firing_id, workflow, action, source, state, attempts, event_name, event_id, fbtrace_id, last_error, updated_at, digest";
+
+/// The entry of a row of [`COLUMNS`].
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        key: r.get(0)?,
+        firing_id: r.get(1)?,
+        workflow: r.get(2)?,
+        action: r.get(3)?,
+        source: r.get(4)?,
+        state: State::parse(&r.get::<_, String>(5)?).unwrap_or(State::Pending),
+        attempts: r.get(6)?,
+        event_name: r.get(7)?,
+        event_id: r.get(8)?,
+        fbtrace_id: r.get(9)?,
+        last_error: r.get(10)?,
+        updated_at: r.get(11)?,
+        digest: r.get(12)?,
+    })
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -242,33 +274,29 @@ impl Outbox {
     /// Writes the executions a run is about to make. An entry already there
     /// with the same inputs is left as it is; one whose inputs changed is a
     /// new execution: pending again, its earlier result kept only in its
-    /// note. One transaction: all or nothing. Returns the keys whose inputs
-    /// changed.
-    pub fn enqueue<'a>(
-        &self,
-        entries: impl IntoIterator<Item = NewEntry<'a>>,
-    ) -> Result<Vec<String>> {
+    /// note. One transaction: all or nothing. A new entry costs one
+    /// statement; only entries already there are read back.
+    pub fn enqueue<'a>(&self, entries: impl IntoIterator<Item = NewEntry<'a>>) -> Result<Enqueued> {
         let mut conn = self.conn.lock().unwrap();
         let tx = conn.transaction()?;
-        let mut changed = Vec::new();
+        let mut out = Enqueued::default();
         {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO executions (key, digest, firing_id, workflow, action, source, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
+            )?;
+            let mut existing =
+                tx.prepare_cached(&format!("SELECT {COLUMNS} FROM executions WHERE key = ?1"))?;
             let mut renew = tx.prepare_cached(
                 "UPDATE executions SET digest = ?2, source = ?3, state = 'pending', attempts = 0,
                      event_name = NULL, event_id = NULL, fbtrace_id = NULL,
                      last_error = 'its inputs changed since an earlier run (' || state || ' then): sent as a new execution',
                      updated_at = ?4
-                 WHERE key = ?1 AND digest IS NOT ?2",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO executions (key, digest, firing_id, workflow, action, source, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
+                 WHERE key = ?1",
             )?;
             let at = now();
             for e in entries {
-                if renew.execute(params![e.key, e.digest, e.source, at])? > 0 {
-                    changed.push(e.key.to_string());
-                }
-                insert.execute(params![
+                let params = params![
                     e.key,
                     e.digest,
                     e.firing_id,
@@ -276,11 +304,23 @@ impl Outbox {
                     e.action,
                     e.source,
                     at
-                ])?;
+                ];
+                if insert.execute(params)? > 0 {
+                    continue;
+                }
+                let Some(entry) = existing.query_row([e.key], entry).optional()? else {
+                    continue;
+                };
+                if entry.digest.as_deref() != Some(e.digest) {
+                    renew.execute(params![e.key, e.digest, e.source, at])?;
+                    out.changed.push(e.key.to_string());
+                } else if entry.state != State::Pending {
+                    out.settled.insert(entry.key.clone(), entry);
+                }
             }
         }
         tx.commit()?;
-        Ok(changed)
+        Ok(out)
     }
 
     /// Every entry, by key.
@@ -290,34 +330,6 @@ impl Outbox {
             .into_iter()
             .map(|e| (e.key.clone(), e))
             .collect())
-    }
-
-    /// Every entry an earlier run settled (delivered, dead or skipped), by
-    /// key: what a run reads to know what not to send again. Pending
-    /// entries stay in the file, so a first run over a large file holds
-    /// nothing here.
-    pub fn settled(&self) -> Result<HashMap<String, Entry>> {
-        Ok(self
-            .select("WHERE state != 'pending'", [])?
-            .into_iter()
-            .map(|e| (e.key.clone(), e))
-            .collect())
-    }
-
-    /// Those of the entries with `keys` that an earlier run settled
-    /// (delivered, dead or skipped), by key: what a run reads, a chunk of
-    /// executions at a time, to know what not to send again.
-    pub fn settled_among<'a>(
-        &self,
-        keys: impl IntoIterator<Item = &'a str>,
-    ) -> Result<HashMap<String, Entry>> {
-        let mut out = HashMap::new();
-        for key in keys {
-            for e in self.select("WHERE key = ?1 AND state != 'pending'", [key])? {
-                out.insert(e.key.clone(), e);
-            }
-        }
-        Ok(out)
     }
 
     /// Entries in `state` (all when `None`), oldest first.
@@ -332,26 +344,9 @@ impl Outbox {
     fn select(&self, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Entry>> {
         let conn = self.conn.lock().unwrap();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT key, firing_id, workflow, action, source, state, attempts, event_name, event_id, fbtrace_id, last_error, updated_at, digest
-             FROM executions {filter} ORDER BY created_at, rowid"
+            "SELECT {COLUMNS} FROM executions {filter} ORDER BY created_at, rowid"
         ))?;
-        let rows = stmt.query_map(params, |r| {
-            Ok(Entry {
-                key: r.get(0)?,
-                firing_id: r.get(1)?,
-                workflow: r.get(2)?,
-                action: r.get(3)?,
-                source: r.get(4)?,
-                state: State::parse(&r.get::<_, String>(5)?).unwrap_or(State::Pending),
-                attempts: r.get(6)?,
-                event_name: r.get(7)?,
-                event_id: r.get(8)?,
-                fbtrace_id: r.get(9)?,
-                last_error: r.get(10)?,
-                updated_at: r.get(11)?,
-                digest: r.get(12)?,
-            })
-        })?;
+        let rows = stmt.query_map(params, entry)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -465,7 +460,9 @@ mod tests {
             o.record(done("k2", State::Dead, Some("code 190"))).unwrap();
         }
         let o = Outbox::open(&path).unwrap();
-        assert!(o.enqueue([new("k1", "d1")]).unwrap().is_empty());
+        let again = o.enqueue([new("k1", "d1")]).unwrap();
+        assert!(again.changed.is_empty());
+        assert_eq!(again.settled["k1"].state, State::Delivered);
         let all = o.all().unwrap();
         assert_eq!(
             all["k1"].state,
@@ -474,7 +471,10 @@ mod tests {
         );
         assert_eq!(all["k2"].last_error.as_deref(), Some("code 190"));
         o.enqueue([new("k3", "d3")]).unwrap();
-        let settled = o.settled().unwrap();
+        let settled = o
+            .enqueue([new("k1", "d1"), new("k2", "d2"), new("k3", "d3")])
+            .unwrap()
+            .settled;
         assert_eq!(
             (settled.len(), settled["k2"].state),
             (2, State::Dead),
@@ -492,8 +492,9 @@ mod tests {
         let o = Outbox::open(&dir.path().join("outbox.db")).unwrap();
         o.enqueue([new("k1", "d1")]).unwrap();
         o.record(done("k1", State::Delivered, None)).unwrap();
-        assert_eq!(o.enqueue([new("k1", "d2")]).unwrap(), ["k1"]);
-        assert!(o.settled().unwrap().is_empty());
+        let changed = o.enqueue([new("k1", "d2")]).unwrap();
+        assert_eq!(changed.changed, ["k1"]);
+        assert!(changed.settled.is_empty());
         let e = &o.all().unwrap()["k1"];
         assert_eq!(e.state, State::Pending);
         assert_eq!(e.attempts, 0);

@@ -12,7 +12,7 @@ use crate::contacts::{self, ContactBook};
 use crate::delivery::{Context, Delivered, Deliveries, Job};
 use crate::firings::{self, BadFiring, FiringRecord, Scan};
 use crate::input::InputError;
-use crate::outbox::{NewEntry, Outbox, State};
+use crate::outbox::{NewEntry, Outbox};
 use crate::report::{ComponentInfo, ExecutionReport, FiringReport, Report, Status};
 use crate::retry::RetryPolicy;
 use crate::tally::Tally;
@@ -522,22 +522,20 @@ impl Pipeline<'_> {
             // earlier run settled with the same inputs are reported from it
             // and not sent again.
             let workflows = self.admission.workflows;
-            outbox.enqueue(jobs.iter().map(|j| NewEntry {
-                key: &j.key,
-                digest: &j.digest,
-                firing_id: &j.firing.id,
-                workflow: &workflows[j.workflow].name,
-                action: &workflows[j.workflow].actions[j.action].name,
-                source: &j.source,
-            }))?;
-            let known = outbox.settled_among(jobs.iter().map(|j| j.key.as_str()))?;
+            let known = outbox
+                .enqueue(jobs.iter().map(|j| NewEntry {
+                    key: &j.key,
+                    digest: &j.digest,
+                    firing_id: &j.firing.id,
+                    workflow: &workflows[j.workflow].name,
+                    action: &workflows[j.workflow].actions[j.action].name,
+                    source: &j.source,
+                }))?
+                .settled;
             let first = self.first;
             let unsettled = &mut self.unsettled;
             jobs.retain(|j| match known.get(&j.key) {
-                Some(entry)
-                    if entry.state != State::Pending
-                        && entry.digest.as_deref() == Some(j.digest.as_str()) =>
-                {
+                Some(entry) => {
                     let w = &workflows[j.workflow];
                     let exec =
                         ExecutionReport::from_outbox(&w.name, &w.actions[j.action].name, entry);
