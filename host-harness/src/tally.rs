@@ -1,6 +1,6 @@
 //! Running counts over a run's firings, and the summary people read from
 //! them. A run keeps these as its firings go by, not the firings: its
-//! memory does not grow with its length (but for 8 bytes per event sent,
+//! memory does not grow with its length (but for about 16 bytes per event sent,
 //! to count events that reuse an id).
 
 use crate::input::InputError;
