@@ -751,6 +751,61 @@ async fn an_outbox_that_cannot_be_written_stops_the_run_with_its_report_and_lose
 
 /// Two runs over one outbox at once: the second refuses, naming the first
 /// one's pid, and nothing is sent twice.
+/// The outbox fails while a long run admits its later firings (no room for
+/// a new entry past 1,500): nothing unrecorded is sent, the report still
+/// has every firing, and the next run delivers the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_full_before_the_last_firings_are_admitted_sends_none_of_them() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 3_000, |_| false);
+    let path = dir.path().join("outbox.db");
+    drop(Outbox::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER full BEFORE INSERT ON executions
+         WHEN (SELECT COUNT(*) FROM executions) >= 1500
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+    )
+    .unwrap();
+    drop(conn);
+    let options = options(dir.path(), &double);
+    let report = run(engine(), &options, &|_, _| {}).await.unwrap();
+    assert_eq!(report.firings.len(), 3_000, "every firing is accounted for");
+    assert!(!report.succeeded());
+    assert!(
+        report
+            .input_errors
+            .iter()
+            .any(|e| e.message.contains("the outbox could not be written")),
+        "{:?}",
+        report.input_errors
+    );
+    let recorded = Outbox::open_shared(&path).unwrap().all().unwrap();
+    // Only what the outbox holds went out.
+    let at_double = receipts(&double.received());
+    assert!(at_double.len() <= recorded.len() && recorded.len() < 3_000);
+    for id in at_double.keys() {
+        let n: usize = id.trim_start_matches("o").parse().unwrap();
+        assert!(
+            recorded
+                .keys()
+                .any(|k| k.starts_with(&format!("f{n}\u{1f}"))),
+            "{id} was sent unrecorded"
+        );
+    }
+    assert_eq!(report.totals.accepted + report.totals.failed, 3_000);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TRIGGER full").unwrap();
+    drop(conn);
+    let again = run(engine(), &options, &|_, _| {}).await.unwrap();
+    assert!(again.succeeded(), "{}", again.summary(5));
+    let at_double = receipts(&double.received());
+    assert_eq!(at_double.len(), 3_000, "nothing was lost");
+    assert!(at_double.values().all(|(first, _)| *first == 1));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_over_one_outbox_never_send_twice() {
     let double = double_with(Chaos {

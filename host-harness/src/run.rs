@@ -223,6 +223,7 @@ pub async fn run_to(
         admission,
         deliveries,
         outbox,
+        halted: halted.clone(),
         batch_size: if options.batch_size > 1 && !options.dry_run {
             options.batch_size.min(1000)
         } else {
@@ -431,6 +432,8 @@ struct Pipeline<'a> {
     admission: Admission<'a>,
     deliveries: Deliveries,
     outbox: Option<Arc<Outbox>>,
+    /// Set, with the error, once the outbox cannot be written.
+    halted: Arc<OnceLock<String>>,
     /// Events per request (1: one execution per request).
     batch_size: usize,
     batch_bytes: usize,
@@ -517,33 +520,46 @@ impl Pipeline<'_> {
             let unsettled = self.admission.admit(seq, line, &mut jobs);
             self.unsettled.push_back(unsettled);
         }
-        if let Some(outbox) = &self.outbox {
+        if let Some(outbox) = &self.outbox
+            && self.halted.get().is_none()
+        {
             // Every execution is in the outbox before it runs; those an
             // earlier run settled with the same inputs are reported from it
             // and not sent again.
             let workflows = self.admission.workflows;
-            let known = outbox
-                .enqueue(jobs.iter().map(|j| NewEntry {
-                    key: &j.key,
-                    digest: &j.digest,
-                    firing_id: &j.firing.id,
-                    workflow: &workflows[j.workflow].name,
-                    action: &workflows[j.workflow].actions[j.action].name,
-                    source: &j.source,
-                }))?
-                .settled;
-            let first = self.first;
-            let unsettled = &mut self.unsettled;
-            jobs.retain(|j| match known.get(&j.key) {
-                Some(entry) => {
-                    let w = &workflows[j.workflow];
-                    let exec =
-                        ExecutionReport::from_outbox(&w.name, &w.actions[j.action].name, entry);
-                    unsettled[j.seq - first].fill(j.slot, exec);
-                    false
+            let enqueued = outbox.enqueue(jobs.iter().map(|j| NewEntry {
+                key: &j.key,
+                digest: &j.digest,
+                firing_id: &j.firing.id,
+                workflow: &workflows[j.workflow].name,
+                action: &workflows[j.workflow].actions[j.action].name,
+                source: &j.source,
+            }));
+            match enqueued {
+                Ok(enqueued) => {
+                    let first = self.first;
+                    let unsettled = &mut self.unsettled;
+                    jobs.retain(|j| match enqueued.settled.get(&j.key) {
+                        Some(entry) => {
+                            let w = &workflows[j.workflow];
+                            let exec = ExecutionReport::from_outbox(
+                                &w.name,
+                                &w.actions[j.action].name,
+                                entry,
+                            );
+                            unsettled[j.seq - first].fill(j.slot, exec);
+                            false
+                        }
+                        None => true,
+                    });
                 }
-                _ => true,
-            });
+                // What cannot be recorded must not be sent: the run stops
+                // sending, and these executions, reported as not sent, go
+                // with the next run.
+                Err(e) => {
+                    let _ = self.halted.set(format!("{e:#}"));
+                }
+            }
         }
         for job in jobs {
             self.dispatch(job);
