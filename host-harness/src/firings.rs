@@ -118,10 +118,8 @@ pub fn scan(path: &Path) -> Result<Scan, InputError> {
     while let Some(line) = lines.next_line() {
         let line = line.map_err(|e| cannot_read(path, e))?;
         count += 1;
-        // The id as `parse_line` reads it, so that both agree.
         if let Ok(text) = line.text
-            && let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text)
-            && let Some(id) = id_of(&obj)
+            && let Some(id) = quick_id(text)
         {
             prints.push(fingerprint(&id));
         }
@@ -138,11 +136,34 @@ pub fn scan(path: &Path) -> Result<Scan, InputError> {
     })
 }
 
+/// The id of a line as [`parse_line`] reads it, skipping the rest of the
+/// line without building it. A line the quick reading refuses (a key given
+/// twice, which `parse_line` reads as its last value) is read whole.
+fn quick_id(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        #[serde(default)]
+        id: Option<Value>,
+    }
+    match serde_json::from_str::<IdOnly>(text) {
+        Ok(IdOnly { id: Some(id) }) => id_of_value(&id),
+        Ok(IdOnly { id: None }) => None,
+        Err(_) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(obj)) => id_of(&obj),
+            _ => None,
+        },
+    }
+}
+
 /// A firing's id: non-blank text, or a number.
 fn id_of(obj: &serde_json::Map<String, Value>) -> Option<String> {
-    match obj.get("id") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
+    obj.get("id").and_then(id_of_value)
+}
+
+fn id_of_value(id: &Value) -> Option<String> {
+    match id {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }
@@ -302,17 +323,20 @@ mod tests {
         let path = dir.path().join("f.jsonl");
         std::fs::write(
             &path,
-            "{\"id\":\"a\"}\n\n{\"id\":7}\n{\"id\":\"7\",\"type\":\"t\"}\n{\"id\":\"b\"}\nnot json\n",
+            "{\"id\":\"a\"}\n\n{\"id\":7}\n{\"id\":\"7\",\"type\":\"t\"}\n{\"id\":\"b\"}\nnot json\n{\"id\":\"x\",\"id\":\"b\"}\n",
         )
         .unwrap();
         let scan = scan(&path).unwrap();
-        assert_eq!(scan.lines, 5);
+        assert_eq!(scan.lines, 6);
         // A number and the same digits as text are one id, as the run reads them.
         assert!(scan.may_repeat("7"));
         assert!(!scan.may_repeat("a"));
-        assert!(!scan.may_repeat("b"));
+        // A key given twice counts with its last value, as the run reads it.
+        assert!(scan.may_repeat("b"));
+        assert!(!scan.may_repeat("x"));
         let read: Vec<_> = Reader::open(&path).unwrap().collect();
-        assert_eq!(read.len(), 5);
+        assert_eq!(read.len(), 6);
+        assert_eq!(read[5].as_ref().unwrap_err().id.as_deref(), Some("b"));
         assert_eq!(read[4].as_ref().unwrap_err().error.line, Some(6));
     }
 }
