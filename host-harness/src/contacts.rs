@@ -316,7 +316,7 @@ impl ContactBook {
             }
             // Same fingerprint: compare the ids themselves.
             let mut seen = HashSet::new();
-            for (i, place) in group.iter().enumerate() {
+            for place in group {
                 let Ok(contact) = self.read(place) else {
                     continue;
                 };
@@ -330,7 +330,7 @@ impl ContactBook {
                             contact.id
                         ),
                     ));
-                    refused.push((place.print, group[i].offset));
+                    refused.push((place.print, place.offset));
                 }
             }
         }
