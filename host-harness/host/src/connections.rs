@@ -315,9 +315,12 @@ fn server_name(
 
 /// TLS with the Mozilla roots, as wasmtime's own sender uses; built once.
 fn tls_connector() -> tokio_rustls::TlsConnector {
-    let roots = tokio_rustls::rustls::RootCertStore {
+    connector_trusting(tokio_rustls::rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-    };
+    })
+}
+
+fn connector_trusting(roots: tokio_rustls::rustls::RootCertStore) -> tokio_rustls::TlsConnector {
     let config = tokio_rustls::rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -416,6 +419,67 @@ mod tests {
             assert_eq!(post(&connections, &url).await.unwrap(), 200);
         }
         assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 5);
+    }
+
+    /// A self-signed certificate for `localhost` and 127.0.0.1 (valid
+    /// until 2126) and its key: test material only.
+    const CERTIFICATE: &str = include_str!("testdata/localhost.crt");
+    const KEY: &str = include_str!("testdata/localhost.key");
+
+    #[tokio::test]
+    async fn tls_connections_are_verified_and_kept_alive() {
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let cert = CertificateDer::from_pem_slice(CERTIFICATE.as_bytes()).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap();
+        let config = tokio_rustls::rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = handshakes.clone();
+        tokio::spawn(async move {
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let answer = hyper::service::service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                            Bytes::from_static(b"{}"),
+                        )))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), answer)
+                        .await;
+                });
+            }
+        });
+        let url = format!("https://localhost:{port}/v24.0/1/events");
+
+        // Trusting the certificate: one handshake serves every request.
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let trusting = Arc::new(Connections::default());
+        let _ = trusting.tls.set(connector_trusting(roots));
+        for _ in 0..10 {
+            assert_eq!(post(&trusting, &url).await.unwrap(), 200);
+        }
+        assert_eq!(handshakes.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // With the Mozilla roots alone the certificate is refused, and
+        // nothing is sent.
+        let strict = Arc::new(Connections::default());
+        let refused = post(&strict, &url).await.unwrap_err();
+        assert!(matches!(refused.error, HttpError::Tls(_)), "{refused:?}");
+        assert_eq!(handshakes.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]
