@@ -2,7 +2,7 @@
 //! backoff while worth it, alone or in batches of one request, with every
 //! attempt recorded in the outbox.
 
-use crate::outbox::{Outbox, Recorded, State};
+use crate::outbox::{Journal, Recorded, State};
 use crate::report::{ErrorReport, ExecutionReport, Status};
 use crate::retry::{self, RetryPolicy, Verdict};
 use crate::run::RunOptions;
@@ -75,7 +75,7 @@ pub(crate) struct Context {
     /// Where the component may send, and the secrets it must not leak.
     pub policy: Arc<EgressPolicy>,
     /// Where every attempt is recorded, when the run has an outbox.
-    pub outbox: Option<Arc<Outbox>>,
+    pub journal: Option<Journal>,
     /// Set, with the error, once the outbox cannot be written: nothing more
     /// is sent, since nothing more could be recorded.
     pub halted: Arc<OnceLock<String>>,
@@ -256,13 +256,16 @@ impl Attempts {
             }
             attempt += 1;
             let exec = self.execute(job).await;
-            drop(permit);
             let verdict = retry::verdict(&exec.result);
             let mut r = ExecutionReport::from_execution(&self.workflow, &self.action, exec);
             r.attempts = attempt;
             r.redact(&self.context.redactor);
             let spent = attempt >= self.retry.max_attempts;
-            self.record(&[(job.key.as_str(), &r, verdict)]);
+            self.record(&[(job.key.as_str(), &r, verdict)]).await;
+            // Held until the result is committed: answered executions not
+            // yet recorded (the ones a killed run sends again) stay within
+            // the concurrency.
+            drop(permit);
             match verdict {
                 Verdict::Retry { rate_limited } if !spent => {
                     tokio::time::sleep(self.retry.backoff(attempt, rate_limited, retry::jitter()))
@@ -308,7 +311,6 @@ impl Attempts {
             let mut worker = self.worker();
             let exec = worker.execute_batch(&self.settings, &items).await;
             self.give_back(worker);
-            drop(permit);
             let results: Vec<_> = match exec.result {
                 Ok(Ok(per_item)) => per_item.into_iter().map(Ok).collect(),
                 Ok(Err(f)) => vec![Ok(Err(f)); group.len()],
@@ -375,7 +377,10 @@ impl Attempts {
                     .iter()
                     .map(|(j, r, v)| (j.key.as_str(), r, *v))
                     .collect::<Vec<_>>(),
-            );
+            )
+            .await;
+            // Held until the results are committed, as for one execution.
+            drop(permit);
             for (job, r, verdict) in settled {
                 match verdict {
                     Verdict::Retry { rate_limited } if attempt < self.retry.max_attempts => {
@@ -394,42 +399,36 @@ impl Attempts {
         done
     }
 
-    /// Writes attempts' results to the outbox, in one transaction. When it
-    /// cannot, the run stops sending: an execution whose result is not
-    /// recorded stays pending and is sent again by the next run.
-    fn record(&self, results: &[(&str, &ExecutionReport, Verdict)]) {
-        let Some(outbox) = &self.context.outbox else {
+    /// Writes attempts' results to the outbox, in one transaction, and
+    /// returns once they are committed. When they cannot be, the run stops
+    /// sending: an execution whose result is not recorded stays pending and
+    /// is sent again by the next run.
+    async fn record(&self, results: &[(&str, &ExecutionReport, Verdict)]) {
+        let Some(journal) = &self.context.journal else {
             return;
         };
-        let errors: Vec<Option<String>> = results
-            .iter()
-            .map(|(_, r, _)| r.error.as_ref().map(|e| e.summary()))
-            .collect();
         let rows = results
             .iter()
-            .zip(&errors)
-            .map(|((key, r, verdict), error)| {
-                let state = match verdict {
+            .map(|(key, r, verdict)| Recorded {
+                key: key.to_string(),
+                state: match verdict {
                     Verdict::Done if r.status == Status::Skipped => State::Skipped,
                     Verdict::Done => State::Delivered,
                     Verdict::Dead => State::Dead,
                     Verdict::Retry { .. } => State::Pending,
-                };
-                Recorded {
-                    key,
-                    state,
-                    event_name: r.event_name.as_deref(),
-                    event_id: r.event_id.as_deref(),
-                    fbtrace_id: r
-                        .answer
-                        .as_ref()
-                        .map(|a| a.fbtrace_id.as_str())
-                        .or(r.error.as_ref().and_then(|e| e.fbtrace_id.as_deref())),
-                    last_error: error.as_deref(),
-                }
-            });
-        if let Err(e) = outbox.record_all(rows) {
-            let _ = self.context.halted.set(format!("{e:#}"));
+                },
+                event_name: r.event_name.clone(),
+                event_id: r.event_id.clone(),
+                fbtrace_id: r
+                    .answer
+                    .as_ref()
+                    .map(|a| a.fbtrace_id.clone())
+                    .or(r.error.as_ref().and_then(|e| e.fbtrace_id.clone())),
+                last_error: r.error.as_ref().map(|e| e.summary()),
+            })
+            .collect();
+        if let Err(e) = journal.record(rows).await {
+            let _ = self.context.halted.set(e);
         }
     }
 

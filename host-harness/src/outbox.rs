@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Where an execution stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -118,20 +118,67 @@ pub struct NewEntry<'a> {
 }
 
 /// The result of one attempt, as the outbox keeps it.
-#[derive(Debug, Clone, Copy)]
-pub struct Recorded<'a> {
+#[derive(Debug, Clone)]
+pub struct Recorded {
     /// The execution's key.
-    pub key: &'a str,
+    pub key: String,
     /// Where it stands now.
     pub state: State,
     /// The event name, once known.
-    pub event_name: Option<&'a str>,
+    pub event_name: Option<String>,
     /// The event id, once known.
-    pub event_id: Option<&'a str>,
+    pub event_id: Option<String>,
     /// Meta's trace id.
-    pub fbtrace_id: Option<&'a str>,
+    pub fbtrace_id: Option<String>,
     /// The error, redacted.
-    pub last_error: Option<&'a str>,
+    pub last_error: Option<String>,
+}
+
+/// Results of attempts written together: whatever attempts finish while one
+/// transaction commits go in the next, so a run of many single executions
+/// commits many results at a time instead of one each. Each attempt still
+/// waits until its own result is committed before it counts as recorded.
+#[derive(Clone)]
+pub struct Journal {
+    queue: tokio::sync::mpsc::UnboundedSender<(Vec<Recorded>, Committed)>,
+}
+
+/// Where the writer says whether a group was committed.
+type Committed = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+impl Journal {
+    /// A writer of `outbox`'s results, on a task of its own, and the task:
+    /// it ends, releasing the outbox, once the last handle is dropped.
+    pub fn start(outbox: Arc<Outbox>) -> (Journal, tokio::task::JoinHandle<()>) {
+        let (queue, mut waiting) =
+            tokio::sync::mpsc::unbounded_channel::<(Vec<Recorded>, Committed)>();
+        let writer = tokio::spawn(async move {
+            while let Some(first) = waiting.recv().await {
+                let mut group = vec![first];
+                while let Ok(more) = waiting.try_recv() {
+                    group.push(more);
+                }
+                let result = outbox
+                    .record_all(group.iter().flat_map(|(rows, _)| rows))
+                    .map_err(|e| format!("{e:#}"));
+                for (_, committed) in group {
+                    let _ = committed.send(result.clone());
+                }
+            }
+        });
+        (Journal { queue }, writer)
+    }
+
+    /// Records `results`, with whatever else is waiting, in one
+    /// transaction; returns once it is committed, or why it was not.
+    pub async fn record(&self, results: Vec<Recorded>) -> Result<(), String> {
+        let stopped = || "the outbox writer stopped".to_string();
+        let (committed, done) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((results, committed))
+            .map_err(|_| stopped())?;
+        done.await.map_err(|_| stopped())?
+    }
 }
 
 /// The outbox file.
@@ -351,12 +398,12 @@ impl Outbox {
     }
 
     /// Records the result of one attempt.
-    pub fn record(&self, result: Recorded<'_>) -> Result<()> {
-        self.record_all([result])
+    pub fn record(&self, result: Recorded) -> Result<()> {
+        self.record_all([&result])
     }
 
     /// Records the results of many attempts in one transaction.
-    pub fn record_all<'a>(&self, results: impl IntoIterator<Item = Recorded<'a>>) -> Result<()> {
+    pub fn record_all<'a>(&self, results: impl IntoIterator<Item = &'a Recorded>) -> Result<()> {
         let mut conn = self.conn.lock().unwrap();
         let tx = conn.transaction()?;
         {
@@ -438,14 +485,14 @@ mod tests {
         }
     }
 
-    fn done<'a>(key: &'a str, state: State, error: Option<&'a str>) -> Recorded<'a> {
+    fn done(key: &str, state: State, error: Option<&str>) -> Recorded {
         Recorded {
-            key,
+            key: key.into(),
             state,
-            event_name: Some("Lead"),
-            event_id: Some(key),
-            fbtrace_id: Some("T"),
-            last_error: error,
+            event_name: Some("Lead".into()),
+            event_id: Some(key.into()),
+            fbtrace_id: Some("T".into()),
+            last_error: error.map(str::to_string),
         }
     }
 

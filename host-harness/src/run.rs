@@ -12,7 +12,7 @@ use crate::contacts::{self, ContactBook};
 use crate::delivery::{Context, Delivered, Deliveries, Job};
 use crate::firings::{self, BadFiring, FiringRecord, Scan};
 use crate::input::InputError;
-use crate::outbox::{NewEntry, Outbox};
+use crate::outbox::{Journal, NewEntry, Outbox};
 use crate::report::{ComponentInfo, ExecutionReport, FiringReport, Report, Status};
 use crate::retry::RetryPolicy;
 use crate::tally::Tally;
@@ -184,12 +184,19 @@ pub async fn run_to(
         _ => None,
     };
     let halted: Arc<OnceLock<String>> = Default::default();
+    let (journal, writer) = match &outbox {
+        Some(outbox) => {
+            let (journal, writer) = Journal::start(outbox.clone());
+            (Some(journal), Some(writer))
+        }
+        None => (None, None),
+    };
     let deliveries = Deliveries::new(
         engine,
         &workflows,
         Context {
             policy,
-            outbox: outbox.clone(),
+            journal,
             halted: halted.clone(),
             redactor: redactor.clone(),
         },
@@ -242,6 +249,12 @@ pub async fn run_to(
             progress(settled, scan.lines)
         })
         .await?;
+    // Every result is committed; the writer ends with the last handle to
+    // it, and with it the run's hold on the outbox.
+    drop(pipeline);
+    if let Some(writer) = writer {
+        writer.await?;
+    }
 
     if let (Some(error), Some(path)) = (halted.get(), &options.outbox) {
         input_errors.push(InputError::new(
