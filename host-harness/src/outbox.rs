@@ -555,6 +555,57 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn results_recorded_together_are_each_committed_or_each_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.db");
+        let keys: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
+        let outbox = Arc::new(Outbox::open(&path).unwrap());
+        outbox.enqueue(keys.iter().map(|k| new(k, "d"))).unwrap();
+        let (journal, writer) = Journal::start(outbox.clone());
+        let waiting: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                let journal = journal.clone();
+                let row = done(k, State::Delivered, None);
+                tokio::spawn(async move { journal.record(vec![row]).await })
+            })
+            .collect();
+        for w in waiting {
+            w.await.unwrap().unwrap();
+        }
+        // Each returned once its result was committed.
+        assert_eq!(outbox.counts().unwrap()["delivered"], 200);
+
+        // A refused transaction reaches every attempt that waited on it.
+        outbox
+            .conn
+            .lock()
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER full BEFORE UPDATE ON executions
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+            )
+            .unwrap();
+        let waiting: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                let journal = journal.clone();
+                let row = done(k, State::Dead, None);
+                tokio::spawn(async move { journal.record(vec![row]).await })
+            })
+            .collect();
+        for w in waiting {
+            let refused = w.await.unwrap().unwrap_err();
+            assert!(refused.contains("disk is full"), "{refused}");
+        }
+        assert_eq!(outbox.counts().unwrap()["delivered"], 200);
+        // The writer ends with the last handle, and lets the outbox go.
+        drop(journal);
+        writer.await.unwrap();
+        assert_eq!(Arc::strong_count(&outbox), 1);
+    }
+
     #[test]
     fn one_run_at_a_time_holds_the_outbox() {
         let dir = tempfile::tempdir().unwrap();
