@@ -749,8 +749,6 @@ async fn an_outbox_that_cannot_be_written_stops_the_run_with_its_report_and_lose
     assert!(at_double.values().all(|(first, _)| *first == 1));
 }
 
-/// Two runs over one outbox at once: the second refuses, naming the first
-/// one's pid, and nothing is sent twice.
 /// The outbox fails while a long run admits its later firings (no room for
 /// a new entry past 1,500): nothing unrecorded is sent, the report still
 /// has every firing, and the next run delivers the rest.
@@ -806,6 +804,8 @@ async fn an_outbox_full_before_the_last_firings_are_admitted_sends_none_of_them(
     assert!(at_double.values().all(|(first, _)| *first == 1));
 }
 
+/// Two runs over one outbox at once: the second refuses, naming the first
+/// one's pid, and nothing is sent twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_over_one_outbox_never_send_twice() {
     let double = double_with(Chaos {
