@@ -555,6 +555,28 @@ mod tests {
         );
     }
 
+    /// Records `state` for each of `keys`, every one from a task of its own
+    /// at once, and what each was told.
+    async fn record_each_at_once(
+        journal: &Journal,
+        keys: &[String],
+        state: State,
+    ) -> Vec<Result<(), String>> {
+        let waiting: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                let journal = journal.clone();
+                let row = done(k, state, None);
+                tokio::spawn(async move { journal.record(vec![row]).await })
+            })
+            .collect();
+        let mut told = Vec::new();
+        for w in waiting {
+            told.push(w.await.unwrap());
+        }
+        told
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn results_recorded_together_are_each_committed_or_each_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -563,16 +585,8 @@ mod tests {
         let outbox = Arc::new(Outbox::open(&path).unwrap());
         outbox.enqueue(keys.iter().map(|k| new(k, "d"))).unwrap();
         let (journal, writer) = Journal::start(outbox.clone());
-        let waiting: Vec<_> = keys
-            .iter()
-            .map(|k| {
-                let journal = journal.clone();
-                let row = done(k, State::Delivered, None);
-                tokio::spawn(async move { journal.record(vec![row]).await })
-            })
-            .collect();
-        for w in waiting {
-            w.await.unwrap().unwrap();
+        for recorded in record_each_at_once(&journal, &keys, State::Delivered).await {
+            recorded.unwrap();
         }
         // Each returned once its result was committed.
         assert_eq!(outbox.counts().unwrap()["delivered"], 200);
@@ -587,16 +601,8 @@ mod tests {
                  BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
             )
             .unwrap();
-        let waiting: Vec<_> = keys
-            .iter()
-            .map(|k| {
-                let journal = journal.clone();
-                let row = done(k, State::Dead, None);
-                tokio::spawn(async move { journal.record(vec![row]).await })
-            })
-            .collect();
-        for w in waiting {
-            let refused = w.await.unwrap().unwrap_err();
+        for recorded in record_each_at_once(&journal, &keys, State::Dead).await {
+            let refused = recorded.unwrap_err();
             assert!(refused.contains("disk is full"), "{refused}");
         }
         assert_eq!(outbox.counts().unwrap()["delivered"], 200);
