@@ -60,7 +60,7 @@ impl wit::Guest for Component {
                     test_event: p.test_event,
                     url,
                     body,
-                    match_keys: p.match_keys,
+                    match_keys: key_names(&p.match_keys),
                     warnings: p.warnings.into_iter().map(warning).collect(),
                     skipped: p.skipped,
                 }
@@ -150,11 +150,15 @@ fn outcome(o: outcome::Outcome) -> wit::Outcome {
         events_received: o.events_received,
         fbtrace_id: o.fbtrace_id,
         messages: o.messages,
-        match_keys: o.match_keys,
+        match_keys: key_names(&o.match_keys),
         test_event: o.test_event,
         warnings: o.warnings.into_iter().map(warning).collect(),
         skipped: o.skipped,
     }
+}
+
+fn key_names(keys: &[crate::normalize::UserKey]) -> Vec<String> {
+    keys.iter().map(|k| k.as_str().to_string()).collect()
 }
 
 fn now() -> i64 {

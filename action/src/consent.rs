@@ -37,7 +37,7 @@ pub fn refusal(settings: &Settings, contact: &Contact, firing: &Firing) -> Optio
     let template = Template::parse(&format!("{{{{contact.{}}}}}", consent.field)).ok()?;
     let set = template
         .resolve(&Context::new(contact, firing))
-        .is_some_and(|v| is_set(&v));
+        .is_some_and(|v| is_set(&v.as_value()));
     match (consent.flag_means_opt_out, set) {
         (true, true) => Some(format!(
             "the contact opted out of marketing (contact field `{}` is set); nothing was sent",

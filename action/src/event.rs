@@ -3,13 +3,12 @@
 //! that nothing Meta would refuse is sent.
 
 use crate::input::{Contact, Firing};
-use crate::mapping::{Context, Param};
+use crate::mapping::{Context, Param, Resolved};
 use crate::names::ActionSource;
 use crate::normalize::{self, Locale, Normalized, UserKey};
 use crate::outcome::{Problem, Warning};
 use crate::regions;
 use crate::settings::{LimitedDataUse, Settings};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Meta refuses events older than this (reference section 2).
@@ -18,7 +17,7 @@ pub const MAX_AGE_SECS: i64 = 7 * 24 * 3600;
 pub const MAX_FUTURE_SECS: i64 = 60;
 
 /// One event of the `data` array, as sent.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// Standard or custom event name.
     pub event_name: String,
@@ -29,72 +28,182 @@ pub struct Event {
     /// The deduplication key shared with the Pixel's `eventID`.
     pub event_id: String,
     /// The page where it happened.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_source_url: Option<String>,
     /// The page before it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub referrer_url: Option<String>,
     /// Attribution only, no ad optimisation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub opt_out: Option<bool>,
-    /// `["LDU"]` for Limited Data Use.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_processing_options: Option<Vec<&'static str>>,
-    /// LDU country: 1 = USA, 0 = Meta geolocates.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_processing_options_country: Option<u32>,
-    /// LDU state: 1000 = California, 0 = Meta geolocates.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_processing_options_state: Option<u32>,
+    /// Limited Data Use: `["LDU"]` with its country and state (1 = USA and
+    /// 1000 = California, or 0 for Meta to geolocate).
+    pub data_processing: Option<(u32, u32)>,
     /// The earlier event this one follows up.
-    #[serde(skip_serializing_if = "Map::is_empty")]
     pub original_event_data: Map<String, Value>,
     /// Customer information: hashed keys as SHA-256, raw keys as is.
     pub user_data: UserData,
     /// Value, currency, contents and custom properties.
-    #[serde(skip_serializing_if = "Map::is_empty")]
     pub custom_data: Map<String, Value>,
 }
 
-/// `user_data`: each key once with its values, in the order the keys were
-/// added. One value goes out as a string, several as a list.
+impl Event {
+    /// The event as JSON, as it goes in a request's `data`, appended to
+    /// `out`. Written by hand rather than through `serde`: the dozen
+    /// digests go out as hex without being scanned for characters to
+    /// escape, and nothing is built just to be serialised.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = JsonObject::open(out);
+        o.text("event_name", &self.event_name);
+        o.json("event_time", &self.event_time);
+        o.text("action_source", self.action_source);
+        o.text("event_id", &self.event_id);
+        if let Some(url) = &self.event_source_url {
+            o.text("event_source_url", url);
+        }
+        if let Some(url) = &self.referrer_url {
+            o.text("referrer_url", url);
+        }
+        if let Some(opt_out) = &self.opt_out {
+            o.json("opt_out", opt_out);
+        }
+        if let Some((country, state)) = &self.data_processing {
+            o.json("data_processing_options", &["LDU"]);
+            o.json("data_processing_options_country", country);
+            o.json("data_processing_options_state", state);
+        }
+        if !self.original_event_data.is_empty() {
+            o.json("original_event_data", &self.original_event_data);
+        }
+        self.user_data.write_json(o.key("user_data"));
+        if !self.custom_data.is_empty() {
+            o.json("custom_data", &self.custom_data);
+        }
+        o.close();
+    }
+
+    /// The event as JSON text.
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(1024);
+        self.write_json(&mut out);
+        String::from_utf8(out).expect("the writer writes UTF-8")
+    }
+}
+
+/// A JSON object written field by field. Keys are the event's own
+/// parameter names, which need no escaping.
+struct JsonObject<'o> {
+    out: &'o mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'o> JsonObject<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        JsonObject { out, empty: true }
+    }
+
+    /// Writes `"key":` and gives the buffer for its value.
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.json(key, value);
+    }
+
+    fn json<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        serde_json::to_writer(self.key(key), value).expect("JSON values serialise");
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// One `user_data` value as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserValue {
+    /// A hashed key's SHA-256.
+    Sha256(normalize::Sha256Digest),
+    /// A key Meta wants in the clear, or an `external_id` the settings
+    /// leave unhashed.
+    Plain(String),
+}
+
+impl std::fmt::Display for UserValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserValue::Sha256(d) => d.fmt(f),
+            UserValue::Plain(p) => f.write_str(p),
+        }
+    }
+}
+
+/// `user_data`: each key with its values, keys in the order they were
+/// added, each value once. One value goes out as a string, several as a
+/// list.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct UserData(Vec<(UserKey, Vec<String>)>);
+pub struct UserData(Vec<(UserKey, UserValue)>);
 
 impl UserData {
-    /// Sets `key`'s values; no values leaves the key out.
-    pub fn insert(&mut self, key: UserKey, values: Vec<String>) {
-        self.0.retain(|(k, _)| *k != key);
-        if !values.is_empty() {
-            self.0.push((key, values));
+    /// Adds a value of `key` after the key's earlier ones, unless it is
+    /// already there. A key's values are added together, before the next
+    /// key's: a value is only compared with the values just before it.
+    pub fn push(&mut self, key: UserKey, value: UserValue) {
+        let mut same_key = self.0.iter().rev().take_while(|(k, _)| *k == key);
+        if !same_key.any(|(_, v)| *v == value) {
+            self.0.push((key, value));
         }
     }
 
-    /// The values of `key`, if it goes out.
-    pub fn get(&self, key: UserKey) -> Option<&[String]> {
+    /// The values of `key`, in order.
+    pub fn values(&self, key: UserKey) -> impl Iterator<Item = &UserValue> {
         self.0
             .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_slice())
+            .filter(move |(k, _)| *k == key)
+            .map(|(_, v)| v)
     }
 
     /// Whether `key` goes out.
     pub fn contains(&self, key: UserKey) -> bool {
-        self.get(key).is_some()
+        self.values(key).next().is_some()
+    }
+
+    /// `user_data` as JSON, appended to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = JsonObject::open(out);
+        for group in self.0.chunk_by(|(a, _), (b, _)| a == b) {
+            let out = o.key(group[0].0.as_str());
+            if let [(_, one)] = group {
+                write_user_value(one, out);
+            } else {
+                out.push(b'[');
+                for (i, (_, v)) in group.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_user_value(v, out);
+                }
+                out.push(b']');
+            }
+        }
+        o.close();
     }
 }
 
-impl Serialize for UserData {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, values) in &self.0 {
-            match values.as_slice() {
-                [one] => map.serialize_entry(key.as_str(), one)?,
-                many => map.serialize_entry(key.as_str(), many)?,
-            }
+fn write_user_value(value: &UserValue, out: &mut Vec<u8>) {
+    match value {
+        UserValue::Sha256(d) => {
+            out.push(b'"');
+            out.extend_from_slice(&d.hex());
+            out.push(b'"');
         }
-        map.end()
+        UserValue::Plain(p) => serde_json::to_writer(out, p).expect("text serialises"),
     }
 }
 
@@ -104,7 +213,7 @@ pub struct Built {
     /// The event.
     pub event: Event,
     /// The `user_data` keys that went out valid.
-    pub match_keys: Vec<String>,
+    pub match_keys: Vec<UserKey>,
     /// Fields dropped or corrected.
     pub warnings: Vec<Warning>,
 }
@@ -130,9 +239,9 @@ pub fn event_id(settings: &Settings, contact: &Contact, firing: &Firing) -> Stri
         .iter()
         .find(|m| m.param == Param::EventId)
         .and_then(|m| m.template.resolve(&ctx))
-        .and_then(|v| first_text(&v))
+        .and_then(|v| v.first_text())
         .filter(|id| !id.trim().is_empty())
-        .unwrap_or_else(|| firing.id.clone())
+        .map_or_else(|| firing.id.clone(), |id| id.into_owned())
 }
 
 /// Builds the event of one firing. `now` (Unix seconds) checks its age.
@@ -155,14 +264,15 @@ pub fn build(
         event_source_url: None,
         referrer_url: None,
         opt_out: None,
-        data_processing_options: None,
-        data_processing_options_country: None,
-        data_processing_options_state: None,
+        data_processing: None,
         original_event_data: Map::new(),
         user_data: UserData::default(),
         custom_data: Map::new(),
     };
-    let mut user_values: Vec<(UserKey, Vec<String>, bool)> = Vec::new();
+    // Each key's value, borrowed from the contact and the firing until it
+    // is normalised.
+    let mut user_values: Vec<(UserKey, Resolved<'_>)> =
+        Vec::with_capacity(settings.effective.len());
 
     for entry in &settings.effective {
         let (name, template, explicit) = (entry.name.as_str(), &entry.template, entry.explicit);
@@ -179,15 +289,15 @@ pub fn build(
             continue;
         };
         match &entry.param {
-            Param::UserData(key) => user_values.push((*key, texts(value), explicit)),
-            Param::CustomData(field) => match custom_data_value(field, value) {
+            Param::UserData(key) => user_values.push((*key, value)),
+            Param::CustomData(field) => match custom_data_value(field, value.into_value()) {
                 Ok(v) => {
                     event.custom_data.insert(field.clone(), v);
                 }
                 Err(why) => warnings.push(Warning::new(name, format!("left out: {why}"))),
             },
             Param::OriginalEventData(field) if field == "event_time" => {
-                match number(&value).filter(|t| t.fract() == 0.0 && *t > 0.0) {
+                match number(&value.as_value()).filter(|t| t.fract() == 0.0 && *t > 0.0) {
                     Some(t) => {
                         event
                             .original_event_data
@@ -199,14 +309,14 @@ pub fn build(
                 }
             }
             Param::OriginalEventData(field) => {
-                let text = first_text(&value).unwrap_or_default();
+                let text = value.first_text().unwrap_or_default().into_owned();
                 event
                     .original_event_data
                     .insert(field.clone(), Value::String(text));
             }
-            Param::EventId => event.event_id = first_text(&value).unwrap_or_default(),
+            Param::EventId => event.event_id = value.first_text().unwrap_or_default().into_owned(),
             Param::EventSourceUrl | Param::ReferrerUrl => {
-                let url = first_text(&value).unwrap_or_default();
+                let url = value.first_text().unwrap_or_default().into_owned();
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     warnings.push(Warning::new(
                         name,
@@ -218,7 +328,7 @@ pub fn build(
                     event.referrer_url = Some(url);
                 }
             }
-            Param::OptOut => match boolean(&value) {
+            Param::OptOut => match boolean(&value.as_value()) {
                 Some(b) => event.opt_out = Some(b),
                 None => warnings.push(Warning::new(name, "left out: must be true or false")),
             },
@@ -235,62 +345,66 @@ pub fn build(
     // A click id in the landing URL is the fbc the Pixel would have set.
     if !user_values
         .iter()
-        .any(|(k, v, _)| *k == UserKey::Fbc && !v.is_empty())
+        .any(|(k, v)| *k == UserKey::Fbc && v.first_text().is_some())
         && let Some(fbc) = event
             .event_source_url
             .as_deref()
             .and_then(|u| normalize::fbc_from_url(u, firing.occurred_at * 1000))
     {
-        user_values.push((UserKey::Fbc, vec![fbc], false));
+        user_values.push((UserKey::Fbc, Resolved::Text(fbc.into())));
     }
 
     let mut match_keys = Vec::new();
-    user_values.sort_by_key(|(k, _, _)| *k);
-    for (key, raws, _) in user_values {
-        let mut wire: Vec<String> = Vec::new();
+    user_values.sort_by_key(|(k, _)| *k);
+    for (key, raws) in &user_values {
+        let key = *key;
+        let take = if key.multi() { usize::MAX } else { 1 };
+        let (mut seen, mut sent) = (0, false);
         let mut dropped: Vec<String> = Vec::new();
-        for raw in raws.iter().take(if key.multi() { usize::MAX } else { 1 }) {
+        raws.for_each_text(&mut |raw| {
+            seen += 1;
+            if seen > take {
+                return;
+            }
             match normalize::normalize(key, raw, &locale) {
                 Ok(n) => {
-                    let out = if key == UserKey::ExternalId && !settings.hash_external_id {
-                        match n {
-                            Normalized::Plain(p) | Normalized::Hashed(p) => p,
+                    let value = match n {
+                        Normalized::Plain(p) | Normalized::Hashed(p)
+                            if !key.hashed()
+                                || (key == UserKey::ExternalId && !settings.hash_external_id) =>
+                        {
+                            UserValue::Plain(p)
                         }
-                    } else if key.hashed() {
-                        n.hash()
-                    } else {
-                        match n {
-                            Normalized::Plain(p) | Normalized::Hashed(p) => p,
-                        }
+                        n => n
+                            .digest()
+                            .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
                     };
-                    if !wire.contains(&out) {
-                        wire.push(out);
-                    }
+                    event.user_data.push(key, value);
+                    sent = true;
                 }
                 Err(why) => dropped.push(why),
             }
-        }
+        });
         for why in &dropped {
-            let field = format!("user_data.{}", key.as_str());
-            let of = if raws.len() > 1 {
-                format!(" (one of {} values)", raws.len())
+            let of = if seen > 1 {
+                format!(" (one of {seen} values)")
             } else {
                 String::new()
             };
-            warnings.push(Warning::new(&field, format!("dropped{of}: {why}")));
+            warnings.push(Warning::new(
+                format!("user_data.{}", key.as_str()),
+                format!("dropped{of}: {why}"),
+            ));
         }
-        if !wire.is_empty() {
-            event.user_data.insert(key, wire);
-            match_keys.push(key.as_str().to_string());
+        if sent {
+            match_keys.push(key);
         }
     }
 
     match settings.limited_data_use {
         LimitedDataUse::Off => {}
         LimitedDataUse::Always => {
-            event.data_processing_options = Some(vec!["LDU"]);
-            event.data_processing_options_country = Some(0);
-            event.data_processing_options_state = Some(0);
+            event.data_processing = Some((0, 0));
         }
         LimitedDataUse::CaliforniaContacts => {
             if locale.country.alpha2 == "US"
@@ -300,9 +414,7 @@ pub fn build(
                     .and_then(|s| regions::region_code(s, Some("US")))
                     == Some("CA")
             {
-                event.data_processing_options = Some(vec!["LDU"]);
-                event.data_processing_options_country = Some(1);
-                event.data_processing_options_state = Some(1000);
+                event.data_processing = Some((1, 1000));
             }
         }
     }
@@ -492,7 +604,7 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
                 .unwrap_or_default()
                 .trim()
                 .to_ascii_uppercase();
-            if CURRENCIES.contains(&c.as_str()) {
+            if CURRENCIES.binary_search(&c.as_str()).is_ok() {
                 Ok(Value::String(c.to_ascii_lowercase()))
             } else {
                 Err("not an ISO 4217 currency code such as USD or EUR".into())
@@ -576,7 +688,8 @@ fn contents(v: Value) -> Result<Value, String> {
     }
 }
 
-/// Active ISO 4217 currency codes.
+/// Active ISO 4217 currency codes, in alphabetical order (searched by
+/// halves).
 pub const CURRENCIES: &[&str] = &[
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
     "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
@@ -642,7 +755,8 @@ mod tests {
         assert_eq!(e.custom_data["value"], json!(1299.0));
         assert_eq!(e.custom_data["currency"], json!("usd"));
         assert_eq!(e.custom_data["num_items"], json!(3));
-        let user_data = serde_json::to_value(&e.user_data).unwrap();
+        let sent: Value = serde_json::from_str(&e.to_json()).unwrap();
+        let user_data = &sent["user_data"];
         assert_eq!(
             user_data["em"],
             json!(normalize::sha256_hex("ada@example.com")),
@@ -654,13 +768,13 @@ mod tests {
             json!(format!("fb.1.{}.IwAbC", (NOW - 60) * 1000))
         );
         assert_eq!(user_data["client_ip_address"], json!("203.0.113.9"));
-        assert!(b.match_keys.contains(&"em".to_string()));
+        assert!(b.match_keys.contains(&UserKey::Em));
         assert!(
             b.warnings
                 .iter()
                 .any(|w| w.field == "user_data.em" && w.message.contains("one of 3"))
         );
-        let body = serde_json::to_string(e).unwrap();
+        let body = e.to_json();
         assert!(!body.contains("Ada"), "no raw personal data in {body}");
     }
 
@@ -693,6 +807,66 @@ mod tests {
         assert_eq!(b.event.event_id, "f-1", "falls back to the firing id");
         assert_eq!(b.event.custom_data["currency"], json!("eur"));
         assert!(b.warnings.iter().any(|w| w.field == "event_id"));
+    }
+
+    #[test]
+    fn the_written_event_is_the_json_meta_reads() {
+        let s = settings(
+            r#","limited_data_use":"always","hash_external_id":false,"mapping":{"opt_out":"yes","referrer_url":"https://ref.example/a\"b"}"#,
+        );
+        let mut c = contact();
+        c.emails = vec!["b@example.com".into(), "a@example.com".into()];
+        c.id = "crm \"7\"".into();
+        let b = build(&s, &c, &order(), NOW).unwrap();
+        let sent: Value = serde_json::from_str(&b.event.to_json()).unwrap();
+        let ud = &sent["user_data"];
+        assert_eq!(
+            ud["em"],
+            json!([
+                normalize::sha256_hex("b@example.com"),
+                normalize::sha256_hex("a@example.com")
+            ]),
+            "several values go as a list, in order"
+        );
+        assert_eq!(ud["ph"], json!(normalize::sha256_hex("16505551212")));
+        assert_eq!(
+            ud["external_id"],
+            json!("crm \"7\""),
+            "left unhashed, escaped"
+        );
+        assert_eq!(sent["referrer_url"], json!("https://ref.example/a\"b"));
+        assert_eq!(sent["opt_out"], json!(true));
+        assert_eq!(sent["data_processing_options"], json!(["LDU"]));
+        assert_eq!(sent["data_processing_options_country"], json!(0));
+        assert_eq!(sent["data_processing_options_state"], json!(0));
+        assert_eq!(sent["event_time"], json!(NOW - 60));
+        assert_eq!(sent["custom_data"]["currency"], json!("usd"));
+        let keys: Vec<&str> = sent
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert!(
+            !keys.contains(&"original_event_data"),
+            "empty objects are left out"
+        );
+        assert_eq!(
+            ud.as_object().unwrap().len(),
+            b.match_keys.len(),
+            "each key once"
+        );
+    }
+
+    #[test]
+    fn currencies_are_in_order_for_their_search() {
+        assert!(
+            CURRENCIES.is_sorted(),
+            "a currency out of order is never found"
+        );
+        for c in ["AED", "EUR", "USD", "ZWG"] {
+            assert!(CURRENCIES.binary_search(&c).is_ok(), "{c}");
+        }
     }
 
     #[test]

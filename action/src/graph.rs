@@ -62,7 +62,7 @@ impl BodyWriter {
         if self.events > 0 {
             self.out.push(b',');
         }
-        serde_json::to_writer(&mut self.out, event).expect("events serialise");
+        event.write_json(&mut self.out);
         self.events += 1;
     }
 

@@ -109,7 +109,7 @@ pub struct Preview {
     /// The request, unless the event is skipped.
     pub request: Option<graph::Request>,
     /// The `user_data` keys that go out valid.
-    pub match_keys: Vec<String>,
+    pub match_keys: Vec<normalize::UserKey>,
     /// Fields dropped or corrected.
     pub warnings: Vec<outcome::Warning>,
     /// Why the event is deliberately not sent.
@@ -375,7 +375,10 @@ mod tests {
         assert_eq!(out.event_id, "sub-1");
         assert_eq!(out.fbtrace_id, "T");
         assert!(out.test_event);
-        assert_eq!(out.match_keys, ["em", "external_id"]);
+        assert_eq!(
+            out.match_keys,
+            [normalize::UserKey::Em, normalize::UserKey::ExternalId]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::input::{Contact, Firing};
 use crate::names::EventName;
 use crate::normalize::UserKey;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Parameters outside `user_data` and `custom_data` that a mapping can set.
 pub const EVENT_PARAMS: [&str; 4] = ["event_id", "event_source_url", "referrer_url", "opt_out"];
@@ -223,8 +224,10 @@ impl Template {
     }
 
     /// The template's value for one firing; `None` when every merge field it
-    /// reads is empty.
-    pub fn resolve(&self, ctx: &Context<'_>) -> Option<Value> {
+    /// reads is empty. The value borrows from the contact, the firing and
+    /// the template: only text a template writes around its merge fields is
+    /// copied.
+    pub fn resolve<'a>(&'a self, ctx: &Context<'a>) -> Option<Resolved<'a>> {
         if let [Part::Field(sources)] = self.parts.as_slice() {
             return sources.iter().find_map(|s| ctx.lookup(s));
         }
@@ -238,7 +241,7 @@ impl Template {
                     any_field = true;
                     if let Some(v) = sources.iter().find_map(|s| ctx.lookup(s)) {
                         any_value = true;
-                        out.push_str(&scalar_text(&v));
+                        v.write_scalar(&mut out);
                     }
                 }
             }
@@ -246,8 +249,14 @@ impl Template {
         if any_field && !any_value {
             return None;
         }
-        let out = out.trim().to_string();
-        (!out.is_empty()).then_some(Value::String(out))
+        let trimmed = out.trim();
+        if trimmed.is_empty() {
+            None
+        } else if trimmed.len() == out.len() {
+            Some(Resolved::Text(Cow::Owned(out)))
+        } else {
+            Some(Resolved::Text(Cow::Owned(trimmed.to_string())))
+        }
     }
 }
 
@@ -302,12 +311,124 @@ fn parse_source(alt: &str) -> Result<Source, String> {
     }
 }
 
-fn scalar_text(v: &Value) -> String {
+/// A merge field's value for one firing, borrowed wherever it can be: an
+/// event reads a dozen merge fields, and copying each into a fresh JSON
+/// value was most of what resolving them cost.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved<'a> {
+    /// One text: a contact field, a literal, or what a template wrote.
+    Text(Cow<'a, str>),
+    /// Every value of a contact's list field (`contact.emails`).
+    Texts(&'a [String]),
+    /// A value of the trigger's data or of a custom field; owned when `*`
+    /// collected it from a list.
+    Json(Cow<'a, Value>),
+    /// A whole number the firing carries (`trigger.occurred_at`).
+    Integer(i64),
+}
+
+impl<'a> Resolved<'a> {
+    /// The value as JSON, with its type: a list stays a list, a number a
+    /// number.
+    pub fn into_value(self) -> Value {
+        match self {
+            Resolved::Text(t) => Value::String(t.into_owned()),
+            Resolved::Texts(l) => Value::Array(l.iter().cloned().map(Value::String).collect()),
+            Resolved::Json(v) => v.into_owned(),
+            Resolved::Integer(i) => Value::from(i),
+        }
+    }
+
+    /// The value as JSON, borrowed when it already is JSON.
+    pub fn as_value(&self) -> Cow<'_, Value> {
+        match self {
+            Resolved::Json(v) => Cow::Borrowed(v.as_ref()),
+            other => Cow::Owned(other.clone().into_value()),
+        }
+    }
+
+    /// Calls `f` with every text in the value, in order: a list gives each
+    /// element, a number its digits. A JSON object or `null` gives none.
+    pub fn for_each_text(&self, f: &mut dyn FnMut(&str)) {
+        match self {
+            Resolved::Text(t) => f(t),
+            Resolved::Texts(l) => l.iter().for_each(|t| f(t)),
+            Resolved::Json(v) => json_texts(v, f),
+            Resolved::Integer(i) => f(&i.to_string()),
+        }
+    }
+
+    /// How many texts [`Resolved::for_each_text`] gives.
+    pub fn text_count(&self) -> usize {
+        let mut n = 0;
+        self.for_each_text(&mut |_| n += 1);
+        n
+    }
+
+    /// The first text in the value, if it has one.
+    pub fn first_text(&self) -> Option<Cow<'a, str>> {
+        match self {
+            Resolved::Text(t) => Some(t.clone()),
+            Resolved::Texts(l) => l.first().map(|t| Cow::Borrowed(t.as_str())),
+            Resolved::Json(Cow::Borrowed(v)) => first_json_text(v),
+            Resolved::Json(Cow::Owned(v)) => first_json_text(v).map(|t| Cow::Owned(t.into_owned())),
+            Resolved::Integer(i) => Some(Cow::Owned(i.to_string())),
+        }
+    }
+
+    /// Whether the value holds nothing worth sending: no text but spaces,
+    /// `null`, or a list of such.
+    fn is_empty(&self) -> bool {
+        match self {
+            Resolved::Text(t) => t.trim().is_empty(),
+            Resolved::Texts(l) => l.iter().all(|t| t.trim().is_empty()),
+            Resolved::Json(v) => is_empty(v),
+            Resolved::Integer(_) => false,
+        }
+    }
+
+    /// Writes the value as text inside a template's text: a list gives its
+    /// first element, other JSON its JSON text.
+    fn write_scalar(&self, out: &mut String) {
+        match self {
+            Resolved::Text(t) => out.push_str(t),
+            Resolved::Texts(l) => out.push_str(l.first().map_or("", String::as_str)),
+            Resolved::Json(v) => write_json_scalar(v, out),
+            Resolved::Integer(i) => out.push_str(&i.to_string()),
+        }
+    }
+}
+
+fn json_texts(v: &Value, f: &mut dyn FnMut(&str)) {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a.first().map(scalar_text).unwrap_or_default(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| json_texts(x, f)),
+        Value::Number(n) => f(&n.to_string()),
+        Value::Bool(b) => f(if *b { "true" } else { "false" }),
+        Value::Null | Value::Object(_) => {}
+    }
+}
+
+fn first_json_text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Value::Array(a) => a.iter().find_map(first_json_text),
+        Value::Null | Value::Object(_) => None,
+    }
+}
+
+fn write_json_scalar(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => out.push_str(s),
+        Value::Array(a) => {
+            if let Some(first) = a.first() {
+                write_json_scalar(first, out);
+            }
+        }
+        Value::Null => {}
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -323,26 +444,25 @@ impl<'a> Context<'a> {
         Context { contact, firing }
     }
 
-    fn lookup(&self, source: &Source) -> Option<Value> {
+    fn lookup(&self, source: &'a Source) -> Option<Resolved<'a>> {
         let v = match source {
-            Source::Literal(l) => Some(Value::String(l.clone())),
+            Source::Literal(l) => Some(Resolved::Text(Cow::Borrowed(l))),
             Source::Contact(path) => self.contact_field(path),
             Source::Trigger(path) => self.trigger_field(path),
         }?;
-        (!is_empty(&v)).then_some(v)
+        (!v.is_empty()).then_some(v)
     }
 
-    fn contact_field(&self, path: &[String]) -> Option<Value> {
+    fn contact_field(&self, path: &[String]) -> Option<Resolved<'a>> {
         let c = self.contact;
-        let text = |s: &Option<String>| s.clone().map(Value::String);
-        let list = |l: &[String]| Value::Array(l.iter().cloned().map(Value::String).collect());
+        let text = |s: &'a Option<String>| s.as_deref().map(|t| Resolved::Text(Cow::Borrowed(t)));
         let (head, tail) = path.split_first()?;
         let v = match head.as_str() {
-            "id" => Some(Value::String(c.id.clone())),
-            "email" => c.emails.first().cloned().map(Value::String),
-            "emails" => Some(list(&c.emails)),
-            "phone" => c.phones.first().cloned().map(Value::String),
-            "phones" => Some(list(&c.phones)),
+            "id" => Some(Resolved::Text(Cow::Borrowed(&c.id))),
+            "email" => c.emails.first().map(|t| Resolved::Text(Cow::Borrowed(t))),
+            "emails" => Some(Resolved::Texts(&c.emails)),
+            "phone" => c.phones.first().map(|t| Resolved::Text(Cow::Borrowed(t))),
+            "phones" => Some(Resolved::Texts(&c.phones)),
             "first_name" => text(&c.first_name),
             "last_name" => text(&c.last_name),
             "full_name" => {
@@ -351,7 +471,7 @@ impl<'a> Context<'a> {
                     .filter_map(|s| s.as_deref())
                     .collect::<Vec<_>>()
                     .join(" ");
-                Some(Value::String(full))
+                Some(Resolved::Text(Cow::Owned(full)))
             }
             "gender" => text(&c.gender),
             "date_of_birth" => text(&c.date_of_birth),
@@ -368,12 +488,12 @@ impl<'a> Context<'a> {
         if tail.is_empty() { Some(v) } else { None }
     }
 
-    fn trigger_field(&self, path: &[String]) -> Option<Value> {
+    fn trigger_field(&self, path: &[String]) -> Option<Resolved<'a>> {
         let f = self.firing;
         match path {
-            [one] if one == "id" => Some(Value::String(f.id.clone())),
-            [one] if one == "type" => Some(Value::String(f.trigger_type.clone())),
-            [one] if one == "occurred_at" => Some(Value::from(f.occurred_at)),
+            [one] if one == "id" => Some(Resolved::Text(Cow::Borrowed(&f.id))),
+            [one] if one == "type" => Some(Resolved::Text(Cow::Borrowed(&f.trigger_type))),
+            [one] if one == "occurred_at" => Some(Resolved::Integer(f.occurred_at)),
             [first, rest @ ..] if first == "data" => walk(&f.data, rest),
             _ => walk(&f.data, path),
         }
@@ -391,21 +511,29 @@ fn is_empty(v: &Value) -> bool {
 
 /// Follows `path` into a JSON value; `*` maps the rest of the path over
 /// every element of a list. A number segment indexes a list.
-fn walk(v: &Value, path: &[String]) -> Option<Value> {
+fn walk<'a>(v: &'a Value, path: &[String]) -> Option<Resolved<'a>> {
+    walk_json(v, path).map(Resolved::Json)
+}
+
+fn walk_json<'a>(v: &'a Value, path: &[String]) -> Option<Cow<'a, Value>> {
     let Some((head, tail)) = path.split_first() else {
-        return Some(v.clone());
+        return Some(Cow::Borrowed(v));
     };
     match v {
-        Value::Object(m) => m.get(head.as_str()).and_then(|x| walk(x, tail)),
+        Value::Object(m) => m.get(head.as_str()).and_then(|x| walk_json(x, tail)),
         Value::Array(items) if head == "*" => {
-            let out: Vec<Value> = items.iter().filter_map(|x| walk(x, tail)).collect();
-            (!out.is_empty()).then_some(Value::Array(out))
+            let out: Vec<Value> = items
+                .iter()
+                .filter_map(|x| walk_json(x, tail))
+                .map(Cow::into_owned)
+                .collect();
+            (!out.is_empty()).then_some(Cow::Owned(Value::Array(out)))
         }
         Value::Array(items) => head
             .parse::<usize>()
             .ok()
             .and_then(|i| items.get(i))
-            .and_then(|x| walk(x, tail)),
+            .and_then(|x| walk_json(x, tail)),
         _ => None,
     }
 }
@@ -658,7 +786,10 @@ mod tests {
 
     fn resolve(t: &str) -> Option<Value> {
         let (c, f) = sample();
-        Template::parse(t).unwrap().resolve(&Context::new(&c, &f))
+        Template::parse(t)
+            .unwrap()
+            .resolve(&Context::new(&c, &f))
+            .map(Resolved::into_value)
     }
 
     #[test]

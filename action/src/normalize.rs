@@ -172,6 +172,80 @@ impl Normalized {
             Normalized::Hashed(h) => h.clone(),
         }
     }
+
+    /// The digest sent to Meta for a hashed key: the plain value's, or the
+    /// hash the platform had.
+    pub fn digest(&self) -> Option<Sha256Digest> {
+        match self {
+            Normalized::Plain(v) => Some(Sha256Digest::of(v)),
+            Normalized::Hashed(h) => Sha256Digest::from_hex(h),
+        }
+    }
+}
+
+/// A SHA-256 digest, kept as its 32 bytes and written as 64 lowercase hex
+/// digits: an event holds a dozen, and 32 bytes in place cost no
+/// allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sha256Digest(pub [u8; 32]);
+
+impl Sha256Digest {
+    /// The digest of `value`'s UTF-8 bytes.
+    pub fn of(value: &str) -> Sha256Digest {
+        Sha256Digest(Sha256::digest(value.as_bytes()).into())
+    }
+
+    /// Reads 64 hex digits, any case.
+    pub fn from_hex(hex: &str) -> Option<Sha256Digest> {
+        if !is_sha256(hex) {
+            return None;
+        }
+        let nibble = |b: u8| match b {
+            b'0'..=b'9' => b - b'0',
+            _ => (b | 0x20) - b'a' + 10,
+        };
+        let mut out = [0u8; 32];
+        for (o, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            *o = nibble(pair[0]) << 4 | nibble(pair[1]);
+        }
+        Some(Sha256Digest(out))
+    }
+
+    /// The 64 lowercase hex digits.
+    pub fn hex(&self) -> [u8; 64] {
+        // Each byte's two digits at once: a table lookup per byte, not
+        // two shifts, masks and bounds checks.
+        const PAIRS: [[u8; 2]; 256] = {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut pairs = [[0u8; 2]; 256];
+            let mut i = 0;
+            while i < 256 {
+                pairs[i] = [HEX[i >> 4], HEX[i & 15]];
+                i += 1;
+            }
+            pairs
+        };
+        let mut out = [[0u8; 2]; 32];
+        for (pair, b) in out.iter_mut().zip(self.0) {
+            *pair = PAIRS[usize::from(b)];
+        }
+        *out.as_flattened()
+            .as_array()
+            .expect("32 pairs are 64 digits")
+    }
+}
+
+impl std::fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex = self.hex();
+        f.write_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"))
+    }
+}
+
+impl std::fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sha256Digest({self})")
+    }
 }
 
 /// Where the contact is, for the keys whose reading depends on it.
@@ -200,13 +274,7 @@ impl Locale {
 
 /// Lowercase hex SHA-256 of the UTF-8 bytes.
 pub fn sha256_hex(value: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(value.as_bytes());
-    let mut out = Vec::with_capacity(64);
-    for b in digest {
-        out.extend([HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
-    }
-    String::from_utf8(out).expect("hex digits are ASCII")
+    Sha256Digest::of(value).to_string()
 }
 
 /// Whether a value is already a SHA-256: 64 hex digits, any case.
@@ -410,11 +478,12 @@ pub fn city(s: &str) -> Result<String, String> {
 fn letters(s: &str, digits: bool) -> String {
     if s.is_ascii() {
         // ASCII is NFC already and has no combining marks.
-        return s
+        let kept: Vec<u8> = s
             .bytes()
             .filter(|b| b.is_ascii_alphabetic() || (digits && b.is_ascii_digit()))
-            .map(|b| char::from(b.to_ascii_lowercase()))
+            .map(|b| b.to_ascii_lowercase())
             .collect();
+        return String::from_utf8(kept).expect("ASCII stays UTF-8");
     }
     let lower = s.nfc().collect::<String>().to_lowercase();
     let mut out = String::with_capacity(lower.len());
@@ -629,6 +698,10 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
         }
         [a, b, c] => {
             let month_word = |p: &str| {
+                // Digits are no month: spare them the lowercasing.
+                if !p.chars().all(char::is_alphabetic) {
+                    return None;
+                }
                 let l = p.to_lowercase();
                 MONTHS
                     .iter()

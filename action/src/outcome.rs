@@ -2,6 +2,7 @@
 //! `failure` and error records.
 
 use crate::names::ActionSource;
+use crate::normalize::UserKey;
 
 /// One problem in the settings or in a firing's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub struct Outcome {
     /// Meta's `messages`.
     pub messages: Vec<String>,
     /// The `user_data` keys that went out valid.
-    pub match_keys: Vec<String>,
+    pub match_keys: Vec<UserKey>,
     /// Whether a test event code was attached.
     pub test_event: bool,
     /// Fields dropped or corrected on the way.
