@@ -154,12 +154,72 @@ pub struct Mapped {
     pub explicit: bool,
 }
 
-/// One alternative inside `{{ ... }}`.
+/// One alternative inside `{{ ... }}`, read once when the template is
+/// parsed so that resolving it for each firing matches no names.
 #[derive(Debug, Clone, PartialEq)]
 enum Source {
-    Contact(Vec<String>),
-    Trigger(Vec<String>),
+    /// A field of the contact record.
+    Contact(ContactField),
+    /// A custom field of the contact, then a path into its value.
+    Custom(String, Vec<String>),
+    /// The firing's own id, type or time.
+    Firing(FiringField),
+    /// A path into the trigger's data.
+    Data(Vec<String>),
+    /// A quoted literal.
     Literal(String),
+    /// A path that names nothing: a record field with a path after it
+    /// (`contact.email.domain`), or `contact.custom` alone. Always empty.
+    Nothing,
+}
+
+/// The fields of the contact record a merge field can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContactField {
+    Id,
+    Email,
+    Emails,
+    Phone,
+    Phones,
+    FirstName,
+    LastName,
+    FullName,
+    Gender,
+    DateOfBirth,
+    City,
+    State,
+    PostalCode,
+    Country,
+}
+
+impl ContactField {
+    fn parse(name: &str) -> Option<ContactField> {
+        Some(match name {
+            "id" => ContactField::Id,
+            "email" => ContactField::Email,
+            "emails" => ContactField::Emails,
+            "phone" => ContactField::Phone,
+            "phones" => ContactField::Phones,
+            "first_name" => ContactField::FirstName,
+            "last_name" => ContactField::LastName,
+            "full_name" => ContactField::FullName,
+            "gender" => ContactField::Gender,
+            "date_of_birth" => ContactField::DateOfBirth,
+            "city" => ContactField::City,
+            "state" => ContactField::State,
+            "postal_code" => ContactField::PostalCode,
+            "country" => ContactField::Country,
+            _ => return None,
+        })
+    }
+}
+
+/// The firing's own fields a merge field can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FiringField {
+    Id,
+    Type,
+    OccurredAt,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -303,12 +363,50 @@ fn parse_source(alt: &str) -> Result<Source, String> {
         ));
     }
     match root {
-        "contact" => Ok(Source::Contact(path)),
-        "trigger" => Ok(Source::Trigger(path)),
+        "contact" => Ok(contact_source(path)),
+        "trigger" => Ok(trigger_source(path)),
         _ => Err(format!(
             "`{alt}` starts with `{root}`; merge fields start with contact. or trigger."
         )),
     }
+}
+
+/// `contact.<path>`: a record field, else a custom field (`contact.<name>`
+/// or `contact.custom.<name>`) and a path into it.
+fn contact_source(mut path: Vec<String>) -> Source {
+    if let Some(field) = ContactField::parse(&path[0]) {
+        return if path.len() == 1 {
+            Source::Contact(field)
+        } else {
+            Source::Nothing
+        };
+    }
+    if path[0] == "custom" {
+        path.remove(0);
+        if path.is_empty() {
+            return Source::Nothing;
+        }
+    }
+    let name = path.remove(0);
+    Source::Custom(name, path)
+}
+
+/// `trigger.<path>`: the firing's id, type or time, else a path into its
+/// data (`trigger.data.<path>` says so explicitly).
+fn trigger_source(mut path: Vec<String>) -> Source {
+    let field = match path.as_slice() {
+        [one] if one == "id" => Some(FiringField::Id),
+        [one] if one == "type" => Some(FiringField::Type),
+        [one] if one == "occurred_at" => Some(FiringField::OccurredAt),
+        _ => None,
+    };
+    if let Some(field) = field {
+        return Source::Firing(field);
+    }
+    if path[0] == "data" {
+        path.remove(0);
+    }
+    Source::Data(path)
 }
 
 /// A merge field's value for one firing, borrowed wherever it can be: an
@@ -447,25 +545,37 @@ impl<'a> Context<'a> {
     fn lookup(&self, source: &'a Source) -> Option<Resolved<'a>> {
         let v = match source {
             Source::Literal(l) => Some(Resolved::Text(Cow::Borrowed(l))),
-            Source::Contact(path) => self.contact_field(path),
-            Source::Trigger(path) => self.trigger_field(path),
+            Source::Contact(field) => self.contact_field(*field),
+            Source::Custom(name, path) => self
+                .contact
+                .custom_fields
+                .get(name)
+                .and_then(|v| walk(v, path)),
+            Source::Firing(FiringField::Id) => Some(Resolved::Text(Cow::Borrowed(&self.firing.id))),
+            Source::Firing(FiringField::Type) => {
+                Some(Resolved::Text(Cow::Borrowed(&self.firing.trigger_type)))
+            }
+            Source::Firing(FiringField::OccurredAt) => {
+                Some(Resolved::Integer(self.firing.occurred_at))
+            }
+            Source::Data(path) => walk(&self.firing.data, path),
+            Source::Nothing => None,
         }?;
         (!v.is_empty()).then_some(v)
     }
 
-    fn contact_field(&self, path: &[String]) -> Option<Resolved<'a>> {
+    fn contact_field(&self, field: ContactField) -> Option<Resolved<'a>> {
         let c = self.contact;
         let text = |s: &'a Option<String>| s.as_deref().map(|t| Resolved::Text(Cow::Borrowed(t)));
-        let (head, tail) = path.split_first()?;
-        let v = match head.as_str() {
-            "id" => Some(Resolved::Text(Cow::Borrowed(&c.id))),
-            "email" => c.emails.first().map(|t| Resolved::Text(Cow::Borrowed(t))),
-            "emails" => Some(Resolved::Texts(&c.emails)),
-            "phone" => c.phones.first().map(|t| Resolved::Text(Cow::Borrowed(t))),
-            "phones" => Some(Resolved::Texts(&c.phones)),
-            "first_name" => text(&c.first_name),
-            "last_name" => text(&c.last_name),
-            "full_name" => {
+        match field {
+            ContactField::Id => Some(Resolved::Text(Cow::Borrowed(&c.id))),
+            ContactField::Email => c.emails.first().map(|t| Resolved::Text(Cow::Borrowed(t))),
+            ContactField::Emails => Some(Resolved::Texts(&c.emails)),
+            ContactField::Phone => c.phones.first().map(|t| Resolved::Text(Cow::Borrowed(t))),
+            ContactField::Phones => Some(Resolved::Texts(&c.phones)),
+            ContactField::FirstName => text(&c.first_name),
+            ContactField::LastName => text(&c.last_name),
+            ContactField::FullName => {
                 let full = [&c.first_name, &c.last_name]
                     .iter()
                     .filter_map(|s| s.as_deref())
@@ -473,29 +583,12 @@ impl<'a> Context<'a> {
                     .join(" ");
                 Some(Resolved::Text(Cow::Owned(full)))
             }
-            "gender" => text(&c.gender),
-            "date_of_birth" => text(&c.date_of_birth),
-            "city" => text(&c.city),
-            "state" => text(&c.state),
-            "postal_code" => text(&c.postal_code),
-            "country" => text(&c.country),
-            "custom" => {
-                let (field, rest) = tail.split_first()?;
-                return c.custom_fields.get(field).and_then(|v| walk(v, rest));
-            }
-            other => return c.custom_fields.get(other).and_then(|v| walk(v, tail)),
-        }?;
-        if tail.is_empty() { Some(v) } else { None }
-    }
-
-    fn trigger_field(&self, path: &[String]) -> Option<Resolved<'a>> {
-        let f = self.firing;
-        match path {
-            [one] if one == "id" => Some(Resolved::Text(Cow::Borrowed(&f.id))),
-            [one] if one == "type" => Some(Resolved::Text(Cow::Borrowed(&f.trigger_type))),
-            [one] if one == "occurred_at" => Some(Resolved::Integer(f.occurred_at)),
-            [first, rest @ ..] if first == "data" => walk(&f.data, rest),
-            _ => walk(&f.data, path),
+            ContactField::Gender => text(&c.gender),
+            ContactField::DateOfBirth => text(&c.date_of_birth),
+            ContactField::City => text(&c.city),
+            ContactField::State => text(&c.state),
+            ContactField::PostalCode => text(&c.postal_code),
+            ContactField::Country => text(&c.country),
         }
     }
 }
@@ -811,6 +904,27 @@ mod tests {
             resolve("{{contact.custom.loyalty_tier}}"),
             Some(json!("gold"))
         );
+        assert_eq!(resolve("{{trigger.data.order.id}}"), Some(json!("o-7")));
+        assert_eq!(resolve("{{trigger.type}}"), Some(json!("order_placed")));
+        assert_eq!(
+            resolve("{{trigger.occurred_at}}"),
+            Some(json!(1_700_000_000))
+        );
+        assert_eq!(resolve("{{contact.full_name}}"), Some(json!("Ada")));
+    }
+
+    #[test]
+    fn paths_that_name_nothing_are_empty() {
+        for t in [
+            "{{contact.email.domain}}",
+            "{{contact.custom}}",
+            "{{contact.loyalty_tier.level}}",
+            "{{trigger.order.total.cents}}",
+            "{{trigger.order.items.9.id}}",
+            "{{trigger.id.x}}",
+        ] {
+            assert_eq!(resolve(t), None, "{t}");
+        }
     }
 
     #[test]

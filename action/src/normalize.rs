@@ -7,6 +7,7 @@
 
 use crate::regions::{self, Country};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -335,7 +336,10 @@ pub fn email(s: &str) -> Result<String, String> {
     } else {
         s.trim().nfc().collect::<String>().to_lowercase()
     };
-    let e = e.strip_prefix("mailto:").unwrap_or(&e).to_string();
+    let mut e = e;
+    if e.starts_with("mailto:") {
+        e.drain(.."mailto:".len());
+    }
     let Some((local, domain)) = e.rsplit_once('@') else {
         return Err("not an email address: there is no @".into());
     };
@@ -353,13 +357,11 @@ pub fn email(s: &str) -> Result<String, String> {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err("the part before @ starts or ends with a dot, or has two dots in a row".into());
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    let tld_ok = labels
-        .last()
-        .is_some_and(|t| t.chars().count() >= 2 && t.chars().all(char::is_alphanumeric));
-    if labels.len() < 2
+    let tld = domain.rsplit('.').next().unwrap_or_default();
+    let tld_ok = tld.chars().count() >= 2 && tld.chars().all(char::is_alphanumeric);
+    if !domain.contains('.')
         || !tld_ok
-        || labels.iter().any(|l| {
+        || domain.split('.').any(|l| {
             l.is_empty()
                 || l.starts_with('-')
                 || l.ends_with('-')
@@ -378,13 +380,27 @@ pub fn email(s: &str) -> Result<String, String> {
 /// calling code of `country` put in front. `(0)` after a country code is a
 /// trunk marker and is dropped. Extensions and letters are removed.
 pub fn phone(s: &str, country: &Country) -> Result<String, String> {
-    let mut text = s.trim().to_lowercase();
+    let trimmed = s.trim();
+    // Most numbers are ASCII digits and punctuation: nothing to lowercase.
+    let mut text = if trimmed.bytes().any(|b| b.is_ascii_uppercase()) || !trimmed.is_ascii() {
+        Cow::Owned(trimmed.to_lowercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    };
     // Extensions: "x17", "x 17", "ext 17", "ext. 17", "extension 17", "#17",
     // ";ext=17", once six digits or more came before them.
     if let Some(pos) = extension_start(&text) {
-        text.truncate(pos);
+        text = match text {
+            Cow::Borrowed(t) => Cow::Borrowed(&t[..pos]),
+            Cow::Owned(mut t) => {
+                t.truncate(pos);
+                Cow::Owned(t)
+            }
+        };
     }
-    let text = text.replace("(0)", "");
+    if text.contains("(0)") {
+        text = Cow::Owned(text.replace("(0)", ""));
+    }
     let intl_plus = text.trim_start().starts_with('+');
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
     if digits.is_empty() {
@@ -400,7 +416,12 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
         None
     };
     let full = match international {
-        Some(d) => d.trim_start_matches('0').to_string(),
+        Some(d) => {
+            let zeros = d.len() - d.trim_start_matches('0').len();
+            let mut d = d;
+            d.drain(..zeros);
+            d
+        }
         None => national_to_international(&digits, country),
     };
     if !(7..=15).contains(&full.len()) {
@@ -434,14 +455,14 @@ fn national_to_international(digits: &str, country: &Country) -> String {
         // carry the country code. No number there starts with 0.
         let digits = digits.trim_start_matches('0');
         return match digits.len() {
-            10 => format!("1{digits}"),
+            10 => prefixed("1", digits),
             11 if digits.starts_with('1') => digits.to_string(),
             _ => digits.to_string(),
         };
     }
     let trunk = country.trunk_prefix;
     if !trunk.is_empty() && digits.starts_with(trunk) {
-        return format!("{cc}{}", &digits[trunk.len()..]);
+        return prefixed(cc, &digits[trunk.len()..]);
     }
     // Written without `+` but already with the country code, as CRMs often
     // store it: `447911123456`. National numbers are shorter than
@@ -450,7 +471,15 @@ fn national_to_international(digits: &str, country: &Country) -> String {
     if digits.starts_with(cc) && digits.len() >= 10 + cc.len().saturating_sub(1) {
         return digits.to_string();
     }
-    format!("{cc}{digits}")
+    prefixed(cc, digits)
+}
+
+/// `code` then `digits`, in one allocation.
+fn prefixed(code: &str, digits: &str) -> String {
+    let mut out = String::with_capacity(code.len() + digits.len());
+    out.push_str(code);
+    out.push_str(digits);
+    out
 }
 
 /// `fn`, `ln`: NFC, the whole string lowercased (a Greek final sigma stays
@@ -688,11 +717,20 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
                 && d.chars().nth(4).is_some_and(|c| !c.is_ascii_digit())
         })
         .unwrap_or(s);
-    let parts: Vec<&str> = s
+    // At most three parts are read; a fourth makes it no date.
+    let mut parts = [""; 4];
+    let mut count = 0;
+    for p in s
         .split(|c: char| !c.is_alphanumeric())
         .filter(|p| !p.is_empty())
-        .collect();
-    let (y, m, d) = match parts.as_slice() {
+    {
+        if count == parts.len() {
+            break;
+        }
+        parts[count] = p;
+        count += 1;
+    }
+    let (y, m, d) = match &parts[..count] {
         [one] if one.len() == 8 && one.bytes().all(|b| b.is_ascii_digit()) => {
             (num(&one[0..4])?, num(&one[4..6])?, num(&one[6..8])?)
         }
@@ -736,7 +774,15 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return Err("not a real date".into());
     }
-    Ok(format!("{y:04}{m:02}{d:02}"))
+    // `YYYYMMDD`: the year is 1900 to 2100, month and day two digits.
+    let mut out = String::with_capacity(8);
+    for (value, width) in [(y, 4), (m, 2), (d, 2)] {
+        for place in (0..width).rev() {
+            let digit = (value / 10u32.pow(place)) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
+    }
+    Ok(out)
 }
 
 /// `preferred`, unless it is no real date and `other` is.
@@ -811,7 +857,9 @@ pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
         .collect();
     if known.is_some_and(|c| c.alpha2 == "US") {
         if z.len() >= 5 && z.bytes().all(|b| b.is_ascii_digit()) && matches!(z.len(), 5 | 9) {
-            return Ok(z[..5].to_string());
+            let mut z = z;
+            z.truncate(5);
+            return Ok(z);
         }
         return Err("a US ZIP code has 5 digits (or ZIP+4)".into());
     }
