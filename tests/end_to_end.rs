@@ -305,6 +305,52 @@ async fn the_double_deduplicates_a_repeated_event_id() {
     assert_eq!(r[0].event_id, r[1].event_id);
 }
 
+/// A batch whose items convert as it reaches them: an item whose trigger
+/// data is not a JSON object gets its own failure in its own place, and
+/// the others go out together in one request.
+#[tokio::test]
+async fn a_batch_answers_each_item_in_its_place_when_some_do_not_convert() {
+    let d = double().await;
+    let s = settings("Purchase", json!({"action_source": "email"}));
+    let items: Vec<wit::BatchItem> = (0..7)
+        .map(|i| {
+            let mut f = firing(
+                &format!("b{i}"),
+                "order_placed",
+                json!({"order": {"id": format!("o{i}"), "total": 3, "currency": "USD"}}),
+            );
+            if i % 3 == 1 {
+                f.data = ["[1, 2]", "not json", "\"text\""][i / 3].into();
+            }
+            wit::BatchItem {
+                firing: f,
+                contact: contact(),
+            }
+        })
+        .collect();
+    let exec = engine().execute_batch(policy(&d), &s, &items).await;
+    let results = match &exec.result {
+        Ok(Ok(r)) => r,
+        other => panic!("the batch failed: {other:?}"),
+    };
+    assert_eq!(results.len(), items.len(), "one result per item");
+    for (i, r) in results.iter().enumerate() {
+        match r {
+            Ok(o) if i % 3 != 1 => assert_eq!(o.event_id, format!("o{i}"), "item {i}"),
+            Err(wit::Failure {
+                error: wit::ActionError::InvalidInput(p),
+                ..
+            }) if i % 3 == 1 => assert_eq!(p[0].path, "trigger.data", "item {i}"),
+            other => panic!("item {i}: {other:?}"),
+        }
+    }
+    let requests = d.requests();
+    assert_eq!(requests.len(), 1, "the valid items go in one request");
+    let sent: Vec<Option<String>> = d.received().iter().map(|e| e.event_id.clone()).collect();
+    let expected: Vec<Option<String>> = [0, 2, 3, 5, 6].map(|i| Some(format!("o{i}"))).into();
+    assert_eq!(sent, expected, "the valid items, in order");
+}
+
 /// A reused instance keeps what it read of the last settings document; a
 /// platform that passes another one (an edited workflow) gets it read anew,
 /// and a broken one never stands in for the valid one before it.

@@ -84,34 +84,36 @@ impl wit::Guest for Component {
         settings: String,
         items: Vec<wit::BatchItem>,
     ) -> Vec<Result<wit::Outcome, wit::Failure>> {
-        // Items whose records do not convert get their failure; the others go.
-        let mut results: Vec<Option<Result<wit::Outcome, wit::Failure>>> =
-            Vec::with_capacity(items.len());
-        let mut valid = Vec::with_capacity(items.len());
-        for item in items {
+        let settings = match read_settings(&settings) {
+            Ok(settings) => settings,
+            Err(f) => return items.iter().map(|_| Err(failure(f.clone()))).collect(),
+        };
+        let count = items.len();
+        // Items are converted as the batch reaches them, each given by
+        // value and freed once written into the body: a batch never holds
+        // every item's trigger data parsed at once. Those whose records do
+        // not convert get their failure and are left out of the request.
+        let mut refused: Vec<(usize, wit::Failure)> = Vec::new();
+        let converted = items.into_iter().enumerate().filter_map(|(i, item)| {
             match inputs(item.firing, item.contact) {
-                Ok(pair) => {
-                    results.push(None);
-                    valid.push(pair);
+                Ok(pair) => Some(pair),
+                Err(f) => {
+                    refused.push((i, f));
+                    None
                 }
-                Err(f) => results.push(Some(Err(f))),
             }
-        }
-        let mut sent = match read_settings(&settings) {
-            // Given by value: each item is freed once written into the body.
-            Ok(settings) => crate::execute_batch_with(&settings, valid, now(), &mut send),
-            Err(f) => valid.iter().map(|_| Err(f.clone())).collect(),
-        }
-        .into_iter();
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    sent.next()
-                        .expect("one result per item")
-                        .map(outcome)
-                        .map_err(failure)
-                })
+        });
+        let mut sent =
+            crate::execute_batch_with(&settings, converted, now(), &mut send).into_iter();
+        let mut refused = refused.into_iter().peekable();
+        (0..count)
+            .map(|i| match refused.next_if(|(at, _)| *at == i) {
+                Some((_, f)) => Err(f),
+                None => sent
+                    .next()
+                    .expect("one result per converted item")
+                    .map(outcome)
+                    .map_err(failure),
             })
             .collect()
     }

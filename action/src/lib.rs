@@ -292,7 +292,11 @@ where
     I::Item: std::borrow::Borrow<(Firing, Contact)>,
 {
     let items = items.into_iter();
-    let expected = items.size_hint().0;
+    // Room for every item the iterator may give: one that converts items
+    // as it goes (and leaves out those that do not convert) knows only
+    // its upper bound.
+    let (lower, upper) = items.size_hint();
+    let expected = upper.unwrap_or(lower).min(1 << 20);
     let mut results: Vec<Option<Result<Outcome, Failure>>> = Vec::with_capacity(expected);
     // The items written into the body, waiting for its answer.
     let mut waiting: Vec<(usize, Preview)> = Vec::new();
