@@ -3,13 +3,14 @@
 //! that nothing Meta would refuse is sent.
 
 use crate::input::{Contact, Firing};
-use crate::mapping::{Context, Param, Resolved};
+use crate::mapping::{self, Context, Param, Resolved};
 use crate::names::ActionSource;
 use crate::normalize::{self, Locale, Normalized, UserKey};
 use crate::outcome::{Problem, Warning};
 use crate::regions;
 use crate::settings::{LimitedDataUse, Settings};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Meta refuses events older than this (reference section 2).
 pub const MAX_AGE_SECS: i64 = 7 * 24 * 3600;
@@ -531,25 +532,17 @@ fn check(
     }
 }
 
-/// Every text in a resolved value (a list gives each element). Takes the
-/// value so that its strings move rather than copy.
-fn texts(v: Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s],
-        Value::Array(a) => a.into_iter().flat_map(texts).collect(),
-        other => first_text(&other).into_iter().collect(),
-    }
+/// Every text in a value, as merge fields read them (a list gives each
+/// element).
+fn texts(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    mapping::json_texts(v, &mut |t| out.push(t.to_string()));
+    out
 }
 
-/// The first text in a resolved value, if it has one.
+/// The first text in a value, as merge fields read it.
 fn first_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Array(a) => a.iter().find_map(first_text),
-        Value::Null | Value::Object(_) => None,
-    }
+    mapping::first_json_text(v).map(Cow::into_owned)
 }
 
 fn boolean(v: &Value) -> Option<bool> {
@@ -615,7 +608,7 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
             _ => Err("not a whole number".into()),
         },
         "content_ids" => {
-            let ids: Vec<Value> = texts(v)
+            let ids: Vec<Value> = texts(&v)
                 .into_iter()
                 .filter(|s| !s.trim().is_empty())
                 .map(Value::String)

@@ -456,13 +456,6 @@ impl<'a> Resolved<'a> {
         }
     }
 
-    /// How many texts [`Resolved::for_each_text`] gives.
-    pub fn text_count(&self) -> usize {
-        let mut n = 0;
-        self.for_each_text(&mut |_| n += 1);
-        n
-    }
-
     /// The first text in the value, if it has one.
     pub fn first_text(&self) -> Option<Cow<'a, str>> {
         match self {
@@ -497,7 +490,8 @@ impl<'a> Resolved<'a> {
     }
 }
 
-fn json_texts(v: &Value, f: &mut dyn FnMut(&str)) {
+/// Calls `f` with every text in a JSON value, as [`Resolved::for_each_text`].
+pub(crate) fn json_texts(v: &Value, f: &mut dyn FnMut(&str)) {
     match v {
         Value::String(s) => f(s),
         Value::Array(a) => a.iter().for_each(|x| json_texts(x, f)),
@@ -507,7 +501,8 @@ fn json_texts(v: &Value, f: &mut dyn FnMut(&str)) {
     }
 }
 
-fn first_json_text(v: &Value) -> Option<Cow<'_, str>> {
+/// The first text in a JSON value, as [`Resolved::first_text`].
+pub(crate) fn first_json_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::String(s) => Some(Cow::Borrowed(s)),
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
