@@ -1062,6 +1062,17 @@ mod tests {
             Ok(Normalized::Hashed(h.clone()))
         );
         assert_eq!(Normalized::Hashed(h.clone()).hash(), h);
+        let digest = Sha256Digest::of("john.doe@example.com");
+        assert_eq!(
+            Normalized::Hashed(h.clone()).digest(),
+            Some(digest),
+            "a hash the platform had is the same digest as the value's"
+        );
+        assert_eq!(Sha256Digest::from_hex(&upper), Some(digest), "any case");
+        assert_eq!(digest.to_string(), h, "written lowercase");
+        for bad in ["", "836f", &h[1..], &format!("{}g", &h[1..])] {
+            assert_eq!(Sha256Digest::from_hex(bad), None, "{bad}");
+        }
     }
 
     #[test]
