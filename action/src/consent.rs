@@ -3,7 +3,7 @@
 //! or a consent box).
 
 use crate::input::{Contact, Firing};
-use crate::mapping::{Context, Template};
+use crate::mapping::Context;
 use crate::settings::Settings;
 use serde_json::Value;
 
@@ -34,8 +34,8 @@ pub fn is_set(v: &Value) -> bool {
 /// Why this contact's event must not be sent, or `None` to send it.
 pub fn refusal(settings: &Settings, contact: &Contact, firing: &Firing) -> Option<String> {
     let consent = settings.consent.as_ref()?;
-    let template = Template::parse(&format!("{{{{contact.{}}}}}", consent.field)).ok()?;
-    let set = template
+    let set = consent
+        .template
         .resolve(&Context::new(contact, firing))
         .is_some_and(|v| is_set(&v.as_value()));
     match (consent.flag_means_opt_out, set) {

@@ -26,10 +26,12 @@ pub enum LimitedDataUse {
 }
 
 /// How the contact's consent field is read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Consent {
     /// The contact field (standard or custom) holding the flag.
     pub field: String,
+    /// `{{contact.<field>}}`, read once with the settings.
+    pub template: Template,
     /// `true`: a truthy value means the contact opted out (a DND flag);
     /// `false`: it means the contact opted in (a marketing consent box), and
     /// anything else skips the event.
@@ -231,8 +233,9 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
             LimitedDataUse::Off
         }
     };
-    let consent = optional_string(obj, "consent_field", &mut problems).map(|field| {
-        if Template::parse(&format!("{{{{contact.{field}}}}}")).is_err() {
+    let consent = optional_string(obj, "consent_field", &mut problems).and_then(|field| {
+        let template = Template::parse(&format!("{{{{contact.{field}}}}}"));
+        if template.is_err() {
             problems.push(Problem::new(
                 "/consent_field",
                 "the name of a contact field, such as dnd or marketing_consent",
@@ -249,7 +252,12 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
                 true
             }
         };
-        Consent { field, flag_means_opt_out }
+        // A field that makes no template leaves the settings invalid.
+        template.ok().map(|template| Consent {
+            field,
+            template,
+            flag_means_opt_out,
+        })
     });
     let lead_event_source = optional_string(obj, "lead_event_source", &mut problems);
     if lead_event_source.is_some() && action_source != ActionSource::SystemGenerated {
