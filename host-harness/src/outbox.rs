@@ -281,6 +281,11 @@ impl Outbox {
     fn open_with(path: &Path, lock: Option<RunLock>) -> Result<Outbox> {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the outbox {}", path.display()))?;
+        // Every execution is written twice per run (enqueued, then its
+        // result), so the table is kept cheap to write: the state check is
+        // spelled as comparisons (an `IN` list in a check makes SQLite build
+        // a temporary table for every statement), and there is no index on
+        // the state (only the `outbox` command reads by state, and it scans).
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -292,7 +297,9 @@ impl Outbox {
                  workflow TEXT NOT NULL,
                  action TEXT NOT NULL,
                  source TEXT NOT NULL,
-                 state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'skipped', 'dead')),
+                 state TEXT NOT NULL CHECK (
+                     state = 'pending' OR state = 'delivered' OR state = 'skipped' OR state = 'dead'
+                 ),
                  attempts INTEGER NOT NULL DEFAULT 0,
                  event_name TEXT,
                  event_id TEXT,
@@ -301,7 +308,7 @@ impl Outbox {
                  created_at INTEGER NOT NULL,
                  updated_at INTEGER NOT NULL
              );
-             CREATE INDEX IF NOT EXISTS executions_state ON executions (state);",
+             DROP INDEX IF EXISTS executions_state;",
         )
         .with_context(|| format!("{} is not an outbox", path.display()))?;
         // Outboxes written before executions carried a digest gain the column.
@@ -433,22 +440,22 @@ impl Outbox {
     /// How many entries are in each state.
     pub fn counts(&self) -> Result<HashMap<&'static str, u64>> {
         let conn = self.conn.lock().unwrap();
-        let mut out = HashMap::new();
-        for st in [
+        let mut out: HashMap<&'static str, u64> = [
             State::Pending,
             State::Delivered,
             State::Skipped,
             State::Dead,
-        ] {
-            let n: u64 = conn
-                .query_row(
-                    "SELECT COUNT(*) FROM executions WHERE state = ?1",
-                    [st.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(0);
-            out.insert(st.as_str(), n);
+        ]
+        .iter()
+        .map(|st| (st.as_str(), 0))
+        .collect();
+        let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM executions GROUP BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+        for row in rows {
+            let (state, n) = row?;
+            if let Some(count) = out.get_mut(state.as_str()) {
+                *count = n;
+            }
         }
         Ok(out)
     }
@@ -531,6 +538,68 @@ mod tests {
         assert_eq!(o.counts().unwrap()["pending"], 2);
         assert_eq!(o.purge(State::Delivered).unwrap(), 1);
         assert_eq!(o.list(None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_outbox_of_an_earlier_release_keeps_its_entries_and_loses_its_state_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.db");
+        {
+            // The table as earlier releases made it: an `IN` check and an
+            // index on the state.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE executions (
+                     key TEXT PRIMARY KEY, digest TEXT, firing_id TEXT NOT NULL,
+                     workflow TEXT NOT NULL, action TEXT NOT NULL, source TEXT NOT NULL,
+                     state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'skipped', 'dead')),
+                     attempts INTEGER NOT NULL DEFAULT 0, event_name TEXT, event_id TEXT,
+                     fbtrace_id TEXT, last_error TEXT,
+                     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+                 );
+                 CREATE INDEX executions_state ON executions (state);
+                 INSERT INTO executions (key, digest, firing_id, workflow, action, source, state, created_at, updated_at)
+                     VALUES ('k1', 'd1', 'k1', 'w', 'a', 'f.jsonl:1', 'delivered', 1, 1);",
+            )
+            .unwrap();
+        }
+        let o = Outbox::open(&path).unwrap();
+        let indexes: i64 = o
+            .conn
+            .lock()
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'executions_state'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0, "the index on the state is dropped");
+        let again = o.enqueue([new("k1", "d1"), new("k2", "d2")]).unwrap();
+        assert_eq!(again.settled["k1"].state, State::Delivered);
+        o.record(done("k2", State::Dead, Some("code 190"))).unwrap();
+        let counts = o.counts().unwrap();
+        assert_eq!(
+            (counts["delivered"], counts["dead"], counts["pending"]),
+            (1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn the_state_column_takes_only_the_four_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Outbox::open(&dir.path().join("outbox.db")).unwrap();
+        o.enqueue([new("k1", "d1")]).unwrap();
+        let conn = o.conn.lock().unwrap();
+        for state in ["delivered", "skipped", "dead", "pending"] {
+            conn.execute("UPDATE executions SET state = ?1", [state])
+                .unwrap();
+        }
+        assert!(
+            conn.execute("UPDATE executions SET state = 'sent'", [])
+                .is_err(),
+            "an unknown state is refused"
+        );
     }
 
     #[test]
