@@ -70,7 +70,10 @@ impl ReportFile {
             self.out.write_all(b",")?;
         }
         self.out.write_all(b"\n    ")?;
-        serde_json::to_writer_pretty(Indented(&mut self.out, 2), firing)?;
+        firing.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut self.out,
+            nested(2)?,
+        ))?;
         self.firings += 1;
         Ok(())
     }
@@ -122,28 +125,17 @@ impl FiringSink for ReportFile {
     }
 }
 
-/// A writer that indents every line after the first by `levels` of two
-/// spaces: pretty JSON nested in the report. JSON text has no raw line
-/// breaks inside strings, so every `\n` is a line of the layout.
-struct Indented<W>(W, usize);
-
-impl<W: Write> Write for Indented<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let pad = b"                ";
-        let width = (self.1 * 2).min(pad.len());
-        for (i, part) in buf.split(|b| *b == b'\n').enumerate() {
-            if i > 0 {
-                self.0.write_all(b"\n")?;
-                self.0.write_all(&pad[..width])?;
-            }
-            self.0.write_all(part)?;
-        }
-        Ok(buf.len())
+/// Pretty JSON for a value nested `depth` levels deep in the report: its
+/// lines indented to match. A pretty formatter counts its depth from the
+/// arrays and objects it opens, so opening `depth` of them on nothing sets
+/// it where the value sits.
+fn nested(depth: usize) -> std::io::Result<serde_json::ser::PrettyFormatter<'static>> {
+    use serde_json::ser::Formatter as _;
+    let mut formatter = serde_json::ser::PrettyFormatter::new();
+    for _ in 0..depth {
+        formatter.begin_array(&mut std::io::sink())?;
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
+    Ok(formatter)
 }
 
 #[cfg(test)]
@@ -171,6 +163,16 @@ mod tests {
     }
 
     fn firing(id: &str) -> FiringReport {
+        // An execution nests objects and arrays three levels deeper.
+        let mut execution = crate::report::ExecutionReport::invalid_settings(
+            "w",
+            "a",
+            &[action_host::wit::Problem {
+                path: "/pixel_id".into(),
+                message: "missing".into(),
+            }],
+        );
+        execution.match_keys = vec!["em".into(), "ph".into()];
         FiringReport {
             firing_id: Some(id.into()),
             source: "f.jsonl:1".into(),
@@ -178,7 +180,7 @@ mod tests {
             contact_id: Some("c\n\"1".into()),
             status: Status::Error,
             error: None,
-            executions: Vec::new(),
+            executions: vec![execution],
         }
     }
 
