@@ -1,6 +1,7 @@
 //! `host-harness`: run Send Conversion Event workflows locally. One file per
 //! subcommand in `cli/`; the work is in the library.
 
+mod allocator;
 mod cli;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::configure();
     let command = Cli::parse().command;
     let threads = match &command {
         Command::Run(args) => args.threads(),

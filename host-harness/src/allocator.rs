@@ -1,0 +1,41 @@
+//! The harness's memory allocator: mimalloc, returning freed memory to the
+//! system at once.
+//!
+//! A run allocates and frees a few dozen small records per event (each
+//! firing's records cloned for the component, the results lifted back, the
+//! report and outbox entries). With mimalloc, a batched run of 100,000
+//! firings takes about a quarter less CPU than with the system allocator
+//! (see the README's Performance). Only the harness's binary sets it: the
+//! embeddable `action-host` leaves the allocator to its platform.
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in `mimalloc.h` (the same place in mimalloc 2 and
+/// 3), which `libmimalloc-sys` does not name.
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory goes back to the system at once, not after mimalloc's
+/// default second: a run's peak memory stays that of its bounded window,
+/// not of its bursts (100,000 firings batched: about 135 MiB, against 173
+/// MiB with the delay).
+pub fn configure() {
+    // SAFETY: sets a number in mimalloc's option table; called once, first
+    // thing in `main`, before any other thread runs.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_purge_delay_is_the_option_set() {
+        // mimalloc 3's default purge delay, 1,000 ms, is no other option's
+        // default: the number is that option. Once configured, 0.
+        // SAFETY: reads and sets numbers in mimalloc's option table.
+        unsafe {
+            assert_eq!(libmimalloc_sys::mi_option_get(super::PURGE_DELAY), 1000);
+            super::configure();
+            assert_eq!(libmimalloc_sys::mi_option_get(super::PURGE_DELAY), 0);
+        }
+    }
+}
