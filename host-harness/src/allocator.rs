@@ -19,11 +19,11 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// Freed memory goes back to the system at once, not after mimalloc's
 /// default second, and in small pages: a run's peak memory stays that of
 /// its bounded window, not of its bursts. Over 100,000 firings batched,
-/// with mimalloc's defaults: 169–179 MiB; with the delay at 0: 133–141 MiB;
-/// with transparent huge pages off too: 118–121 MiB, and in the same time
+/// with mimalloc's defaults: 165–175 MiB; with the delay at 0: 130–137 MiB;
+/// with transparent huge pages off too: 115–118 MiB, and in the same time
 /// as with the delay alone (mimalloc asks for huge pages on its regions,
 /// and each one taken again after a purge is 2 MiB for the kernel to zero).
-/// The defaults ran about a tenth faster, for 50 MiB more.
+/// The defaults ran about a tenth faster, for about 50 MiB more.
 pub fn configure() {
     // SAFETY: sets a number in mimalloc's option table; called once, first
     // thing in `main`, before any other thread runs.
