@@ -3,11 +3,10 @@
 //!
 //! A run allocates and frees a few dozen small records per event (each
 //! firing's records cloned for the component, the results lifted back, the
-//! report and outbox entries). With mimalloc, configured as below, a
-//! batched run of 100,000 firings takes about an eighth less CPU and time
-//! than with the system allocator, and one event per request about a tenth
-//! less (see the README's Performance). Only the harness's binary sets it:
-//! the embeddable `action-host` leaves the allocator to its platform.
+//! report and outbox entries), which mimalloc does for less CPU than the
+//! system allocator (the README's Performance has the figures). Only the
+//! harness's binary sets it: the embeddable `action-host` leaves the
+//! allocator to its platform.
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -18,14 +17,14 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Freed memory goes back to the system after 50 ms, not after mimalloc's
 /// default second, and in small pages: a run's peak memory stays that of
-/// its bounded window, not of its bursts. Over 100,000 firings batched,
-/// with mimalloc's defaults: 165–175 MiB; with the delay at 0: 130–137 MiB,
-/// and 115–118 MiB with transparent huge pages off too (mimalloc asks for
-/// huge pages on its regions, and each one taken again after a purge is 2
-/// MiB for the kernel to zero). At 0, though, the buffers of every batch
-/// (its records, its request body) went back to the system between batches
-/// and were faulted in again: 50 ms keeps them, for 125–130 MiB, in 4.0–4.4
-/// s of CPU against 4.3–5.1 s at 0 (interleaved runs).
+/// its bounded window, not of its bursts. Over 100,000 firings batched, in
+/// interleaved runs: 165–175 MiB at peak with mimalloc's defaults, 130–137
+/// MiB with the delay at 0, and 115–118 MiB with transparent huge pages off
+/// too (mimalloc asks for huge pages on its regions, and each one taken
+/// again after a purge is 2 MiB for the kernel to zero). At 0, though, each
+/// batch's buffers (its records, its request body) went back to the system
+/// between batches and were faulted in again: 50 ms keeps them, for 125–130
+/// MiB, in 4.0–4.4 s of CPU against 4.3–5.1 s at 0.
 pub fn configure() {
     // SAFETY: sets a number in mimalloc's option table; called once, first
     // thing in `main`, before any other thread runs.
