@@ -838,3 +838,43 @@ async fn the_double_keeps_a_bounded_history_and_says_what_it_dropped() {
         "the newest are kept"
     );
 }
+
+/// One request carrying more events than the double keeps: the last ones
+/// are kept, the others counted as dropped, and every one is still
+/// remembered for deduplication.
+#[tokio::test]
+async fn a_batch_larger_than_the_history_keeps_its_last_events_and_deduplicates_all() {
+    let d = double_with_config(graph_double::DoubleConfig {
+        max_kept: 10,
+        ..Default::default()
+    })
+    .await;
+    let auth = format!("authorization: Bearer {TOKEN}\r\n");
+    let t = now();
+    let batch: Vec<Value> = (0..25)
+        .map(|i| json!({"event_name": "Lead", "event_time": t, "event_id": format!("b-{i}"), "action_source": "email", "user_data": {"em": sha("a")}}))
+        .collect();
+    let body = json!({"data": batch}).to_string();
+    let (status, answer) = post_raw(&d.url(), "/v24.0/123/events", &auth, &body).await;
+    assert_eq!((status, &answer["events_received"]), (200, &json!(25)));
+    let stats = d.stats();
+    assert_eq!((stats.kept_events, stats.dropped_events), (10, 15));
+    let kept: Vec<_> = d
+        .received()
+        .into_iter()
+        .map(|e| e.event_id.unwrap())
+        .collect();
+    let last: Vec<_> = (15..25).map(|i| format!("b-{i}")).collect();
+    assert_eq!(
+        kept, last,
+        "the last events of the batch are kept, in order"
+    );
+    assert_eq!(d.received()[0].event["user_data"]["em"], json!(sha("a")));
+
+    // The same batch again: every event, kept or not the first time, is a
+    // duplicate now.
+    let (status, _) = post_raw(&d.url(), "/v24.0/123/events", &auth, &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(d.stats().dedup_keys, 25);
+    assert!(d.received().iter().all(|e| e.deduplicated));
+}

@@ -797,10 +797,12 @@ fn events(
     header_token: Option<String>,
     body: &[u8],
 ) -> Response<Full<Bytes>> {
+    // Parsed before the lock is taken, and dropped after it is released
+    // (locals drop in reverse order): a batch's tree is most of the work.
+    let parsed: Result<Value, _> = serde_json::from_slice(body);
     let mut s = state.lock().unwrap();
     let trace = trace_id(&mut s);
     let at = now();
-    let parsed: Result<Value, _> = serde_json::from_slice(body);
     let n_events = parsed
         .as_ref()
         .ok()
@@ -874,7 +876,7 @@ fn events(
         return response;
     }
 
-    let doc = parsed.unwrap_or(Value::Null);
+    let mut doc = parsed.unwrap_or(Value::Null);
     let token = header_token.or_else(|| {
         doc.get("access_token")
             .and_then(Value::as_str)
@@ -901,12 +903,18 @@ fn events(
             });
             json_response(err.status, &body)
         }
-        Ok(data) => {
+        Ok(()) => {
             let test_event_code = doc
                 .get("test_event_code")
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            for event in data {
+            let Value::Array(data) = doc["data"].take() else {
+                unreachable!("check_request accepted a request without a data array")
+            };
+            // Events are moved into what the double keeps, not copied; of a
+            // batch larger than what it keeps, only the last ones are kept.
+            let skipped = n_events.saturating_sub(s.max_kept.max(1));
+            for (i, event) in data.into_iter().enumerate() {
                 let event_name = event["event_name"].as_str().unwrap_or_default().to_string();
                 let event_id = event.get("event_id").and_then(|v| match v {
                     Value::String(s) => Some(s.clone()),
@@ -919,6 +927,10 @@ fn events(
                     }
                     None => false,
                 };
+                if i < skipped {
+                    s.stats.dropped_events += 1;
+                    continue;
+                }
                 s.keep_event(ReceivedEvent {
                     pixel_id: pixel.to_string(),
                     event_name,
@@ -927,7 +939,7 @@ fn events(
                     deduplicated,
                     test_event_code: test_event_code.clone(),
                     fbtrace_id: trace.clone(),
-                    event: event.clone(),
+                    event,
                 });
             }
             s.keep_request(RequestRecord {
@@ -946,13 +958,13 @@ fn events(
     }
 }
 
-fn check_request<'a>(
+fn check_request(
     config: &DoubleConfig,
     pixel: &str,
     token: Option<&str>,
-    doc: &'a Value,
+    doc: &Value,
     at: i64,
-) -> Result<&'a Vec<Value>, MetaError> {
+) -> Result<(), MetaError> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(MetaError {
             code: 104,
@@ -994,7 +1006,7 @@ fn check_request<'a>(
     for (i, event) in data.iter().enumerate() {
         check_event(i, event, at)?;
     }
-    Ok(data)
+    Ok(())
 }
 
 fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
