@@ -43,11 +43,9 @@ fn main() -> ExitCode {
         Command::Run(args) => args.threads(),
         _ => 1,
     };
-    // One thread drives every execution unless a run asks for more: work
-    // that mostly waits on HTTP gains nothing from a second core, and
-    // wakeups across threads cost more (see the README's Performance). A
-    // guest that computes long yields every 50 ms (see the host's limits),
-    // so it cannot starve the others.
+    // One thread drives every execution unless a batched run or `--threads`
+    // asks for more (see `run --threads`). A guest that computes long yields
+    // every 50 ms (see the host's limits), so it cannot starve the others.
     let runtime = if threads > 1 {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)

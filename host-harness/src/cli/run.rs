@@ -66,19 +66,25 @@ pub struct Args {
     /// one action are sent in batches.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
     batch_size: u16,
-    /// Threads that run executions (1 to 64). One drives them all by
-    /// default: on this project's 2-core machine with the double on the
-    /// same machine a second thread gained nothing measurable (see the
-    /// README's Performance); with Meta remote and `--batch-size` above 1
-    /// the component's own work can use more cores.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-    threads: u16,
+    /// Threads that run executions (1 to 64). By default, one per core
+    /// when `--batch-size` is above 1 (the component's work per request is
+    /// large enough to spread), and one otherwise (one event per request
+    /// mostly waits on HTTP, and wakeups across threads cost more than a
+    /// second core gains; see the README's Performance).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: Option<u16>,
 }
 
 impl Args {
     /// The runtime threads this run asks for.
     pub fn threads(&self) -> usize {
-        self.threads.into()
+        match self.threads {
+            Some(n) => n.into(),
+            None if self.batch_size > 1 => {
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(64))
+            }
+            None => 1,
+        }
     }
 }
 
