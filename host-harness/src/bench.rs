@@ -2,7 +2,6 @@
 //! section prints what it measured and how; nothing here is asserted.
 
 use crate::component::BUNDLED_COMPONENT;
-use crate::run::{RunOptions, run};
 use action_host::{ActionEngine, EgressPolicy, Limits, wit};
 use anyhow::{Context as _, Result};
 use graph_double::{DEFAULT_TOKEN, DoubleConfig, GraphDouble};
@@ -305,72 +304,25 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         count as f64 / elapsed.as_secs_f64()
     ));
 
-    // End to end through `run` against the loopback double.
-    let dir = tempfile::tempdir()?;
-    write_run_files(dir.path(), options.e2e_firings)?;
-    let double = GraphDouble::start("127.0.0.1:0".parse()?, DoubleConfig::default()).await?;
-    let run_options = RunOptions {
-        workflows: vec![dir.path().join("workflow.toml")],
-        contacts: dir.path().join("contacts.csv"),
-        firings: dir.path().join("firings.jsonl"),
-        graph_url: Some(double.url().parse()?),
-        concurrency: options.concurrency,
-        dry_run: false,
-        record_requests: false,
-        outbox: None,
-        retry: crate::retry::RetryPolicy::default(),
-        batch_size: 1,
-        batch_bytes: crate::run::DEFAULT_BATCH_BYTES,
-        reuse: action_host::Reuse::default(),
-    };
-    let t = Instant::now();
-    let report = run(engine.clone(), &run_options, &|_, _| {}).await?;
-    let elapsed = t.elapsed();
-    anyhow::ensure!(
-        report.totals.accepted == options.e2e_firings,
-        "not every firing was accepted"
-    );
-    out(&format!(
-        "end to end, `run` against the loopback double, one event per request, concurrency {}: {:.0} firings/s ({} firings in {:.2} s)",
-        options.concurrency,
-        options.e2e_firings as f64 / elapsed.as_secs_f64(),
-        options.e2e_firings,
-        elapsed.as_secs_f64()
-    ));
-    let batched = RunOptions {
-        batch_size: 1000,
-        ..run_options.clone()
-    };
-    let t = Instant::now();
-    let report = run(engine.clone(), &batched, &|_, _| {}).await?;
-    let elapsed = t.elapsed();
-    anyhow::ensure!(
-        report.totals.accepted == options.e2e_firings,
-        "not every batched firing was accepted"
-    );
-    out(&format!(
-        "end to end, `run --batch-size 1000` against the loopback double: {:.0} firings/s ({} firings in {:.2} s)",
-        options.e2e_firings as f64 / elapsed.as_secs_f64(),
-        options.e2e_firings,
-        elapsed.as_secs_f64()
-    ));
-
-    // Cold start and peak memory: whole processes.
+    // Whole `host-harness run` processes against the double served by this
+    // process, each from the compiled cache the first cold start fills.
     let exe = std::env::current_exe()?;
-    let cold_cache = tempfile::tempdir()?;
+    let dir = tempfile::tempdir()?;
+    let double = GraphDouble::start("127.0.0.1:0".parse()?, DoubleConfig::default()).await?;
+    let cache = tempfile::tempdir()?;
     write_run_files(dir.path(), 1)?;
     let mut cold = String::new();
     for label in ["first run (compiles)", "second run (cached)"] {
         let t = Instant::now();
-        let status = run_child(
+        run_child(
             &exe,
             dir.path(),
             &double.url(),
             &["--no-outbox"],
-            Some(cold_cache.path()),
+            cache.path(),
         )
-        .await?;
-        anyhow::ensure!(status.success(), "the cold-start run failed");
+        .await
+        .context("the cold-start run")?;
         let _ = write!(cold, "{label} {:.1} ms; ", t.elapsed().as_secs_f64() * 1e3);
     }
     out(&format!(
@@ -378,15 +330,43 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         cold.trim_end_matches("; ")
     ));
 
+    // End to end, as a platform runs it: the outbox and the report on, the
+    // process's start from the cache included.
+    write_run_files(dir.path(), options.e2e_firings)?;
+    let concurrency = options.concurrency.to_string();
+    let report = dir.path().join("report.json").display().to_string();
+    for (label, extra) in [
+        ("one event per request", &[][..]),
+        ("`--batch-size 1000`", &["--batch-size", "1000"][..]),
+        (
+            "`--batch-size 1000 --threads 1`",
+            &["--batch-size", "1000", "--threads", "1"][..],
+        ),
+    ] {
+        let _ = std::fs::remove_file(dir.path().join("firings.jsonl.outbox.db"));
+        let mut args = vec!["--concurrency", &concurrency, "--report", &report];
+        args.extend_from_slice(extra);
+        let t = Instant::now();
+        run_child(&exe, dir.path(), &double.url(), &args, cache.path())
+            .await
+            .with_context(|| format!("the end-to-end run, {label}"))?;
+        let elapsed = t.elapsed();
+        out(&format!(
+            "end to end, `run` {label} against the loopback double, outbox and report on, concurrency {}: {:.0} firings/s ({} firings in {:.2} s)",
+            options.concurrency,
+            options.e2e_firings as f64 / elapsed.as_secs_f64(),
+            options.e2e_firings,
+            elapsed.as_secs_f64()
+        ));
+    }
+
     if options.memory_firings > 0 {
         // Flat memory: a whole process over a large run, with its outbox
         // and its report, in batches (the mode that holds the most at once).
         write_run_files(dir.path(), options.memory_firings)?;
         let _ = std::fs::remove_file(dir.path().join("firings.jsonl.outbox.db"));
-        let report = dir.path().join("report.json");
         let t = Instant::now();
-        let concurrency = options.concurrency.to_string();
-        let status = run_child(
+        run_child(
             &exe,
             dir.path(),
             &double.url(),
@@ -396,12 +376,12 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
                 "--batch-size",
                 "1000",
                 "--report",
-                &report.display().to_string(),
+                &report,
             ],
-            None,
+            cache.path(),
         )
-        .await?;
-        anyhow::ensure!(status.success(), "the memory run failed");
+        .await
+        .context("the memory run")?;
         out(&format!(
             "peak memory of `host-harness run --batch-size 1000` (outbox and report on) over {} firings and as many contacts: {:.0} MiB (max RSS), {:.1} s",
             options.memory_firings,
@@ -414,13 +394,14 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
 
 /// Runs `host-harness run` over the files of `dir` to its end, off the
 /// runtime's thread so that the double in this process keeps answering it.
+/// A run that does not succeed is an error carrying what it wrote to stderr.
 async fn run_child(
     exe: &Path,
     dir: &Path,
     graph_url: &str,
     extra: &[&str],
-    cache: Option<&Path>,
-) -> Result<std::process::ExitStatus> {
+    cache: &Path,
+) -> Result<()> {
     let mut child = Command::new(exe);
     child
         .arg("run")
@@ -432,11 +413,18 @@ async fn run_child(
         .arg(dir.join("firings.jsonl"))
         .args(["--graph-url", graph_url])
         .args(extra)
-        .stdout(std::process::Stdio::null());
-    if let Some(cache) = cache {
-        child.env("HOST_HARNESS_CACHE", cache);
-    }
-    Ok(tokio::task::spawn_blocking(move || child.status()).await??)
+        .env("HOST_HARNESS_CACHE", cache)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || child.output()).await??;
+    anyhow::ensure!(
+        output.status.success(),
+        "`host-harness run {}` ended with {}: {}",
+        extra.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(())
 }
 
 /// Largest resident set of any finished child process, KiB.

@@ -10,8 +10,8 @@ pub struct Args {
     /// Iterations of the per-firing measurements.
     #[arg(long, default_value_t = 2000)]
     iterations: usize,
-    /// Firings of the end-to-end run against the double.
-    #[arg(long, default_value_t = 5000)]
+    /// Firings of each end-to-end run against the double.
+    #[arg(long, default_value_t = 20_000)]
     firings: usize,
     /// Firings of the peak-memory run (0 skips it).
     #[arg(long, default_value_t = 1_000_000)]
