@@ -104,11 +104,24 @@ async fn each_seed_event_and_a_custom_one_is_accepted_by_the_double() {
             "external_id",
         ] {
             assert!(
-                o.match_keys.iter().any(|k| k == key),
+                o.match_keys.names().any(|k| k == key),
                 "{event} lacks {key}: {:?}",
                 o.match_keys
             );
         }
+        // The flags name exactly the keys the event carried.
+        let sent = d.received().last().unwrap().event["user_data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>();
+        let named = o
+            .match_keys
+            .names()
+            .map(str::to_string)
+            .collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(named, sent, "{event}: the match keys are the keys sent");
         assert_eq!(exec.exchanges.len(), 1);
     }
     let received = d.received();

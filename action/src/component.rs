@@ -4,6 +4,7 @@
 use crate::graph;
 use crate::input::{Contact, Firing};
 use crate::names::ActionSource;
+use crate::normalize::UserKey;
 use crate::outcome::{self, ActionError};
 use crate::settings::Settings;
 use std::cell::RefCell;
@@ -60,7 +61,7 @@ impl wit::Guest for Component {
                     test_event: p.test_event,
                     url,
                     body,
-                    match_keys: key_names(&p.match_keys),
+                    match_keys: match_keys(&p.match_keys),
                     warnings: p.warnings.into_iter().map(warning).collect(),
                     skipped: p.skipped,
                 }
@@ -152,15 +153,45 @@ fn outcome(o: outcome::Outcome) -> wit::Outcome {
         events_received: o.events_received,
         fbtrace_id: o.fbtrace_id,
         messages: o.messages,
-        match_keys: key_names(&o.match_keys),
+        match_keys: match_keys(&o.match_keys),
         test_event: o.test_event,
         warnings: o.warnings.into_iter().map(warning).collect(),
         skipped: o.skipped,
     }
 }
 
-fn key_names(keys: &[crate::normalize::UserKey]) -> Vec<String> {
-    keys.iter().map(|k| k.as_str().to_string()).collect()
+/// The keys as WIT flags: one integer across the boundary, where a list of
+/// names cost an allocation per key on each side.
+fn match_keys(keys: &[UserKey]) -> wit::MatchKeys {
+    keys.iter().fold(wit::MatchKeys::empty(), |set, key| {
+        set | match key {
+            UserKey::Em => wit::MatchKeys::EM,
+            UserKey::Ph => wit::MatchKeys::PH,
+            UserKey::Fn => wit::MatchKeys::FN,
+            UserKey::Ln => wit::MatchKeys::LN,
+            UserKey::Ge => wit::MatchKeys::GE,
+            UserKey::Db => wit::MatchKeys::DB,
+            UserKey::Ct => wit::MatchKeys::CT,
+            UserKey::St => wit::MatchKeys::ST,
+            UserKey::Zp => wit::MatchKeys::ZP,
+            UserKey::Country => wit::MatchKeys::COUNTRY,
+            UserKey::ExternalId => wit::MatchKeys::EXTERNAL_ID,
+            UserKey::ClientIpAddress => wit::MatchKeys::CLIENT_IP_ADDRESS,
+            UserKey::ClientUserAgent => wit::MatchKeys::CLIENT_USER_AGENT,
+            UserKey::Fbc => wit::MatchKeys::FBC,
+            UserKey::Fbp => wit::MatchKeys::FBP,
+            UserKey::SubscriptionId => wit::MatchKeys::SUBSCRIPTION_ID,
+            UserKey::FbLoginId => wit::MatchKeys::FB_LOGIN_ID,
+            UserKey::LeadId => wit::MatchKeys::LEAD_ID,
+            UserKey::AnonId => wit::MatchKeys::ANON_ID,
+            UserKey::Madid => wit::MatchKeys::MADID,
+            UserKey::PageId => wit::MatchKeys::PAGE_ID,
+            UserKey::PageScopedUserId => wit::MatchKeys::PAGE_SCOPED_USER_ID,
+            UserKey::CtwaClid => wit::MatchKeys::CTWA_CLID,
+            UserKey::IgAccountId => wit::MatchKeys::IG_ACCOUNT_ID,
+            UserKey::IgSid => wit::MatchKeys::IG_SID,
+        }
+    })
 }
 
 fn now() -> i64 {

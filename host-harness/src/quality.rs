@@ -6,26 +6,27 @@
 //! and phone weigh most, then the external id and the click id). The score is
 //! an estimate to compare runs and mappings, not Meta's number.
 
+use action_host::wit::MatchKeys;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Weight of each key in the estimate.
-pub const WEIGHTS: [(&str, f64); 15] = [
-    ("em", 3.0),
-    ("ph", 3.0),
-    ("external_id", 1.5),
-    ("fbc", 1.5),
-    ("fbp", 1.0),
-    ("client_ip_address", 0.5),
-    ("client_user_agent", 0.5),
-    ("fn", 0.5),
-    ("ln", 0.5),
-    ("db", 0.5),
-    ("zp", 0.5),
-    ("ct", 0.25),
-    ("st", 0.25),
-    ("country", 0.25),
-    ("ge", 0.25),
+pub const WEIGHTS: [(MatchKeys, f64); 15] = [
+    (MatchKeys::EM, 3.0),
+    (MatchKeys::PH, 3.0),
+    (MatchKeys::EXTERNAL_ID, 1.5),
+    (MatchKeys::FBC, 1.5),
+    (MatchKeys::FBP, 1.0),
+    (MatchKeys::CLIENT_IP_ADDRESS, 0.5),
+    (MatchKeys::CLIENT_USER_AGENT, 0.5),
+    (MatchKeys::FN, 0.5),
+    (MatchKeys::LN, 0.5),
+    (MatchKeys::DB, 0.5),
+    (MatchKeys::ZP, 0.5),
+    (MatchKeys::CT, 0.25),
+    (MatchKeys::ST, 0.25),
+    (MatchKeys::COUNTRY, 0.25),
+    (MatchKeys::GE, 0.25),
 ];
 
 /// The estimate for one event name.
@@ -42,7 +43,7 @@ pub struct Quality {
 }
 
 /// The estimate over the match keys of each sent event.
-pub fn estimate<'a>(events: impl IntoIterator<Item = &'a [String]>) -> Quality {
+pub fn estimate(events: impl IntoIterator<Item = MatchKeys>) -> Quality {
     let mut coverage = Coverage::default();
     for keys in events {
         coverage.add(keys);
@@ -61,10 +62,10 @@ pub struct Coverage {
 
 impl Coverage {
     /// Counts one event's match keys.
-    pub fn add(&mut self, keys: &[String]) {
+    pub fn add(&mut self, keys: MatchKeys) {
         self.events += 1;
         for ((key, _), count) in WEIGHTS.iter().zip(&mut self.counts) {
-            if keys.iter().any(|k| k == key) {
+            if keys.contains(*key) {
                 *count += 1;
             }
         }
@@ -89,7 +90,7 @@ impl Coverage {
         let mut gains: Vec<(&str, f64)> = WEIGHTS
             .iter()
             .zip(&shares)
-            .map(|((k, w), share)| (*k, w * (1.0 - share)))
+            .map(|((k, w), share)| (name(*k), w * (1.0 - share)))
             .filter(|(_, g)| *g > 0.05)
             .collect();
         gains.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -98,7 +99,7 @@ impl Coverage {
             coverage: WEIGHTS
                 .iter()
                 .zip(&shares)
-                .map(|((k, _), share)| (k.to_string(), (share * 1000.0).round() / 1000.0))
+                .map(|((k, _), share)| (name(*k).to_string(), (share * 1000.0).round() / 1000.0))
                 .collect(),
             estimate: (score * 10.0).round() / 10.0,
             add_to_improve: gains
@@ -110,18 +111,28 @@ impl Coverage {
     }
 }
 
+/// Meta's name of one key.
+fn name(key: MatchKeys) -> &'static str {
+    key.names().next().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn keys(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn keys(list: &[&str]) -> MatchKeys {
+        list.iter()
+            .map(|k| MatchKeys::from_name(k).unwrap())
+            .fold(MatchKeys::empty(), |set, k| set | k)
     }
 
     #[test]
     fn every_key_everywhere_scores_ten() {
-        let all: Vec<String> = WEIGHTS.iter().map(|(k, _)| k.to_string()).collect();
-        let q = estimate([all.as_slice(), all.as_slice()]);
+        let all = WEIGHTS
+            .iter()
+            .fold(MatchKeys::empty(), |set, (k, _)| set | *k);
+        let q = estimate([all, all]);
+        assert_eq!(q.coverage.len(), WEIGHTS.len());
         assert_eq!(q.estimate, 10.0);
         assert!(q.add_to_improve.is_empty());
     }
@@ -137,7 +148,7 @@ mod tests {
             "client_user_agent",
         ]);
         let b = keys(&["em", "external_id"]);
-        let q = estimate([a.as_slice(), b.as_slice()]);
+        let q = estimate([a, b]);
         assert_eq!(q.events, 2);
         assert_eq!(q.coverage["em"], 1.0);
         assert_eq!(q.coverage["fbc"], 0.5);

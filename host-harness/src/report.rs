@@ -140,8 +140,9 @@ pub struct ExecutionReport {
     pub error: Option<ErrorReport>,
     /// Fields dropped or corrected.
     pub warnings: Vec<WarningReport>,
-    /// `user_data` keys that went out valid.
-    pub match_keys: Vec<String>,
+    /// `user_data` keys that went out valid, written as Meta's names.
+    #[serde(serialize_with = "match_key_names")]
+    pub match_keys: wit::MatchKeys,
     /// Every request made, token redacted.
     pub requests: Vec<Exchange>,
     /// Attempts made in this run (0: settled by an earlier run).
@@ -239,6 +240,14 @@ pub struct ProblemReport {
     pub message: String,
 }
 
+/// Match keys as the list of Meta's names the report has always shown.
+fn match_key_names<S: serde::Serializer>(
+    keys: &wit::MatchKeys,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(keys.names())
+}
+
 fn problems(list: &[wit::Problem]) -> Vec<ProblemReport> {
     list.iter()
         .map(|p| ProblemReport {
@@ -291,7 +300,7 @@ impl ExecutionReport {
             would_send: None,
             error: None,
             warnings: Vec::new(),
-            match_keys: Vec::new(),
+            match_keys: wit::MatchKeys::empty(),
             requests: exec.exchanges,
             attempts: 1,
             from_outbox: false,
@@ -481,7 +490,7 @@ impl ExecutionReport {
             would_send: None,
             error: Some(error),
             warnings: Vec::new(),
-            match_keys: Vec::new(),
+            match_keys: wit::MatchKeys::empty(),
             requests: Vec::new(),
             attempts: 0,
             from_outbox: false,

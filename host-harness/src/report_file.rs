@@ -172,7 +172,7 @@ mod tests {
                 message: "missing".into(),
             }],
         );
-        execution.match_keys = vec!["em".into(), "ph".into()];
+        execution.match_keys = action_host::wit::MatchKeys::EM | action_host::wit::MatchKeys::PH;
         FiringReport {
             firing_id: Some(id.into()),
             source: "f.jsonl:1".into(),

@@ -101,12 +101,12 @@ impl Tally {
                     }
                     let name = e.event_name.as_deref().unwrap_or_default();
                     match self.coverage.get_mut(name) {
-                        Some(c) => c.add(&e.match_keys),
+                        Some(c) => c.add(e.match_keys),
                         None => self
                             .coverage
                             .entry(name.to_string())
                             .or_default()
-                            .add(&e.match_keys),
+                            .add(e.match_keys),
                     }
                 }
                 Status::Skipped => row[3] += 1,

@@ -18,8 +18,79 @@ pub(crate) use generated::{SendConversionEvent, SendConversionEventPre};
 /// answers with.
 pub mod wit {
     pub use super::generated::exports::hoop::workflow::action::{
-        ActionError, ActionSource, BatchItem, Descriptor, EventPreview, Failure, MetaError,
-        Outcome, Problem, TransportFailure, Warning,
+        ActionError, ActionSource, BatchItem, Descriptor, EventPreview, Failure, MatchKeys,
+        MetaError, Outcome, Problem, TransportFailure, Warning,
     };
     pub use super::generated::hoop::workflow::types::{Contact, Firing};
+
+    impl MatchKeys {
+        /// Every key with its name in Meta's `user_data`, in the order the
+        /// contract lists them.
+        pub const NAMES: [(MatchKeys, &'static str); 25] = [
+            (MatchKeys::EM, "em"),
+            (MatchKeys::PH, "ph"),
+            (MatchKeys::FN, "fn"),
+            (MatchKeys::LN, "ln"),
+            (MatchKeys::GE, "ge"),
+            (MatchKeys::DB, "db"),
+            (MatchKeys::CT, "ct"),
+            (MatchKeys::ST, "st"),
+            (MatchKeys::ZP, "zp"),
+            (MatchKeys::COUNTRY, "country"),
+            (MatchKeys::EXTERNAL_ID, "external_id"),
+            (MatchKeys::CLIENT_IP_ADDRESS, "client_ip_address"),
+            (MatchKeys::CLIENT_USER_AGENT, "client_user_agent"),
+            (MatchKeys::FBC, "fbc"),
+            (MatchKeys::FBP, "fbp"),
+            (MatchKeys::SUBSCRIPTION_ID, "subscription_id"),
+            (MatchKeys::FB_LOGIN_ID, "fb_login_id"),
+            (MatchKeys::LEAD_ID, "lead_id"),
+            (MatchKeys::ANON_ID, "anon_id"),
+            (MatchKeys::MADID, "madid"),
+            (MatchKeys::PAGE_ID, "page_id"),
+            (MatchKeys::PAGE_SCOPED_USER_ID, "page_scoped_user_id"),
+            (MatchKeys::CTWA_CLID, "ctwa_clid"),
+            (MatchKeys::IG_ACCOUNT_ID, "ig_account_id"),
+            (MatchKeys::IG_SID, "ig_sid"),
+        ];
+
+        /// The Meta names of the keys in the set, in the contract's order.
+        ///
+        /// ```
+        /// use action_host::wit::MatchKeys;
+        /// let keys = MatchKeys::PH | MatchKeys::EM | MatchKeys::EXTERNAL_ID;
+        /// assert_eq!(keys.names().collect::<Vec<_>>(), ["em", "ph", "external_id"]);
+        /// ```
+        pub fn names(self) -> impl Iterator<Item = &'static str> {
+            Self::NAMES
+                .into_iter()
+                .filter(move |(key, _)| self.contains(*key))
+                .map(|(_, name)| name)
+        }
+
+        /// The key of a Meta name, if it is one.
+        pub fn from_name(name: &str) -> Option<MatchKeys> {
+            Self::NAMES
+                .into_iter()
+                .find_map(|(key, n)| (n == name).then_some(key))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::MatchKeys;
+
+        #[test]
+        fn every_flag_has_one_name_and_every_name_one_flag() {
+            let mut seen = MatchKeys::empty();
+            for (key, name) in MatchKeys::NAMES {
+                assert!(!seen.intersects(key), "{name} shares its flag");
+                assert_eq!(MatchKeys::from_name(name), Some(key));
+                assert_eq!(key.names().collect::<Vec<_>>(), [name]);
+                seen |= key;
+            }
+            assert_eq!(seen, MatchKeys::all(), "a flag without a name");
+            assert_eq!(MatchKeys::from_name("email"), None);
+        }
+    }
 }

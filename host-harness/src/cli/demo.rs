@@ -36,7 +36,7 @@ pub async fn main(args: Args) -> Result<ExitCode> {
                 "  {:<22} event_id {:<10} match keys [{}]\n  {:<22} {what}",
                 e.event_name.as_deref().unwrap_or("?"),
                 e.event_id.as_deref().unwrap_or("-"),
-                e.match_keys.join(" "),
+                e.match_keys.names().collect::<Vec<_>>().join(" "),
                 ""
             );
             for w in &e.warnings {
