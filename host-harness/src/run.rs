@@ -522,7 +522,7 @@ impl Pipeline<'_> {
     /// outbox, and starts those not settled by an earlier run. Returns
     /// false at the end of the file.
     fn admit_chunk(&mut self, lines: &mut firings::Reader) -> Result<bool> {
-        let mut jobs = Vec::new();
+        let mut jobs = Vec::with_capacity(CHUNK);
         let mut more = true;
         for _ in 0..CHUNK {
             let Some(line) = lines.next() else {
@@ -588,16 +588,22 @@ impl Pipeline<'_> {
             return;
         }
         let size = job.size();
-        let (jobs, bytes) = self.open.entry((job.workflow, job.action)).or_default();
+        let capacity = self.batch_size;
+        // A batch is allocated whole once, not grown job by job.
+        let next = || Vec::with_capacity(capacity);
+        let (jobs, bytes) = self
+            .open
+            .entry((job.workflow, job.action))
+            .or_insert_with(|| (next(), 0));
         if !jobs.is_empty() && *bytes + size > self.batch_bytes {
-            let full = std::mem::take(jobs);
+            let full = std::mem::replace(jobs, next());
             *bytes = 0;
             self.tasks.spawn(self.deliveries.batch(full));
         }
         *bytes += size;
         jobs.push(job);
         if jobs.len() >= self.batch_size {
-            let full = std::mem::take(jobs);
+            let full = std::mem::replace(jobs, next());
             *bytes = 0;
             self.tasks.spawn(self.deliveries.batch(full));
         }
