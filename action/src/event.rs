@@ -336,7 +336,7 @@ pub fn build(
         }
     }
 
-    if event.event_id.trim().is_empty() {
+    if normalize::is_blank(&event.event_id) {
         event.event_id = firing.id.clone();
     }
     if event.event_source_url.is_none() {
@@ -355,7 +355,10 @@ pub fn build(
         user_values.push((UserKey::Fbc, Resolved::Text(fbc.into())));
     }
 
-    let mut match_keys = Vec::new();
+    // Sized once: most keys give one value, and the list and the keys
+    // would otherwise be grown three or four times per event.
+    let mut match_keys = Vec::with_capacity(user_values.len());
+    event.user_data = UserData(Vec::with_capacity(user_values.len() + 1));
     user_values.sort_by_key(|(k, _)| *k);
     for (key, raws) in &user_values {
         let key = *key;

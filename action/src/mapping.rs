@@ -11,7 +11,7 @@
 
 use crate::input::{Contact, Firing};
 use crate::names::EventName;
-use crate::normalize::UserKey;
+use crate::normalize::{UserKey, is_blank};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -471,8 +471,8 @@ impl<'a> Resolved<'a> {
     /// `null`, or a list of such.
     fn is_empty(&self) -> bool {
         match self {
-            Resolved::Text(t) => t.trim().is_empty(),
-            Resolved::Texts(l) => l.iter().all(|t| t.trim().is_empty()),
+            Resolved::Text(t) => is_blank(t),
+            Resolved::Texts(l) => l.iter().all(|t| is_blank(t)),
             Resolved::Json(v) => is_empty(v),
             Resolved::Integer(_) => false,
         }
@@ -591,7 +591,7 @@ impl<'a> Context<'a> {
 fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
-        Value::String(s) => s.trim().is_empty(),
+        Value::String(s) => is_blank(s),
         Value::Array(a) => a.iter().all(is_empty),
         _ => false,
     }
