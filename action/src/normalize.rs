@@ -896,9 +896,16 @@ pub fn country(s: &str) -> Result<String, String> {
 
 /// `client_ip_address`: a valid IPv4 or IPv6 address.
 pub fn ip_address(s: &str) -> Result<String, String> {
-    s.parse::<std::net::IpAddr>()
-        .map(|ip| ip.to_string())
-        .map_err(|_| "not an IPv4 or IPv6 address".into())
+    match s.parse::<std::net::IpAddr>() {
+        // The parser takes only the dotted form with no leading zeros, which
+        // is how an IPv4 address is written back: the text is kept rather
+        // than formatted again.
+        Ok(std::net::IpAddr::V4(_)) => Ok(s.to_string()),
+        // IPv6 has one canonical form (RFC 5952: lowercase, zeros
+        // compressed), which the text may not be in.
+        Ok(ip) => Ok(ip.to_string()),
+        Err(_) => Err("not an IPv4 or IPv6 address".into()),
+    }
 }
 
 /// `fbc`: `fb.{subdomain index}.{creation time ms}.{fbclid}`; the fbclid is
@@ -964,6 +971,37 @@ fn raw_id(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ip_address_is_written_as_its_parsed_form() {
+        let mut texts: Vec<String> = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "203.0.113.9",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "2001:DB8::1",
+            "2001:db8:0:0:0:0:0:1",
+            "::ffff:1.2.3.4",
+            "::1",
+            "fe80::1%eth0",
+        ]
+        .map(String::from)
+        .into();
+        for a in [0, 1, 9, 10, 99, 100, 199, 200, 249, 255] {
+            for b in [0, 7, 64, 255] {
+                texts.push(format!("{a}.{b}.{a}.{b}"));
+                texts.push(format!("{a}.0{b}.1.1"));
+            }
+        }
+        for text in texts {
+            let parsed = text.parse::<std::net::IpAddr>().map(|ip| ip.to_string());
+            assert_eq!(ip_address(&text).ok(), parsed.ok(), "{text}");
+        }
+    }
 
     #[test]
     fn the_quick_trim_trims_as_str_trim_does() {
