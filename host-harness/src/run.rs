@@ -377,13 +377,16 @@ impl Admission<'_> {
             }
         };
         let firing = Arc::new(rec.firing);
-        let mut slots = Vec::new();
-        for (wi, w) in self
-            .workflows
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| w.trigger == firing.trigger_type)
-        {
+        let listening = || {
+            self.workflows
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.trigger == firing.trigger_type)
+        };
+        // An execution report is large: room for exactly the firing's
+        // executions, not the four a first push would make.
+        let mut slots = Vec::with_capacity(listening().map(|(_, w)| w.actions.len()).sum());
+        for (wi, w) in listening() {
             for (ai, a) in w.actions.iter().enumerate() {
                 let problems = &self.settings_problems[wi][ai];
                 if problems.is_empty() {
