@@ -852,6 +852,32 @@ async fn the_double_keeps_a_bounded_history_and_says_what_it_dropped() {
     );
 }
 
+/// A key given twice counts with its last value, as in every JSON reader
+/// Meta's side is likely to use: `data` too.
+#[tokio::test]
+async fn the_double_reads_a_repeated_key_as_its_last_value() {
+    let d = double().await;
+    let auth = format!("authorization: Bearer {TOKEN}\r\n");
+    let event = |id: &str| {
+        json!({"event_name": "Lead", "event_time": now(), "event_id": id, "action_source": "email", "user_data": {"em": sha("a")}}).to_string()
+    };
+    let body = format!(
+        r#"{{"data": [{}], "data": [{}, {}]}}"#,
+        event("first"),
+        event("second"),
+        event("third")
+    );
+    let (status, answer) = post_raw(&d.url(), "/v24.0/123/events", &auth, &body).await;
+    assert_eq!((status, &answer["events_received"]), (200, &json!(2)));
+    let ids: Vec<_> = d
+        .received()
+        .into_iter()
+        .map(|e| e.event_id.unwrap())
+        .collect();
+    assert_eq!(ids, ["second", "third"]);
+    assert_eq!(d.received()[1].event["event_id"], json!("third"));
+}
+
 /// One request carrying more events than the double keeps: the last ones
 /// are kept, the others counted as dropped, and every one is still
 /// remembered for deduplication.
@@ -883,6 +909,10 @@ async fn a_batch_larger_than_the_history_keeps_its_last_events_and_deduplicates_
         "the last events of the batch are kept, in order"
     );
     assert_eq!(d.received()[0].event["user_data"]["em"], json!(sha("a")));
+    // What the Test Events page reads is what `received` gives.
+    let (status, listed) = http_json("GET", &d.url(), "/_double/events", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed, serde_json::to_value(d.received()).unwrap());
 
     // The same batch again: every event, kept or not the first time, is a
     // duplicate now.

@@ -32,6 +32,8 @@
 
 #![deny(missing_docs)]
 
+mod json;
+
 use anyhow::Result;
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -39,12 +41,15 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use json::Json;
 
 /// The Test Events page, served at `/`: received events, live.
 const TEST_EVENTS_PAGE: &str = include_str!("test_events.html");
@@ -260,9 +265,63 @@ pub struct RequestRecord {
 
 type DedupKey = (String, String, String);
 
+/// An accepted event as the double keeps it: its JSON text as it arrived,
+/// read into a [`ReceivedEvent`] only when someone asks for it. Serialised,
+/// it is the `ReceivedEvent` it reads as.
+#[derive(Serialize)]
+struct Kept {
+    pixel_id: String,
+    event_name: String,
+    event_id: Option<String>,
+    received_at: i64,
+    deduplicated: bool,
+    test_event_code: Option<String>,
+    fbtrace_id: String,
+    event: Box<RawValue>,
+}
+
+impl Kept {
+    fn received(&self) -> ReceivedEvent {
+        ReceivedEvent {
+            pixel_id: self.pixel_id.clone(),
+            event_name: self.event_name.clone(),
+            event_id: self.event_id.clone(),
+            received_at: self.received_at,
+            deduplicated: self.deduplicated,
+            test_event_code: self.test_event_code.clone(),
+            fbtrace_id: self.fbtrace_id.clone(),
+            event: serde_json::from_str(self.event.get()).expect("kept text is JSON"),
+        }
+    }
+}
+
+/// The JSON text of each event of a request the checks accepted, in order.
+fn event_texts(body: &[u8]) -> Vec<Box<RawValue>> {
+    #[derive(Deserialize)]
+    struct Data<'a> {
+        #[serde(borrow)]
+        data: Vec<&'a RawValue>,
+    }
+    match serde_json::from_slice::<Data>(body) {
+        Ok(d) => d.data.into_iter().map(RawValue::to_owned).collect(),
+        // `data` given twice: as with every other key, the last one counts.
+        Err(_) => serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|mut v| v.get_mut("data").map(Value::take))
+            .and_then(|d| match d {
+                Value::Array(events) => Some(events),
+                _ => None,
+            })
+            .unwrap_or_default()
+            .iter()
+            .map(|e| serde_json::value::to_raw_value(e).expect("a JSON value serialises"))
+            .collect(),
+    }
+}
+
 #[derive(Default)]
 struct State {
-    received: VecDeque<ReceivedEvent>,
+    received: VecDeque<Kept>,
     requests: VecDeque<RequestRecord>,
     faults: VecDeque<Fault>,
     first_seen: HashMap<DedupKey, i64>,
@@ -276,7 +335,7 @@ struct State {
 }
 
 impl State {
-    fn keep_event(&mut self, event: ReceivedEvent) {
+    fn keep_event(&mut self, event: Kept) {
         if self.received.len() >= self.max_kept.max(1) {
             self.received.pop_front();
             self.stats.dropped_events += 1;
@@ -418,7 +477,7 @@ impl GraphDouble {
             .unwrap()
             .received
             .iter()
-            .cloned()
+            .map(Kept::received)
             .collect()
     }
 
@@ -797,9 +856,9 @@ fn events(
     header_token: Option<String>,
     body: &[u8],
 ) -> Response<Full<Bytes>> {
-    // Parsed before the lock is taken, and dropped after it is released
-    // (locals drop in reverse order): a batch's tree is most of the work.
-    let parsed: Result<Value, _> = serde_json::from_slice(body);
+    // Read before the lock is taken, and dropped after it is released
+    // (locals drop in reverse order): reading a batch is most of the work.
+    let parsed: Result<Json, _> = serde_json::from_slice(body);
     let mut s = state.lock().unwrap();
     let trace = trace_id(&mut s);
     let at = now();
@@ -807,8 +866,8 @@ fn events(
         .as_ref()
         .ok()
         .and_then(|v| v.get("data"))
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+        .and_then(Json::as_array)
+        .map_or(0, <[_]>::len);
     let path = format!("POST /{pixel}/events");
 
     let carried = |id: &str| {
@@ -816,11 +875,11 @@ fn events(
             .as_ref()
             .ok()
             .and_then(|v| v.get("data"))
-            .and_then(Value::as_array)
+            .and_then(Json::as_array)
             .is_some_and(|events| {
                 events
                     .iter()
-                    .any(|e| e.get("event_id").and_then(Value::as_str) == Some(id))
+                    .any(|e| e.get("event_id").and_then(Json::as_str) == Some(id))
             })
     };
     let targeted = s
@@ -876,10 +935,10 @@ fn events(
         return response;
     }
 
-    let mut doc = parsed.unwrap_or(Value::Null);
+    let doc = parsed.unwrap_or(Json::Null);
     let token = header_token.or_else(|| {
         doc.get("access_token")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .map(str::to_string)
     });
     let verdict = check_request(config, pixel, token.as_deref(), &doc, at);
@@ -906,19 +965,26 @@ fn events(
         Ok(()) => {
             let test_event_code = doc
                 .get("test_event_code")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .map(str::to_string);
-            let Value::Array(data) = doc["data"].take() else {
-                unreachable!("check_request accepted a request without a data array")
-            };
-            // Events are moved into what the double keeps, not copied; of a
-            // batch larger than what it keeps, only the last ones are kept.
+            let data = doc
+                .get("data")
+                .and_then(Json::as_array)
+                .expect("check_request accepted a request without a data array");
+            let texts = event_texts(body);
+            assert_eq!(texts.len(), data.len(), "one text per event read");
+            // Of a batch larger than what the double keeps, only the last
+            // events are kept.
             let skipped = n_events.saturating_sub(s.max_kept.max(1));
-            for (i, event) in data.into_iter().enumerate() {
-                let event_name = event["event_name"].as_str().unwrap_or_default().to_string();
+            for (i, (event, text)) in data.iter().zip(texts).enumerate() {
+                let event_name = event
+                    .get("event_name")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let event_id = event.get("event_id").and_then(|v| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
+                    Json::String(s) => Some(s.to_string()),
+                    Json::Number(n) => Some(n.to_string()),
                     _ => None,
                 });
                 let deduplicated = match &event_id {
@@ -931,7 +997,7 @@ fn events(
                     s.stats.dropped_events += 1;
                     continue;
                 }
-                s.keep_event(ReceivedEvent {
+                s.keep_event(Kept {
                     pixel_id: pixel.to_string(),
                     event_name,
                     event_id,
@@ -939,7 +1005,7 @@ fn events(
                     deduplicated,
                     test_event_code: test_event_code.clone(),
                     fbtrace_id: trace.clone(),
-                    event,
+                    event: text,
                 });
             }
             s.keep_request(RequestRecord {
@@ -962,7 +1028,7 @@ fn check_request(
     config: &DoubleConfig,
     pixel: &str,
     token: Option<&str>,
-    doc: &Value,
+    doc: &Json,
     at: i64,
 ) -> Result<(), MetaError> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
@@ -989,7 +1055,7 @@ fn check_request(
         ))
         .with_subcode(33, "Object does not exist", "Check the pixel id and the token's access to it."));
     }
-    let Some(data) = doc.get("data").and_then(Value::as_array) else {
+    let Some(data) = doc.get("data").and_then(Json::as_array) else {
         return Err(MetaError::invalid("(#100) The parameter data is required"));
     };
     if data.is_empty() {
@@ -1009,16 +1075,16 @@ fn check_request(
     Ok(())
 }
 
-fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
+fn check_event(i: usize, event: &Json, at: i64) -> Result<(), MetaError> {
     let invalid = |msg: String| MetaError::invalid(format!("(#100) data[{i}]: {msg}"));
     let Some(name) = event
         .get("event_name")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .filter(|n| !n.is_empty())
     else {
         return Err(invalid("The parameter event_name is required".into()));
     };
-    let Some(time) = event.get("event_time").and_then(Value::as_i64) else {
+    let Some(time) = event.get("event_time").and_then(Json::as_i64) else {
         return Err(invalid(
             "The parameter event_time is required and must be an integer (Unix seconds)".into(),
         ));
@@ -1035,7 +1101,7 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
     }
     let source = event
         .get("action_source")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .unwrap_or_default();
     if !ACTION_SOURCES.contains(&source) {
         return Err(invalid(format!(
@@ -1043,13 +1109,13 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
             ACTION_SOURCES.join(", ")
         )));
     }
-    let Some(user_data) = event.get("user_data").and_then(Value::as_object) else {
+    let Some(user_data) = event.get("user_data").filter(|u| u.is_object()) else {
         return Err(invalid("The parameter user_data is required".into()));
     };
     if source == "website" {
         let url_ok = event
             .get("event_source_url")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
         if !url_ok {
             return Err(invalid(
@@ -1058,7 +1124,7 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
         }
         if user_data
             .get("client_user_agent")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .is_none_or(|u| u.is_empty())
         {
             return Err(invalid(
@@ -1068,8 +1134,8 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
     }
     for key in HASHED {
         if let Some(v) = user_data.get(key) {
-            let values: Vec<&Value> = match v {
-                Value::Array(a) => a.iter().collect(),
+            let values: Vec<&Json> = match v {
+                Json::Array(a) => a.iter().collect(),
                 other => vec![other],
             };
             for v in values {
@@ -1087,14 +1153,14 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
         }
     }
     for key in UNHASHED {
-        if let Some(v) = user_data.get(key).and_then(Value::as_str)
+        if let Some(v) = user_data.get(key).and_then(Json::as_str)
             && v.len() == 64
             && v.bytes().all(|b| b.is_ascii_hexdigit())
         {
             return Err(invalid(format!("user_data.{key} must not be hashed")));
         }
     }
-    if let Some(fbc) = user_data.get("fbc").and_then(Value::as_str) {
+    if let Some(fbc) = user_data.get("fbc").and_then(Json::as_str) {
         let parts: Vec<&str> = fbc.splitn(4, '.').collect();
         let ok = parts.len() == 4
             && parts[0] == "fb"
@@ -1108,7 +1174,7 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
             ));
         }
     }
-    if let Some(ip) = user_data.get("client_ip_address").and_then(Value::as_str)
+    if let Some(ip) = user_data.get("client_ip_address").and_then(Json::as_str)
         && ip.parse::<std::net::IpAddr>().is_err()
     {
         return Err(invalid(
@@ -1116,7 +1182,7 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
         ));
     }
     const IDENTIFYING: [&str; 6] = ["em", "ph", "external_id", "fbc", "fbp", "lead_id"];
-    if !IDENTIFYING.iter().any(|k| user_data.contains_key(*k)) {
+    if !IDENTIFYING.iter().any(|k| user_data.get(k).is_some()) {
         return Err(
             invalid("too little customer information".into()).with_subcode(
                 2804050,
@@ -1125,7 +1191,7 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
             ),
         );
     }
-    if let Some(custom) = event.get("custom_data").and_then(Value::as_object) {
+    if let Some(custom) = event.get("custom_data").filter(|c| c.is_object()) {
         if let Some(c) = custom.get("currency") {
             let ok = c
                 .as_str()
@@ -1144,10 +1210,10 @@ fn check_event(i: usize, event: &Value, at: i64) -> Result<(), MetaError> {
         let custom = event.get("custom_data");
         let value_ok = custom
             .and_then(|c| c.get("value"))
-            .is_some_and(Value::is_number);
+            .is_some_and(Json::is_number);
         let currency_ok = custom
             .and_then(|c| c.get("currency"))
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()));
         if !value_ok || !currency_ok {
             return Err(invalid(
