@@ -973,6 +973,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn digests_are_written_as_lowercase_hex() {
+        let mut bytes = [0u8; 32];
+        // Every byte value at every position.
+        for round in 0..=255u8 {
+            for (i, b) in bytes.iter_mut().enumerate() {
+                *b = round.wrapping_add(i as u8);
+            }
+            let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let digest = Sha256Digest(bytes);
+            assert_eq!(std::str::from_utf8(&digest.hex()).unwrap(), expected);
+            assert_eq!(digest.to_string(), expected);
+            assert_eq!(Sha256Digest::from_hex(&expected), Some(digest));
+        }
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
     fn an_ip_address_is_written_as_its_parsed_form() {
         let mut texts: Vec<String> = [
             "0.0.0.0",
