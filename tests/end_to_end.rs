@@ -852,8 +852,8 @@ async fn the_double_keeps_a_bounded_history_and_says_what_it_dropped() {
     );
 }
 
-/// A key given twice counts with its last value, as in every JSON reader
-/// Meta's side is likely to use: `data` too.
+/// A key given twice counts with its last value, as the double read
+/// requests when it built `serde_json` values of them: `data` too.
 #[tokio::test]
 async fn the_double_reads_a_repeated_key_as_its_last_value() {
     let d = double().await;
