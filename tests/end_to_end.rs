@@ -138,6 +138,62 @@ async fn each_seed_event_and_a_custom_one_is_accepted_by_the_double() {
     );
 }
 
+/// Every `user_data` key Meta takes, each mapped to a value it accepts:
+/// the outcome's flags name exactly the keys the event carried, so the
+/// component's flag for each key and the host's name for each flag agree.
+#[tokio::test]
+async fn the_match_key_flags_name_every_key_sent() {
+    let d = double().await;
+    let values = [
+        ("em", "a@example.com"),
+        ("ph", "+16505550100"),
+        ("fn", "Ada"),
+        ("ln", "Lovelace"),
+        ("ge", "f"),
+        ("db", "1990-01-02"),
+        ("ct", "Paris"),
+        ("st", "California"),
+        ("zp", "94025"),
+        ("country", "US"),
+        ("external_id", "x-1"),
+        ("client_ip_address", "203.0.113.9"),
+        ("client_user_agent", "Mozilla/5.0"),
+        ("fbc", "fb.1.1554763741205.AbCdEf"),
+        ("fbp", "fb.1.1596403881668.1116446470"),
+        ("subscription_id", "sub-1"),
+        ("fb_login_id", "1234567890"),
+        ("lead_id", "1234567890123456"),
+        ("anon_id", "anon-1"),
+        ("madid", "38400000-8cf0-11bd-b23e-10b96e40000d"),
+        ("page_id", "1234567890"),
+        ("page_scoped_user_id", "psid-1"),
+        ("ctwa_clid", "clid-1"),
+        ("ig_account_id", "1234567890"),
+        ("ig_sid", "igsid-1"),
+    ];
+    assert_eq!(values.len(), wit::MatchKeys::NAMES.len());
+    let mapping: serde_json::Map<String, Value> = values
+        .iter()
+        .map(|(k, v)| (format!("user_data.{k}"), json!(v)))
+        .collect();
+    let s = settings(
+        "Lead",
+        json!({"action_source": "email", "mapping": mapping}),
+    );
+    let exec = execute(&d, &s, &firing("keys-1", "t", json!({}))).await;
+    let o = accepted(&exec);
+    assert_eq!(o.match_keys, wit::MatchKeys::all(), "{:?}", o.warnings);
+    let sent: std::collections::BTreeSet<String> = d.received()[0].event["user_data"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let named: std::collections::BTreeSet<String> =
+        o.match_keys.names().map(str::to_string).collect();
+    assert_eq!(named, sent);
+}
+
 #[tokio::test]
 async fn personal_data_arrives_normalised_and_hashed_as_meta_matches_it() {
     let d = double().await;
