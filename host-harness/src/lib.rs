@@ -11,7 +11,7 @@
 //! - [`component`]: the bundled component, the test fixture and the cache
 //!   folder;
 //! - [`demo`]: the bundled examples end to end;
-//! - [`bench`]: reproducible performance figures.
+//! - [`bench`](mod@bench): reproducible performance figures.
 //!
 //! The `host-harness` binary is a thin CLI over these, one file per
 //! subcommand in `src/cli/`.
