@@ -28,6 +28,7 @@ node-test:
 check: setup
 	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 # Performance figures: the host and the component, then Meta's Python SDK on
 # the same work.
