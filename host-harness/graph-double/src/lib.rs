@@ -225,9 +225,10 @@ fn one() -> u32 {
     1
 }
 
-/// One event the double accepted.
+/// One event the double accepted: the event as a JSON value (`E`), or as
+/// the JSON text the double keeps it as until it is asked for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReceivedEvent {
+pub struct ReceivedEvent<E = Value> {
     /// The pixel it was sent to.
     pub pixel_id: String,
     /// `event_name`.
@@ -243,7 +244,7 @@ pub struct ReceivedEvent {
     /// The request's trace id.
     pub fbtrace_id: String,
     /// The event as received.
-    pub event: Value,
+    pub event: E,
 }
 
 /// One request and the double's answer.
@@ -266,19 +267,8 @@ pub struct RequestRecord {
 type DedupKey = (String, String, String);
 
 /// An accepted event as the double keeps it: its JSON text as it arrived,
-/// read into a [`ReceivedEvent`] only when someone asks for it. Serialised,
-/// it is the `ReceivedEvent` it reads as.
-#[derive(Serialize)]
-struct Kept {
-    pixel_id: String,
-    event_name: String,
-    event_id: Option<String>,
-    received_at: i64,
-    deduplicated: bool,
-    test_event_code: Option<String>,
-    fbtrace_id: String,
-    event: Box<RawValue>,
-}
+/// read into a value only when someone asks for it.
+type Kept = ReceivedEvent<Box<RawValue>>;
 
 impl Kept {
     fn received(&self) -> ReceivedEvent {
