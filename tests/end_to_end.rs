@@ -140,7 +140,8 @@ async fn each_seed_event_and_a_custom_one_is_accepted_by_the_double() {
 
 /// Every `user_data` key Meta takes, each mapped to a value it accepts:
 /// the outcome's flags name exactly the keys the event carried, so the
-/// component's flag for each key and the host's name for each flag agree.
+/// component's flag for each key and the host's name for each flag agree,
+/// key by key (two keys' flags swapped would show) and all at once.
 #[tokio::test]
 async fn the_match_key_flags_name_every_key_sent() {
     let d = double().await;
@@ -172,26 +173,48 @@ async fn the_match_key_flags_name_every_key_sent() {
         ("ig_sid", "igsid-1"),
     ];
     assert_eq!(values.len(), wit::MatchKeys::NAMES.len());
-    let mapping: serde_json::Map<String, Value> = values
+    // Meta refuses an event without one of these.
+    let identifying = ["em", "ph", "external_id", "fbc", "fbp", "lead_id"];
+    let mut events: Vec<Vec<&str>> = values
         .iter()
-        .map(|(k, v)| (format!("user_data.{k}"), json!(v)))
+        .map(|(key, _)| match identifying.contains(key) {
+            true => vec![*key],
+            false => vec![*key, "em"],
+        })
         .collect();
-    let s = settings(
-        "Lead",
-        json!({"action_source": "email", "mapping": mapping}),
-    );
-    let exec = execute(&d, &s, &firing("keys-1", "t", json!({}))).await;
-    let o = accepted(&exec);
-    assert_eq!(o.match_keys, wit::MatchKeys::all(), "{:?}", o.warnings);
-    let sent: std::collections::BTreeSet<String> = d.received()[0].event["user_data"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
-    let named: std::collections::BTreeSet<String> =
-        o.match_keys.names().map(str::to_string).collect();
-    assert_eq!(named, sent);
+    events.push(values.iter().map(|(key, _)| *key).collect());
+    for (i, keys) in events.iter().enumerate() {
+        // Every key mapped: the ones under test to their value, the others
+        // to nothing, so that no default fills them from the contact.
+        let mapping: serde_json::Map<String, Value> = values
+            .iter()
+            .map(|(k, v)| {
+                let value = if keys.contains(k) { *v } else { "" };
+                (format!("user_data.{k}"), json!(value))
+            })
+            .collect();
+        let s = settings(
+            "Lead",
+            json!({"action_source": "email", "mapping": mapping}),
+        );
+        let exec = execute(&d, &s, &firing(&format!("keys-{i}"), "t", json!({}))).await;
+        let o = accepted(&exec);
+        let named: std::collections::BTreeSet<&str> = o.match_keys.names().collect();
+        let sent: std::collections::BTreeSet<String> = d.received()[i].event["user_data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let expected: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+        assert_eq!(named, expected, "{keys:?}: {:?}", o.warnings);
+        assert_eq!(
+            sent,
+            expected.iter().map(|k| k.to_string()).collect(),
+            "{keys:?}"
+        );
+    }
+    assert_eq!(d.received().len(), values.len() + 1);
 }
 
 #[tokio::test]
