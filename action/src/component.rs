@@ -18,6 +18,13 @@ wit_bindgen::generate!({
 
 use exports::hoop::workflow::action as wit;
 
+/// The component's allocator. An event costs about 75 allocations, and
+/// with the standard library's dlmalloc they were a tenth of a batch's time;
+/// talc's size-class bins take about two fifths less, for about 30 KB more
+/// of component.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 struct Component;
 
 impl wit::Guest for Component {
