@@ -38,7 +38,8 @@ fn main() {
                     "order": {"id": format!("o{i}"), "total": 10.0 + i as f64, "currency": "USD"},
                     "page": {"url": "https://shop.example/thanks"},
                     "client": {"user_agent": "Mozilla/5.0", "ip_address": "203.0.113.9"}
-                }),
+                })
+                .into(),
             };
             (f, c)
         })

@@ -3,6 +3,7 @@
 
 use crate::graph;
 use crate::input::{Contact, Firing};
+use crate::json_tree::{JsonTree, Kind};
 use crate::names::ActionSource;
 use crate::normalize::UserKey;
 use crate::outcome::{self, ActionError};
@@ -212,9 +213,9 @@ fn now() -> i64 {
 #[allow(clippy::result_large_err)]
 fn inputs(firing: wit::Firing, contact: wit::Contact) -> Result<(Firing, Contact), wit::Failure> {
     let contact = contact_from(contact).map_err(|p| bare(ActionError::InvalidInput(vec![p])))?;
-    let data = match serde_json::from_str(&firing.data) {
-        Ok(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
-        Ok(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
+    let data = match JsonTree::parse(&firing.data) {
+        Ok(tree) if tree.root().kind() == Kind::Object => tree,
+        Ok(tree) if tree.root().kind() == Kind::Null => JsonTree::empty_object(),
         _ => {
             return Err(bare(ActionError::InvalidInput(vec![
                 outcome::Problem::new("trigger.data", "the trigger's data is not a JSON object"),
@@ -262,8 +263,8 @@ fn transport(e: &anyhow::Error) -> outcome::TransportFailure {
 fn contact_from(c: wit::Contact) -> Result<Contact, outcome::Problem> {
     let custom_fields = match c.custom_fields.trim() {
         "" => Default::default(),
-        text => match serde_json::from_str(text) {
-            Ok(serde_json::Value::Object(m)) => m,
+        text => match JsonTree::parse(text) {
+            Ok(tree) if tree.root().kind() == Kind::Object => tree,
             _ => {
                 return Err(outcome::Problem::new(
                     "contact.custom_fields",

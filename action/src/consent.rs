@@ -37,7 +37,7 @@ pub fn refusal(settings: &Settings, contact: &Contact, firing: &Firing) -> Optio
     let set = consent
         .template
         .resolve(&Context::new(contact, firing))
-        .is_some_and(|v| is_set(&v.as_value()));
+        .is_some_and(|v| is_set(&v.to_value()));
     match (consent.flag_means_opt_out, set) {
         (true, true) => Some(format!(
             "the contact opted out of marketing (contact field `{}` is set); nothing was sent",
@@ -62,7 +62,7 @@ mod tests {
             id: "c".into(),
             ..Contact::default()
         };
-        c.custom_fields.insert("dnd".into(), dnd);
+        c.custom_fields = json!({ "dnd": dnd }).into();
         c
     }
 

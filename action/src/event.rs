@@ -3,14 +3,13 @@
 //! that nothing Meta would refuse is sent.
 
 use crate::input::{Contact, Firing};
-use crate::mapping::{self, Context, Param, Resolved};
+use crate::mapping::{Context, Param, Resolved};
 use crate::names::ActionSource;
 use crate::normalize::{self, Locale, Normalized, UserKey};
 use crate::outcome::{Problem, Warning};
 use crate::regions;
 use crate::settings::{LimitedDataUse, Settings};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 /// Meta refuses events older than this (reference section 2).
 pub const MAX_AGE_SECS: i64 = 7 * 24 * 3600;
@@ -291,14 +290,14 @@ pub fn build(
         };
         match &entry.param {
             Param::UserData(key) => user_values.push((*key, value)),
-            Param::CustomData(field) => match custom_data_value(field, value.into_value()) {
+            Param::CustomData(field) => match custom_data_value(field, &value) {
                 Ok(v) => {
                     event.custom_data.insert(field.clone(), v);
                 }
                 Err(why) => warnings.push(Warning::new(name, format!("left out: {why}"))),
             },
             Param::OriginalEventData(field) if field == "event_time" => {
-                match number(&value.as_value()).filter(|t| t.fract() == 0.0 && *t > 0.0) {
+                match number(&value.to_value()).filter(|t| t.fract() == 0.0 && *t > 0.0) {
                     Some(t) => {
                         event
                             .original_event_data
@@ -329,7 +328,7 @@ pub fn build(
                     event.referrer_url = Some(url);
                 }
             }
-            Param::OptOut => match boolean(&value.as_value()) {
+            Param::OptOut => match boolean(&value.to_value()) {
                 Some(b) => event.opt_out = Some(b),
                 None => warnings.push(Warning::new(name, "left out: must be true or false")),
             },
@@ -535,17 +534,16 @@ fn check(
     }
 }
 
-/// Every text in a value, as merge fields read them (a list gives each
-/// element).
-fn texts(v: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    mapping::json_texts(v, &mut |t| out.push(t.to_string()));
-    out
-}
-
-/// The first text in a value, as merge fields read it.
+/// The first text in a line item's field, as merge fields read a value: a
+/// list gives its first text, a number its digits.
 fn first_text(v: &Value) -> Option<String> {
-    mapping::first_json_text(v).map(Cow::into_owned)
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(a) => a.iter().find_map(first_text),
+        Value::Null | Value::Object(_) => None,
+    }
 }
 
 fn boolean(v: &Value) -> Option<bool> {
@@ -587,16 +585,19 @@ pub fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
+/// A `custom_data` field's value, read as Meta expects that field. Texts
+/// are read borrowed from the merge field; only what is sent is copied.
+fn custom_data_value(field: &str, v: &Resolved<'_>) -> Result<Value, String> {
     match field {
-        "value" | "predicted_ltv" => match number(&v) {
+        "value" | "predicted_ltv" => match number(&v.to_value()) {
             Some(n) if n >= 0.0 => Ok(serde_json::Number::from_f64(n)
                 .map(Value::Number)
                 .unwrap_or(Value::Null)),
             _ => Err("not a non-negative amount".into()),
         },
         "currency" => {
-            let c = first_text(&v)
+            let c = v
+                .first_text()
                 .unwrap_or_default()
                 .trim()
                 .to_ascii_uppercase();
@@ -606,31 +607,34 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
                 Err("not an ISO 4217 currency code such as USD or EUR".into())
             }
         }
-        "num_items" => match number(&v) {
+        "num_items" => match number(&v.to_value()) {
             Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok(Value::from(n as i64)),
             _ => Err("not a whole number".into()),
         },
         "content_ids" => {
-            let ids: Vec<Value> = texts(&v)
-                .into_iter()
-                .filter(|s| !s.trim().is_empty())
-                .map(Value::String)
-                .collect();
+            let mut ids: Vec<Value> = Vec::new();
+            v.for_each_text(&mut |s| {
+                if !s.trim().is_empty() {
+                    ids.push(Value::String(s.to_string()));
+                }
+            });
             if ids.is_empty() {
                 Err("no ids".into())
             } else {
                 Ok(Value::Array(ids))
             }
         }
-        "contents" => contents(v),
-        "content_type" => match first_text(&v)
+        "contents" => contents(v.to_value()),
+        "content_type" => match v
+            .first_text()
             .map(|s| s.trim().to_ascii_lowercase())
             .as_deref()
         {
             Some(t @ ("product" | "product_group")) => Ok(Value::String(t.to_string())),
             _ => Err("content_type is product or product_group".into()),
         },
-        "delivery_category" => match first_text(&v)
+        "delivery_category" => match v
+            .first_text()
             .map(|s| s.trim().to_ascii_lowercase())
             .as_deref()
         {
@@ -639,10 +643,10 @@ fn custom_data_value(field: &str, v: Value) -> Result<Value, String> {
             }
             _ => Err("delivery_category is in_store, curbside or home_delivery".into()),
         },
-        "content_name" | "content_category" | "order_id" | "status" | "search_string" => {
-            Ok(Value::String(first_text(&v).unwrap_or_default()))
-        }
-        _ => Ok(v),
+        "content_name" | "content_category" | "order_id" | "status" | "search_string" => Ok(
+            Value::String(v.first_text().unwrap_or_default().into_owned()),
+        ),
+        _ => Ok(v.to_value()),
     }
 }
 
@@ -738,7 +742,8 @@ mod tests {
                       "items": [{"sku": "A1", "qty": 2, "price": 600}, {"sku": "B2", "price": 99}]},
             "page": {"url": "https://shop.example/thanks?fbclid=IwAbC"},
             "client": {"user_agent": "Mozilla/5.0", "ip_address": "203.0.113.9"}
-        });
+        })
+        .into();
         f
     }
 
@@ -778,7 +783,7 @@ mod tests {
     fn meta_rejections_are_caught_before_sending() {
         let mut f = order();
         f.occurred_at = NOW - 8 * 86_400;
-        f.data = json!({"order": {"id": "o"}});
+        f.data = json!({"order": {"id": "o"}}).into();
         let r = build(&settings(""), &contact(), &f, NOW).unwrap_err();
         let paths: Vec<_> = r.problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(

@@ -2,7 +2,7 @@
 //! the trigger. Plain Rust twins of the WIT records, so the core compiles
 //! and is tested natively.
 
-use serde_json::{Map, Value};
+use crate::json_tree::JsonTree;
 
 /// One contact record, values as the user typed them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,8 +29,8 @@ pub struct Contact {
     pub postal_code: Option<String>,
     /// Country, name or code.
     pub country: Option<String>,
-    /// Every other field, by name.
-    pub custom_fields: Map<String, Value>,
+    /// Every other field, by name: a JSON object.
+    pub custom_fields: JsonTree,
 }
 
 /// One trigger firing.
@@ -42,8 +42,8 @@ pub struct Firing {
     pub trigger_type: String,
     /// When it happened, Unix seconds.
     pub occurred_at: i64,
-    /// What the trigger carries.
-    pub data: Value,
+    /// What the trigger carries: a JSON object.
+    pub data: JsonTree,
 }
 
 impl Firing {
@@ -53,7 +53,7 @@ impl Firing {
             id: id.into(),
             trigger_type: trigger_type.into(),
             occurred_at,
-            data: Value::Object(Map::new()),
+            data: JsonTree::empty_object(),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! The core is plain Rust, compiled and tested natively: [`names`] holds
 //! Meta's event names and action sources, [`settings`] reads what the
 //! builder filled in, [`consent`] skips contacts who opted out,
-//! [`mapping`] resolves merge fields,
+//! [`mapping`] resolves merge fields in the trigger's data and the contact
+//! (JSON read once into a [`json_tree`]),
 //! [`normalize`] prepares customer data as Meta matches it, [`event`] builds
 //! and checks the event, [`graph`] speaks the Graph API. [`execute`] ties
 //! them together around a transport function; on `wasm32` the component
@@ -19,6 +20,7 @@ mod country_names;
 pub mod event;
 pub mod graph;
 pub mod input;
+pub mod json_tree;
 pub mod mapping;
 pub mod names;
 pub mod normalize;

@@ -10,6 +10,7 @@
 //! list stays a list); mixed text renders as text.
 
 use crate::input::{Contact, Firing};
+use crate::json_tree::{JsonNode, Kind};
 use crate::names::EventName;
 use crate::normalize::{UserKey, is_blank};
 use serde_json::{Map, Value};
@@ -418,9 +419,10 @@ pub enum Resolved<'a> {
     Text(Cow<'a, str>),
     /// Every value of a contact's list field (`contact.emails`).
     Texts(&'a [String]),
-    /// A value of the trigger's data or of a custom field; owned when `*`
-    /// collected it from a list.
-    Json(Cow<'a, Value>),
+    /// A value of the trigger's data or of a custom field.
+    Json(JsonNode<'a>),
+    /// What `*` collected from a list's members, in order; reads as a list.
+    Each(Vec<Resolved<'a>>),
     /// A whole number the firing carries (`trigger.occurred_at`).
     Integer(i64),
 }
@@ -432,17 +434,15 @@ impl<'a> Resolved<'a> {
         match self {
             Resolved::Text(t) => Value::String(t.into_owned()),
             Resolved::Texts(l) => Value::Array(l.iter().cloned().map(Value::String).collect()),
-            Resolved::Json(v) => v.into_owned(),
+            Resolved::Json(v) => v.to_value(),
+            Resolved::Each(l) => Value::Array(l.into_iter().map(Resolved::into_value).collect()),
             Resolved::Integer(i) => Value::from(i),
         }
     }
 
-    /// The value as JSON, borrowed when it already is JSON.
-    pub fn as_value(&self) -> Cow<'_, Value> {
-        match self {
-            Resolved::Json(v) => Cow::Borrowed(v.as_ref()),
-            other => Cow::Owned(other.clone().into_value()),
-        }
+    /// The value as JSON, with its type.
+    pub fn to_value(&self) -> Value {
+        self.clone().into_value()
     }
 
     /// Calls `f` with every text in the value, in order: a list gives each
@@ -451,7 +451,8 @@ impl<'a> Resolved<'a> {
         match self {
             Resolved::Text(t) => f(t),
             Resolved::Texts(l) => l.iter().for_each(|t| f(t)),
-            Resolved::Json(v) => json_texts(v, f),
+            Resolved::Json(v) => json_texts(*v, f),
+            Resolved::Each(l) => l.iter().for_each(|r| r.for_each_text(f)),
             Resolved::Integer(i) => f(&i.to_string()),
         }
     }
@@ -461,8 +462,8 @@ impl<'a> Resolved<'a> {
         match self {
             Resolved::Text(t) => Some(t.clone()),
             Resolved::Texts(l) => l.first().map(|t| Cow::Borrowed(t.as_str())),
-            Resolved::Json(Cow::Borrowed(v)) => first_json_text(v),
-            Resolved::Json(Cow::Owned(v)) => first_json_text(v).map(|t| Cow::Owned(t.into_owned())),
+            Resolved::Json(v) => first_json_text(*v),
+            Resolved::Each(l) => l.iter().find_map(Resolved::first_text),
             Resolved::Integer(i) => Some(Cow::Owned(i.to_string())),
         }
     }
@@ -473,7 +474,8 @@ impl<'a> Resolved<'a> {
         match self {
             Resolved::Text(t) => is_blank(t),
             Resolved::Texts(l) => l.iter().all(|t| is_blank(t)),
-            Resolved::Json(v) => is_empty(v),
+            Resolved::Json(v) => is_empty(*v),
+            Resolved::Each(l) => l.iter().all(Resolved::is_empty),
             Resolved::Integer(_) => false,
         }
     }
@@ -484,44 +486,49 @@ impl<'a> Resolved<'a> {
         match self {
             Resolved::Text(t) => out.push_str(t),
             Resolved::Texts(l) => out.push_str(l.first().map_or("", String::as_str)),
-            Resolved::Json(v) => write_json_scalar(v, out),
+            Resolved::Json(v) => write_json_scalar(*v, out),
+            Resolved::Each(l) => {
+                if let Some(first) = l.first() {
+                    first.write_scalar(out);
+                }
+            }
             Resolved::Integer(i) => out.push_str(&i.to_string()),
         }
     }
 }
 
 /// Calls `f` with every text in a JSON value, as [`Resolved::for_each_text`].
-pub(crate) fn json_texts(v: &Value, f: &mut dyn FnMut(&str)) {
-    match v {
-        Value::String(s) => f(s),
-        Value::Array(a) => a.iter().for_each(|x| json_texts(x, f)),
-        Value::Number(n) => f(&n.to_string()),
-        Value::Bool(b) => f(if *b { "true" } else { "false" }),
-        Value::Null | Value::Object(_) => {}
+fn json_texts(v: JsonNode<'_>, f: &mut dyn FnMut(&str)) {
+    match v.kind() {
+        Kind::String(s) => f(s),
+        Kind::Array => v.items().for_each(|x| json_texts(x, f)),
+        Kind::Number(n) => f(&n.to_string()),
+        Kind::Bool(b) => f(if b { "true" } else { "false" }),
+        Kind::Null | Kind::Object => {}
     }
 }
 
 /// The first text in a JSON value, as [`Resolved::first_text`].
-pub(crate) fn first_json_text(v: &Value) -> Option<Cow<'_, str>> {
-    match v {
-        Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
-        Value::Array(a) => a.iter().find_map(first_json_text),
-        Value::Null | Value::Object(_) => None,
+fn first_json_text(v: JsonNode<'_>) -> Option<Cow<'_, str>> {
+    match v.kind() {
+        Kind::String(s) => Some(Cow::Borrowed(s)),
+        Kind::Number(n) => Some(Cow::Owned(n.to_string())),
+        Kind::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
+        Kind::Array => v.items().find_map(first_json_text),
+        Kind::Null | Kind::Object => None,
     }
 }
 
-fn write_json_scalar(v: &Value, out: &mut String) {
-    match v {
-        Value::String(s) => out.push_str(s),
-        Value::Array(a) => {
-            if let Some(first) = a.first() {
+fn write_json_scalar(v: JsonNode<'_>, out: &mut String) {
+    match v.kind() {
+        Kind::String(s) => out.push_str(s),
+        Kind::Array => {
+            if let Some(first) = v.items().next() {
                 write_json_scalar(first, out);
             }
         }
-        Value::Null => {}
-        other => out.push_str(&other.to_string()),
+        Kind::Null => {}
+        _ => out.push_str(&v.to_value().to_string()),
     }
 }
 
@@ -544,6 +551,7 @@ impl<'a> Context<'a> {
             Source::Custom(name, path) => self
                 .contact
                 .custom_fields
+                .root()
                 .get(name)
                 .and_then(|v| walk(v, path)),
             Source::Firing(FiringField::Id) => Some(Resolved::Text(Cow::Borrowed(&self.firing.id))),
@@ -553,7 +561,7 @@ impl<'a> Context<'a> {
             Source::Firing(FiringField::OccurredAt) => {
                 Some(Resolved::Integer(self.firing.occurred_at))
             }
-            Source::Data(path) => walk(&self.firing.data, path),
+            Source::Data(path) => walk(self.firing.data.root(), path),
             Source::Nothing => None,
         }?;
         (!v.is_empty()).then_some(v)
@@ -588,40 +596,32 @@ impl<'a> Context<'a> {
     }
 }
 
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => is_blank(s),
-        Value::Array(a) => a.iter().all(is_empty),
+fn is_empty(v: JsonNode<'_>) -> bool {
+    match v.kind() {
+        Kind::Null => true,
+        Kind::String(s) => is_blank(s),
+        Kind::Array => v.items().all(is_empty),
         _ => false,
     }
 }
 
 /// Follows `path` into a JSON value; `*` maps the rest of the path over
 /// every element of a list. A number segment indexes a list.
-fn walk<'a>(v: &'a Value, path: &[String]) -> Option<Resolved<'a>> {
-    walk_json(v, path).map(Resolved::Json)
-}
-
-fn walk_json<'a>(v: &'a Value, path: &[String]) -> Option<Cow<'a, Value>> {
+fn walk<'a>(v: JsonNode<'a>, path: &[String]) -> Option<Resolved<'a>> {
     let Some((head, tail)) = path.split_first() else {
-        return Some(Cow::Borrowed(v));
+        return Some(Resolved::Json(v));
     };
-    match v {
-        Value::Object(m) => m.get(head.as_str()).and_then(|x| walk_json(x, tail)),
-        Value::Array(items) if head == "*" => {
-            let out: Vec<Value> = items
-                .iter()
-                .filter_map(|x| walk_json(x, tail))
-                .map(Cow::into_owned)
-                .collect();
-            (!out.is_empty()).then_some(Cow::Owned(Value::Array(out)))
+    match v.kind() {
+        Kind::Object => v.get(head).and_then(|x| walk(x, tail)),
+        Kind::Array if head == "*" => {
+            let each: Vec<Resolved<'a>> = v.items().filter_map(|x| walk(x, tail)).collect();
+            (!each.is_empty()).then_some(Resolved::Each(each))
         }
-        Value::Array(items) => head
+        Kind::Array => head
             .parse::<usize>()
             .ok()
-            .and_then(|i| items.get(i))
-            .and_then(|x| walk_json(x, tail)),
+            .and_then(|i| v.index(i))
+            .and_then(|x| walk(x, tail)),
         _ => None,
     }
 }
@@ -858,17 +858,17 @@ mod tests {
     use serde_json::json;
 
     fn sample() -> (Contact, Firing) {
-        let mut custom = Map::new();
-        custom.insert("loyalty_tier".into(), json!("gold"));
         let contact = Contact {
             id: "c-1".into(),
             emails: vec!["a@example.com".into(), "b@example.com".into()],
             first_name: Some("Ada".into()),
-            custom_fields: custom,
+            custom_fields: json!({"loyalty_tier": "gold"}).into(),
             ..Contact::default()
         };
         let mut firing = Firing::new("f-9", "order_placed", 1_700_000_000);
-        firing.data = json!({"order": {"id": "o-7", "total": 42.5, "items": [{"id": "sku1"}, {"id": "sku2"}]}});
+        firing.data =
+            json!({"order": {"id": "o-7", "total": 42.5, "items": [{"id": "sku1"}, {"id": "sku2"}]}})
+                .into();
         (contact, firing)
     }
 

@@ -108,7 +108,7 @@ fn native_firing(f: &wit::Firing) -> Result<send_conversion_event::input::Firing
         id: f.id.clone(),
         trigger_type: f.trigger_type.clone(),
         occurred_at: f.occurred_at,
-        data: serde_json::from_str(&f.data)?,
+        data: send_conversion_event::json_tree::JsonTree::parse(&f.data)?,
     })
 }
 
