@@ -2,6 +2,7 @@
 //! firing, normalised and hashed, and checked the way Meta will check it so
 //! that nothing Meta would refuse is sent.
 
+use crate::digests::Digests;
 use crate::input::{Contact, Firing};
 use crate::mapping::{Context, Param, Resolved};
 use crate::names::ActionSource;
@@ -251,6 +252,18 @@ pub fn build(
     firing: &Firing,
     now: i64,
 ) -> Result<Built, Refused> {
+    build_with(settings, contact, firing, now, &mut Digests::new())
+}
+
+/// [`build`] with the digests of recurring values kept in `digests`: a
+/// batch builds all its events with one memo.
+pub fn build_with(
+    settings: &Settings,
+    contact: &Contact,
+    firing: &Firing,
+    now: i64,
+    digests: &mut Digests,
+) -> Result<Built, Refused> {
     let ctx = Context::new(contact, firing);
     let locale = Locale::for_contact(contact.country.as_deref(), settings.default_country);
     let mut warnings = Vec::new();
@@ -378,6 +391,7 @@ pub fn build(
                         {
                             UserValue::Plain(p)
                         }
+                        Normalized::Plain(p) => UserValue::Sha256(digests.of(key, &p)),
                         n => n
                             .digest()
                             .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),

@@ -17,6 +17,7 @@
 
 pub mod consent;
 mod country_names;
+pub mod digests;
 pub mod event;
 pub mod graph;
 pub mod input;
@@ -31,6 +32,7 @@ pub mod settings;
 #[cfg(target_arch = "wasm32")]
 mod component;
 
+use digests::Digests;
 use input::{Contact, Firing};
 use outcome::{ActionError, Failure, Outcome, Problem, TransportFailure};
 use std::borrow::Borrow;
@@ -136,7 +138,7 @@ pub fn preview_with(
     contact: &Contact,
     now: i64,
 ) -> Result<Preview, Failure> {
-    let (mut preview, event) = prepare(settings, firing, contact, now)?;
+    let (mut preview, event) = prepare(settings, firing, contact, now, &mut Digests::new())?;
     preview.request = event.map(|e| graph::request(settings, std::slice::from_ref(&e)));
     Ok(preview)
 }
@@ -153,6 +155,7 @@ fn prepare(
     firing: &Firing,
     contact: &Contact,
     now: i64,
+    digests: &mut Digests,
 ) -> Result<(Preview, Option<event::Event>), Failure> {
     let event_name = settings.event.as_str().to_string();
     if let Some(reason) = consent::refusal(settings, contact, firing) {
@@ -169,12 +172,13 @@ fn prepare(
         };
         return Ok((preview, None));
     }
-    let built = event::build(settings, contact, firing, now).map_err(|r| Failure {
-        error: ActionError::InvalidInput(r.problems),
-        event_name: Some(event_name.clone()),
-        event_id: Some(r.event_id),
-        warnings: r.warnings,
-    })?;
+    let built =
+        event::build_with(settings, contact, firing, now, digests).map_err(|r| Failure {
+            error: ActionError::InvalidInput(r.problems),
+            event_name: Some(event_name.clone()),
+            event_id: Some(r.event_id),
+            warnings: r.warnings,
+        })?;
     let preview = Preview {
         event_name,
         event_id: built.event.event_id.clone(),
@@ -303,6 +307,7 @@ where
     // The items written into the body, waiting for its answer.
     let mut waiting: Vec<(usize, Preview)> = Vec::new();
     let mut body: Option<graph::BodyWriter> = None;
+    let mut digests = Digests::new();
     let mut flush = |body: graph::BodyWriter,
                      waiting: &mut Vec<(usize, Preview)>,
                      results: &mut Vec<Option<Result<Outcome, Failure>>>| {
@@ -317,7 +322,7 @@ where
     for (i, item) in items.enumerate() {
         let (firing, contact): &(Firing, Contact) = item.borrow();
         results.push(None);
-        match prepare(settings, firing, contact, now) {
+        match prepare(settings, firing, contact, now, &mut digests) {
             Ok((p, Some(e))) => {
                 let b = body.get_or_insert_with(|| {
                     graph::BodyWriter::with_capacity(expected.saturating_sub(i))
@@ -403,6 +408,64 @@ mod tests {
             ids.push(f.event_id.unwrap());
         }
         assert_eq!(ids[0], ids[1]);
+    }
+
+    #[test]
+    fn a_batch_sends_each_event_as_it_would_go_alone() {
+        // Genders, countries and states that repeat and that differ, some
+        // already hashed by the platform, so that the batch's memo of their
+        // digests is hit, missed and bypassed.
+        let people = [
+            ("f", "US", "California"),
+            ("male", "us", "CA"),
+            ("F", "Germany", "Bayern"),
+            ("m", "US", "Texas"),
+            ("female", "DE", "bayern"),
+            ("f", "United States", "california"),
+            (
+                "m",
+                "FR",
+                "6959097001d10501ac7d54c0bdb8db61420f658f2922cc26e46d536119a31126",
+            ),
+            ("", "CA", "Quebec"),
+        ];
+        let items: Vec<(Firing, Contact)> = people
+            .iter()
+            .enumerate()
+            .map(|(i, (gender, country, state))| {
+                let contact = Contact {
+                    id: format!("c{i}"),
+                    emails: vec![format!("person{i}@example.com")],
+                    gender: Some(gender.to_string()),
+                    country: Some(country.to_string()),
+                    state: Some(state.to_string()),
+                    city: Some("Springfield".into()),
+                    ..Contact::default()
+                };
+                (
+                    Firing::new(format!("f{i}"), "form_submitted", 1_000),
+                    contact,
+                )
+            })
+            .collect();
+        let mut batch = Vec::new();
+        execute_batch(SETTINGS, &items, 1_010, &mut |r| {
+            batch.push(r.body.clone());
+            Ok((200, r#"{"events_received":8,"fbtrace_id":"B"}"#.into()))
+        });
+        let batch: serde_json::Value = serde_json::from_str(&batch[0]).unwrap();
+        for (i, (firing, contact)) in items.iter().enumerate() {
+            let alone = preview(SETTINGS, firing, contact, 1_010).unwrap();
+            let alone: serde_json::Value =
+                serde_json::from_str(&alone.request.unwrap().body).unwrap();
+            assert_eq!(batch["data"][i], alone["data"][0], "item {i}");
+        }
+        let user_data = |i: usize| &batch["data"][i]["user_data"];
+        assert_eq!(user_data(0)["st"], user_data(5)["st"], "the same state");
+        assert_ne!(user_data(0)["st"], user_data(3)["st"], "another state");
+        assert_eq!(user_data(2)["country"], user_data(4)["country"]);
+        assert_eq!(user_data(0)["ge"], user_data(2)["ge"]);
+        assert_ne!(user_data(0)["ge"], user_data(1)["ge"]);
     }
 
     #[test]
