@@ -179,11 +179,17 @@ impl<'a> JsonNode<'a> {
         let Node::Object(members) = self.node else {
             return None;
         };
-        let text = &self.tree.text;
+        let (text, key) = (self.tree.text.as_bytes(), key.as_bytes());
+        // Lengths, then first bytes, rule out nearly every other key before
+        // their bytes are compared.
         self.tree.nodes[members.clone()]
             .iter()
             .rev()
-            .find(|e| e.key.len() == key.len() && &text[e.key.clone()] == key)
+            .find(|e| {
+                e.key.len() == key.len()
+                    && key.first().is_none_or(|k| text[e.key.start] == *k)
+                    && &text[e.key.clone()] == key
+            })
             .map(|e| self.at(e))
     }
 
