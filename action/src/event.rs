@@ -382,20 +382,25 @@ pub fn build_with(
             if seen > take {
                 return;
             }
-            match normalize::normalize(key, raw, &locale) {
-                Ok(n) => {
-                    let value = match n {
-                        Normalized::Plain(p) | Normalized::Hashed(p)
-                            if !key.hashed()
-                                || (key == UserKey::ExternalId && !settings.hash_external_id) =>
-                        {
-                            UserValue::Plain(p)
-                        }
-                        Normalized::Plain(p) => UserValue::Sha256(digests.of(key, &p)),
-                        n => n
-                            .digest()
-                            .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
-                    };
+            // The keys whose values recur are read through the batch's
+            // memo; the others are read here.
+            let value = if Digests::recurs(key) {
+                digests.digest(key, raw, &locale).map(UserValue::Sha256)
+            } else {
+                normalize::normalize(key, raw, &locale).map(|n| match n {
+                    Normalized::Plain(p) | Normalized::Hashed(p)
+                        if !key.hashed()
+                            || (key == UserKey::ExternalId && !settings.hash_external_id) =>
+                    {
+                        UserValue::Plain(p)
+                    }
+                    n => n
+                        .digest()
+                        .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
+                })
+            };
+            match value {
+                Ok(value) => {
                     event.user_data.push(key, value);
                     sent = true;
                 }
