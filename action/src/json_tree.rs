@@ -262,10 +262,13 @@ struct Builder {
 
 impl Builder {
     /// A builder for a document of `len` bytes: its unescaped text never
-    /// exceeds that, so the text is allocated once.
+    /// exceeds that, so the text is allocated once. The nodes start with
+    /// room for a trigger's usual dozen at most (an empty object's one)
+    /// and grow as needed: sized by the text, one long string would
+    /// reserve room for nodes it does not have.
     fn with_capacity(len: usize) -> Builder {
         Builder {
-            nodes: Vec::with_capacity(len / 8),
+            nodes: Vec::with_capacity((len / 4 + 1).min(16)),
             pending: Vec::new(),
             text: String::with_capacity(len),
         }
