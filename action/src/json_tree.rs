@@ -484,6 +484,62 @@ mod tests {
         assert_eq!(root.get("n").unwrap().kind(), Kind::Null);
     }
 
+    /// Texts made from the documents above by random edits (a character
+    /// inserted, removed or replaced, a piece repeated): most are not JSON,
+    /// many are JSON of another shape. The tree must accept exactly what
+    /// serde_json accepts and read it to the same value, and every key of
+    /// an object must look up as serde_json's map has it.
+    #[test]
+    fn edited_documents_are_read_as_serde_json_reads_them() {
+        const ALPHABET: &[char] = &[
+            '{', '}', '[', ']', '"', ':', ',', '\\', 'u', '0', '1', '9', '-', '.', 'e', 'E', '+',
+            ' ', 'a', 't', 'n', 'l', 'é', '😀', '\n',
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..20_000 {
+            let mut text: Vec<char> = DOCUMENTS[next(DOCUMENTS.len())].chars().collect();
+            for _ in 0..1 + next(3) {
+                let at = next(text.len() + 1);
+                match next(4) {
+                    0 => text.insert(at, ALPHABET[next(ALPHABET.len())]),
+                    1 if at < text.len() => {
+                        text.remove(at);
+                    }
+                    2 if at < text.len() => text[at] = ALPHABET[next(ALPHABET.len())],
+                    _ => {
+                        let end = (at + next(8)).min(text.len());
+                        let piece: Vec<char> = text[at..end].to_vec();
+                        text.splice(at..at, piece);
+                    }
+                }
+            }
+            let text: String = text.into_iter().collect();
+            let value = serde_json::from_str::<Value>(&text);
+            let tree = JsonTree::parse(&text);
+            assert_eq!(value.is_ok(), tree.is_ok(), "{text:?}");
+            let (Ok(value), Ok(tree)) = (value, tree) else {
+                refused += 1;
+                continue;
+            };
+            accepted += 1;
+            assert_eq!(tree.to_value(), value, "{text:?}");
+            if let Value::Object(m) = &value {
+                for (k, v) in m {
+                    let found = tree.root().get(k).map(|n| n.to_value());
+                    assert_eq!(found.as_ref(), Some(v), "{k:?} in {text:?}");
+                }
+            }
+        }
+        assert!(accepted > 1_000 && refused > 1_000, "{accepted} {refused}");
+    }
+
     #[test]
     fn what_serde_json_refuses_the_tree_refuses() {
         for bad in [

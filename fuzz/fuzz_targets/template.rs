@@ -16,6 +16,8 @@ fuzz_target!(|data: &[u8]| {
         ..Contact::default()
     };
     let mut firing = Firing::new("f1", "order_placed", 1_700_000_000);
-    firing.data = serde_json::json!({"order": {"id": "o1", "total": 12.5, "items": [{"id": "a"}, {"id": "b"}]}});
+    firing.data =
+        serde_json::json!({"order": {"id": "o1", "total": 12.5, "items": [{"id": "a"}, {"id": "b"}]}})
+            .into();
     let _ = template.resolve(&Context::new(&contact, &firing));
 });
