@@ -13,7 +13,8 @@
 //! contacts (email, phone, name, date of birth, postal code, external id)
 //! or open-ended (city) are always read and hashed.
 //!
-//! The memo lives as long as the batch that made it.
+//! The memo lives as long as the batch that made it; a single event's
+//! keeps nothing.
 
 use crate::normalize::{self, Locale, Sha256Digest, UserKey};
 use std::collections::HashMap;
@@ -24,18 +25,45 @@ use std::collections::HashMap;
 pub const CAPACITY: usize = 512;
 
 /// Digests of recurring values, by key and value as typed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Digests {
-    known: HashMap<String, Sha256Digest>,
+    /// Made at the first value kept: a map's hasher draws its keys from
+    /// the platform's randomness, a call out of the instance, which a
+    /// single event should not pay for.
+    known: Option<HashMap<String, Sha256Digest>>,
+    /// How many values it may keep: none for a single event, which has
+    /// nothing to share them with.
+    capacity: usize,
     /// The lookup key being built, kept to build the next without an
     /// allocation.
     scratch: String,
 }
 
+impl Default for Digests {
+    /// An empty memo, for a batch.
+    fn default() -> Self {
+        Digests::new()
+    }
+}
+
 impl Digests {
-    /// An empty memo.
+    /// An empty memo, for a batch.
     pub fn new() -> Digests {
-        Digests::default()
+        Digests {
+            known: None,
+            capacity: CAPACITY,
+            scratch: String::new(),
+        }
+    }
+
+    /// A memo that keeps nothing, for a single event: every value is read
+    /// and hashed, at no cost beyond that.
+    pub fn none() -> Digests {
+        Digests {
+            known: None,
+            capacity: 0,
+            scratch: String::new(),
+        }
     }
 
     /// Whether `key`'s values recur across contacts, so that their digests
@@ -55,7 +83,7 @@ impl Digests {
         raw: &str,
         locale: &Locale,
     ) -> Result<Sha256Digest, String> {
-        if !Digests::recurs(key) {
+        if self.capacity == 0 || !Digests::recurs(key) {
             return read(key, raw, locale);
         }
         // A state is read by its contact's country; the other two keys
@@ -68,24 +96,29 @@ impl Digests {
         for part in [key.as_str(), "\0", country, "\0", raw] {
             self.scratch.push_str(part);
         }
-        if let Some(d) = self.known.get(self.scratch.as_str()) {
+        if let Some(d) = self
+            .known
+            .as_ref()
+            .and_then(|k| k.get(self.scratch.as_str()))
+        {
             return Ok(*d);
         }
         let d = read(key, raw, locale)?;
-        if self.known.len() < CAPACITY {
-            self.known.insert(self.scratch.clone(), d);
+        let known = self.known.get_or_insert_with(HashMap::new);
+        if known.len() < self.capacity {
+            known.insert(self.scratch.clone(), d);
         }
         Ok(d)
     }
 
     /// How many values the memo holds.
     pub fn len(&self) -> usize {
-        self.known.len()
+        self.known.as_ref().map_or(0, HashMap::len)
     }
 
     /// Whether the memo holds no value.
     pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
+        self.len() == 0
     }
 }
 
@@ -164,6 +197,17 @@ mod tests {
         memo.digest(UserKey::Em, "ada@example.com", &locales()[0])
             .unwrap();
         assert_eq!(memo.len(), before, "an email is never kept");
+    }
+
+    #[test]
+    fn a_memo_for_one_event_keeps_nothing_and_answers_the_same() {
+        let mut memo = Digests::none();
+        for locale in locales() {
+            for (key, raw) in VALUES {
+                assert_eq!(memo.digest(*key, raw, &locale), read(*key, raw, &locale));
+            }
+        }
+        assert!(memo.is_empty());
     }
 
     #[test]

@@ -252,7 +252,7 @@ pub fn build(
     firing: &Firing,
     now: i64,
 ) -> Result<Built, Refused> {
-    build_with(settings, contact, firing, now, &mut Digests::new())
+    build_with(settings, contact, firing, now, &mut Digests::none())
 }
 
 /// [`build`] with the digests of recurring values kept in `digests`: a

@@ -138,7 +138,7 @@ pub fn preview_with(
     contact: &Contact,
     now: i64,
 ) -> Result<Preview, Failure> {
-    let (mut preview, event) = prepare(settings, firing, contact, now, &mut Digests::new())?;
+    let (mut preview, event) = prepare(settings, firing, contact, now, &mut Digests::none())?;
     preview.request = event.map(|e| graph::request(settings, std::slice::from_ref(&e)));
     Ok(preview)
 }
