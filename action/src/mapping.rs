@@ -253,11 +253,11 @@ impl Template {
                 ));
             };
             let inner = &after[..close];
-            let alternatives = split_alternatives(inner)?;
-            let mut sources = Vec::with_capacity(alternatives.len());
-            for alt in alternatives {
+            let mut sources = Vec::with_capacity(inner.bytes().filter(|&b| b == b'|').count() + 1);
+            for_each_alternative(inner, &mut |alt| {
                 sources.push(parse_source(alt.trim())?);
-            }
+                Ok(())
+            })?;
             parts.push(Part::Field(sources));
             rest = &after[close + 2..];
         }
@@ -330,27 +330,31 @@ fn find_pair(s: &str, pair: &[u8; 2]) -> Option<usize> {
     s.as_bytes().windows(2).position(|w| w == pair)
 }
 
-fn split_alternatives(inner: &str) -> Result<Vec<&str>, String> {
-    let mut out = Vec::new();
+/// Calls `each` with every `|`-separated alternative inside a merge field,
+/// in order; a `|` inside quotes is part of a literal.
+fn for_each_alternative(
+    inner: &str,
+    each: &mut dyn FnMut(&str) -> Result<(), String>,
+) -> Result<(), String> {
+    // An unclosed quote is the first thing to say, whatever else is wrong.
+    if inner.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
+        return Err(format!(
+            "`{{{{{inner}}}}}` has a quote that is never closed"
+        ));
+    }
     let mut start = 0;
     let mut in_quote = false;
-    for (i, c) in inner.char_indices() {
-        match c {
-            '"' => in_quote = !in_quote,
-            '|' if !in_quote => {
-                out.push(&inner[start..i]);
+    for (i, b) in inner.bytes().enumerate() {
+        match b {
+            b'"' => in_quote = !in_quote,
+            b'|' if !in_quote => {
+                each(&inner[start..i])?;
                 start = i + 1;
             }
             _ => {}
         }
     }
-    if in_quote {
-        return Err(format!(
-            "`{{{{{inner}}}}}` has a quote that is never closed"
-        ));
-    }
-    out.push(&inner[start..]);
-    Ok(out)
+    each(&inner[start..])
 }
 
 fn parse_source(alt: &str) -> Result<Source, String> {
