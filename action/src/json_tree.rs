@@ -6,7 +6,8 @@
 //! and list, and a search through an ordered map for every name looked up.
 //! A [`JsonTree`] keeps the text of all its strings and keys in one string
 //! and its nodes in one list, so reading a trigger's data costs a few
-//! allocations whatever its size, and a lookup scans an object's few keys.
+//! allocations whatever its size, and a lookup scans an object's few keys
+//! (an object of more than 16 is sorted by key when read, and searched).
 //! It reads JSON exactly as `Value` does: serde_json parses it, a repeated
 //! key's last value wins, and numbers keep serde_json's types.
 //!
@@ -24,6 +25,10 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use std::fmt;
 use std::ops::Range;
+
+/// Objects with up to this many keys are scanned; larger ones are sorted by
+/// key when read and searched.
+const SCANNED_KEYS: usize = 16;
 
 /// A parsed JSON document.
 #[derive(Clone)]
@@ -180,9 +185,20 @@ impl<'a> JsonNode<'a> {
             return None;
         };
         let (text, key) = (self.tree.text.as_bytes(), key.as_bytes());
+        let members = &self.tree.nodes[members.clone()];
+        if members.len() > SCANNED_KEYS {
+            // Sorted by key when read: the last of the equal keys is the
+            // one written last.
+            let after = members.partition_point(|e| &text[e.key.clone()] <= key);
+            return after
+                .checked_sub(1)
+                .map(|last| &members[last])
+                .filter(|e| &text[e.key.clone()] == key)
+                .map(|e| self.at(e));
+        }
         // Lengths, then first bytes, rule out nearly every other key before
         // their bytes are compared.
-        self.tree.nodes[members.clone()]
+        members
             .iter()
             .rev()
             .find(|e| {
@@ -287,6 +303,19 @@ impl Builder {
         start..self.nodes.len()
     }
 
+    /// [`Builder::close`] for an object's members. An object with more
+    /// keys than are scanned is sorted by key (a stable sort, so that equal
+    /// keys keep their order and the last written is found last), so that
+    /// a lookup in it is a binary search: a trigger with thousands of keys
+    /// costs each merge field a few comparisons, not one per key.
+    fn close_object(&mut self, mark: usize) -> Range<usize> {
+        if self.pending.len() - mark > SCANNED_KEYS {
+            let text = self.text.as_bytes();
+            self.pending[mark..].sort_by(|a, b| text[a.key.clone()].cmp(&text[b.key.clone()]));
+        }
+        self.close(mark)
+    }
+
     fn finish(mut self, root: Node) -> JsonTree {
         self.nodes.push(Entry {
             key: 0..0,
@@ -319,7 +348,7 @@ impl Builder {
                     let node = self.add(item);
                     self.pending.push(Entry { key, node });
                 }
-                Node::Object(self.close(mark))
+                Node::Object(self.close_object(mark))
             }
         }
     }
@@ -392,7 +421,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
             let node = map.next_value_seed(NodeSeed(b))?;
             b.pending.push(Entry { key, node });
         }
-        Ok(Node::Object(b.close(mark)))
+        Ok(Node::Object(b.close_object(mark)))
     }
 }
 
@@ -436,6 +465,8 @@ mod tests {
         r#"{"esc\"aped": "line\nbreak \u00e9 \ud83d\ude00", "": "", "t": true, "f": false, "n": null}"#,
         r#"[[[]], [{}], [[1, [2, [3]]]], {"x": [{"y": {"z": "deep"}}]}]"#,
         r#"{"z": 1, "y": {"b": 2, "a": 3}, "x": [], "w": {}}"#,
+        // More keys than are scanned, out of order, one repeated.
+        r#"{"k20": 20, "k19": 19, "k18": 18, "k17": 17, "k16": 16, "k15": 15, "k14": 14, "k13": 13, "k12": 12, "k11": 11, "k10": 10, "k09": 9, "k08": 8, "k07": 7, "k06": 6, "k05": 5, "k04": 4, "k03": 3, "k02": 2, "k01": 1, "k05": "again", "": "empty", "z": {"nested": [1, 2]}}"#,
     ];
 
     #[test]
@@ -538,6 +569,31 @@ mod tests {
             }
         }
         assert!(accepted > 1_000 && refused > 1_000, "{accepted} {refused}");
+    }
+
+    #[test]
+    fn an_object_of_thousands_of_keys_answers_as_value_does() {
+        // Keys in no order, some written twice, some prefixes of others.
+        let mut members = Vec::new();
+        for i in 0..5_000u32 {
+            let k = (i * 7_919) % 5_000;
+            members.push(format!(r#""key{k}": {i}"#));
+            if i % 97 == 0 {
+                members.push(format!(r#""key{k}": "again {i}""#));
+                members.push(format!(r#""key{k}x": {i}"#));
+            }
+        }
+        let doc = format!("{{{}}}", members.join(", "));
+        let value: Value = serde_json::from_str(&doc).unwrap();
+        let tree = JsonTree::parse(&doc).unwrap();
+        assert_eq!(tree.to_value(), value);
+        let root = tree.root();
+        for (k, v) in value.as_object().unwrap() {
+            assert_eq!(root.get(k).map(|n| n.to_value()).as_ref(), Some(v), "{k}");
+        }
+        for absent in ["", "key", "key5000", "kez1", "key12y", "zzz"] {
+            assert!(root.get(absent).is_none(), "{absent}");
+        }
     }
 
     #[test]
