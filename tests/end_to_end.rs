@@ -260,6 +260,63 @@ async fn personal_data_arrives_normalised_and_hashed_as_meta_matches_it() {
     }
 }
 
+/// The component reads a trigger's data and a contact's custom fields as
+/// JSON is read everywhere else (the platform, the double): a key written
+/// twice counts with its last value, escapes are undone, and an object of
+/// many keys is searched as well as a small one.
+#[tokio::test]
+async fn the_component_reads_trigger_data_and_custom_fields_as_json_reads_them() {
+    let d = double().await;
+    let extra: Vec<String> = (0..40).map(|i| format!(r#""extra{i:02}": {i}"#)).collect();
+    let data = format!(
+        r#"{{{}, "order": {{"id": "first", "total": 5, "currency": "usd", "total": 42.5, "id": "ORD-LAST"}}, "page": {{"url": "https://shop.example/thanks"}}, "client": {{"user_agent": "Mozilla/5.0 (test)", "ip_address": "203.0.113.9", "user_agent": "Mozilla/5.0 (last)"}}}}"#,
+        extra.join(", ")
+    );
+    let firing = wit::Firing {
+        id: "f-json".into(),
+        trigger_type: "order_placed".into(),
+        occurred_at: now() - 60,
+        data,
+    };
+    let contact = wit::Contact {
+        custom_fields: r#"{"fbp": "fb.1.1700000000000.111", "fbp": "fb.1.1700000000000.222"}"#
+            .into(),
+        ..contact()
+    };
+    let exec = engine()
+        .execute(
+            policy(&d),
+            &settings("Purchase", json!({})),
+            &firing,
+            &contact,
+        )
+        .await;
+    assert_eq!(accepted(&exec).event_id, "ORD-LAST");
+    let event = &d.received()[0].event;
+    assert_eq!(
+        event["event_id"],
+        json!("ORD-LAST"),
+        "the last id, unescaped"
+    );
+    assert_eq!(event["custom_data"]["value"], json!(42.5), "the last total");
+    assert_eq!(event["custom_data"]["currency"], json!("usd"));
+    assert_eq!(event["custom_data"]["order_id"], json!("ORD-LAST"));
+    assert_eq!(
+        event["event_source_url"],
+        json!("https://shop.example/thanks"),
+        "found among more than forty keys"
+    );
+    assert_eq!(
+        event["user_data"]["client_user_agent"],
+        json!("Mozilla/5.0 (last)")
+    );
+    assert_eq!(
+        event["user_data"]["fbp"],
+        json!("fb.1.1700000000000.222"),
+        "the custom field's last value"
+    );
+}
+
 #[tokio::test]
 async fn an_invalid_token_is_rejected_and_not_retriable() {
     let d = double().await;
