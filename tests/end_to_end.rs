@@ -317,6 +317,70 @@ async fn the_component_reads_trigger_data_and_custom_fields_as_json_reads_them()
     );
 }
 
+/// The component hashes an event's values eight at a time in SIMD lanes,
+/// and those too long for one block one by one: every value a contact
+/// holds, in full groups, a part-full group and between long ones, arrives
+/// as the SHA-256 of its normalised form, in its place, in a batch and
+/// alone.
+#[tokio::test]
+async fn every_value_arrives_as_its_own_sha256_however_many_a_contact_holds() {
+    let d = double().await;
+    // From 20 to 92 bytes: SHA-256 takes a value of up to 55 bytes in one
+    // block.
+    let emails: Vec<String> = (0..13)
+        .map(|i| format!("User.{}{i}@Example.com", "X".repeat(i * 6)))
+        .collect();
+    let phones = ["+1 650 555 0100", "+44 20 7946 0958", "+49 30 901820"];
+    let contact_n = |n: usize| wit::Contact {
+        id: format!("c-{n}"),
+        emails: emails[n..].to_vec(),
+        phones: phones.map(String::from).to_vec(),
+        first_name: Some(format!("Ada{}", "A".repeat(n * 20))),
+        ..contact()
+    };
+    let expected = |n: usize| {
+        let em: Vec<String> = emails[n..].iter().map(|e| sha(&e.to_lowercase())).collect();
+        json!({
+            "em": em,
+            "ph": [sha("16505550100"), sha("442079460958"), sha("4930901820")],
+            "fn": sha(&format!("ada{}", "a".repeat(n * 20))),
+            "external_id": sha(&format!("c-{n}")),
+            "ln": sha("obrien"),
+            "ct": sha("menlopark"),
+        })
+    };
+    let s = settings("Lead", json!({"action_source": "email"}));
+    let items: Vec<wit::BatchItem> = (0..3)
+        .map(|n| wit::BatchItem {
+            firing: firing(&format!("f-{n}"), "form_submitted", json!({})),
+            contact: contact_n(n),
+        })
+        .collect();
+    let exec = engine().execute_batch(policy(&d), &s, &items).await;
+    assert!(
+        matches!(&exec.result, Ok(Ok(r)) if r.iter().all(Result::is_ok)),
+        "{:?}",
+        exec.result
+    );
+    let exec = engine()
+        .execute(
+            policy(&d),
+            &s,
+            &firing("f-3", "form_submitted", json!({})),
+            &contact_n(3),
+        )
+        .await;
+    accepted(&exec);
+    let received = d.received();
+    assert_eq!(received.len(), 4);
+    for (n, event) in received.iter().enumerate() {
+        let user_data = &event.event["user_data"];
+        for (key, want) in expected(n).as_object().unwrap() {
+            assert_eq!(&user_data[key], want, "contact {n}, {key}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_invalid_token_is_rejected_and_not_retriable() {
     let d = double().await;

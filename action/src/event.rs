@@ -10,6 +10,7 @@ use crate::normalize::{self, Locale, Normalized, UserKey};
 use crate::outcome::{Problem, Warning};
 use crate::regions;
 use crate::settings::{LimitedDataUse, Settings};
+use crate::sha256_lanes;
 use serde_json::{Map, Value};
 
 /// Meta refuses events older than this (reference section 2).
@@ -160,6 +161,44 @@ impl UserData {
         if !same_key.any(|(_, v)| *v == value) {
             self.0.push((key, value));
         }
+    }
+
+    /// `user_data` from each key's values in order, those marked to be
+    /// hashed hashed first, sixteen at a time: [`sha256_lanes`] hashes
+    /// eight at once in WebAssembly. A value repeated within its key (two
+    /// emails alike once normalised) is kept once, as [`UserData::push`]
+    /// keeps it.
+    fn hashed(mut values: Vec<(UserKey, UserValue, bool)>) -> UserData {
+        for group in values.chunks_mut(16) {
+            let mut texts: [&[u8]; 16] = [&[]; 16];
+            let mut n = 0;
+            for (_, value, to_hash) in group.iter() {
+                if let (UserValue::Plain(text), true) = (value, to_hash) {
+                    texts[n] = text.as_bytes();
+                    n += 1;
+                }
+            }
+            let mut digests = [normalize::Sha256Digest([0; 32]); 16];
+            sha256_lanes::digest_into(&texts[..n], &mut digests[..n]);
+            let marked = group.iter_mut().filter(|(_, _, to_hash)| *to_hash);
+            for ((_, value, _), digest) in marked.zip(&digests) {
+                *value = UserValue::Sha256(*digest);
+            }
+        }
+        // Collected in place: the list keeps its allocation.
+        let mut data: Vec<(UserKey, UserValue)> =
+            values.into_iter().map(|(k, v, _)| (k, v)).collect();
+        let mut kept = 0;
+        for i in 0..data.len() {
+            let (key, value) = &data[i];
+            let mut same_key = data[..kept].iter().rev().take_while(|(k, _)| k == key);
+            if !same_key.any(|(_, v)| v == value) {
+                data.swap(kept, i);
+                kept += 1;
+            }
+        }
+        data.truncate(kept);
+        UserData(data)
     }
 
     /// The values of `key`, in order.
@@ -370,7 +409,9 @@ pub fn build_with(
     // Sized once: most keys give one value, and the list and the keys
     // would otherwise be grown three or four times per event.
     let mut match_keys = Vec::with_capacity(user_values.len());
-    event.user_data = UserData(Vec::with_capacity(user_values.len() + 1));
+    // Each value, with whether it still has to be hashed: the event's
+    // plain values are hashed together once all are known.
+    let mut values: Vec<(UserKey, UserValue, bool)> = Vec::with_capacity(user_values.len() + 1);
     user_values.sort_by_key(|(k, _)| *k);
     for (key, raws) in &user_values {
         let key = *key;
@@ -385,23 +426,28 @@ pub fn build_with(
             // The keys whose values recur are read through the batch's
             // memo; the others are read here.
             let value = if Digests::recurs(key) {
-                digests.digest(key, raw, &locale).map(UserValue::Sha256)
+                digests
+                    .digest(key, raw, &locale)
+                    .map(|d| (UserValue::Sha256(d), false))
             } else {
                 normalize::normalize(key, raw, &locale).map(|n| match n {
                     Normalized::Plain(p) | Normalized::Hashed(p)
                         if !key.hashed()
                             || (key == UserKey::ExternalId && !settings.hash_external_id) =>
                     {
-                        UserValue::Plain(p)
+                        (UserValue::Plain(p), false)
                     }
-                    n => n
-                        .digest()
-                        .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
+                    Normalized::Plain(p) => (UserValue::Plain(p), true),
+                    n => (
+                        n.digest()
+                            .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
+                        false,
+                    ),
                 })
             };
             match value {
-                Ok(value) => {
-                    event.user_data.push(key, value);
+                Ok((value, to_hash)) => {
+                    values.push((key, value, to_hash));
                     sent = true;
                 }
                 Err(why) => dropped.push(why),
@@ -422,6 +468,8 @@ pub fn build_with(
             match_keys.push(key);
         }
     }
+
+    event.user_data = UserData::hashed(values);
 
     match settings.limited_data_use {
         LimitedDataUse::Off => {}

@@ -6,7 +6,8 @@
 //! builder filled in, [`consent`] skips contacts who opted out,
 //! [`mapping`] resolves merge fields in the trigger's data and the contact
 //! (JSON read once into a [`json_tree`]),
-//! [`normalize`] prepares customer data as Meta matches it, [`event`] builds
+//! [`normalize`] prepares customer data as Meta matches it
+//! ([`sha256_lanes`] hashes an event's values together), [`event`] builds
 //! and checks the event, [`graph`] speaks the Graph API. [`execute`] ties
 //! them together around a transport function; on `wasm32` the component
 //! glue supplies one that sends through `wasi:http`.
@@ -28,6 +29,7 @@ pub mod normalize;
 pub mod outcome;
 pub mod regions;
 pub mod settings;
+pub mod sha256_lanes;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
