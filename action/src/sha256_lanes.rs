@@ -35,7 +35,8 @@ pub fn digest_into(values: &[&[u8]], out: &mut [Sha256Digest]) {
 }
 
 /// [`digest_into`] on `N` lanes `L`: values of one block `N` at a time,
-/// longer ones (seldom matched on) one by one.
+/// longer ones (seldom matched on) and a last group of fewer than
+/// [`FEWEST`] one by one.
 fn in_lanes<L: Lanes<N>, const N: usize>(values: &[&[u8]], out: &mut [Sha256Digest]) {
     let mut short = values.iter().zip(out.iter_mut()).filter_map(|(v, o)| {
         if v.len() <= ONE_BLOCK {
@@ -47,7 +48,11 @@ fn in_lanes<L: Lanes<N>, const N: usize>(values: &[&[u8]], out: &mut [Sha256Dige
     });
     loop {
         let group: [Option<(&[u8], &mut Sha256Digest)>; N] = std::array::from_fn(|_| short.next());
-        if group[0].is_none() {
+        let filled = group.iter().take_while(|g| g.is_some()).count();
+        if filled < FEWEST {
+            for (v, o) in group.into_iter().flatten() {
+                *o = Sha256Digest(Sha256::digest(v).into());
+            }
             return;
         }
         // A lane without a value hashes an empty block, and its digest is
@@ -121,6 +126,10 @@ impl<const N: usize> Lanes<N> for [u32; N] {
         self.map(|w| w << n)
     }
 }
+
+/// The fewest values worth a pass through the lanes: a pass costs about
+/// as much as hashing three or four values one by one.
+const FEWEST: usize = 4;
 
 /// How many values the rounds take at once: two `simd128` vectors of four.
 /// A round is a long chain of dependent steps, so one vector would leave
