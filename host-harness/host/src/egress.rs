@@ -364,8 +364,22 @@ enum Body {
 
 /// Reads `body` frame by frame, keeping it when `keep`, never more than
 /// `cap` bytes: a guest streaming without end costs the host nothing.
-async fn read_body(mut body: WasiBody, cap: usize, keep: bool) -> Result<Body, HttpError> {
-    let mut kept = BytesMut::new();
+/// `announced` is the length the request's `Content-Length` gives, if any:
+/// room for it (up to `cap`) is made at once, where growing a batch's
+/// megabyte by doubling would copy it again at each step and touch twice
+/// the fresh memory.
+async fn read_body(
+    mut body: WasiBody,
+    cap: usize,
+    keep: bool,
+    announced: Option<usize>,
+) -> Result<Body, HttpError> {
+    let room = if keep {
+        announced.unwrap_or(0).min(cap)
+    } else {
+        0
+    };
+    let mut kept = BytesMut::with_capacity(room);
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame?.into_data() else {
@@ -416,10 +430,14 @@ impl WasiHttpHooks for EgressHooks {
                 // The guest writes the body after handing over the request:
                 // drain it (discarding, up to the cap) so that the refusal
                 // reaches it as `HttpRequestDenied`, not as a broken stream.
-                let _ = read_body(body, policy.max_request_body, false).await;
+                let _ = read_body(body, policy.max_request_body, false, None).await;
                 return Err(recorder.deny(reason, cap));
             }
-            let body = match read_body(body, policy.max_request_body, true).await {
+            let announced = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok());
+            let body = match read_body(body, policy.max_request_body, true, announced).await {
                 Ok(Body::Complete(b)) => b,
                 Ok(Body::OverCap) => {
                     let cap = EgressCap::RequestBody {
