@@ -157,8 +157,7 @@ impl UserData {
     /// already there. A key's values are added together, before the next
     /// key's: a value is only compared with the values just before it.
     pub fn push(&mut self, key: UserKey, value: UserValue) {
-        let mut same_key = self.0.iter().rev().take_while(|(k, _)| *k == key);
-        if !same_key.any(|(_, v)| *v == value) {
+        if !repeats(&self.0, key, &value) {
             self.0.push((key, value));
         }
     }
@@ -191,8 +190,7 @@ impl UserData {
         let mut kept = 0;
         for i in 0..data.len() {
             let (key, value) = &data[i];
-            let mut same_key = data[..kept].iter().rev().take_while(|(k, _)| k == key);
-            if !same_key.any(|(_, v)| v == value) {
+            if !repeats(&data[..kept], *key, value) {
                 data.swap(kept, i);
                 kept += 1;
             }
@@ -234,6 +232,13 @@ impl UserData {
         }
         o.close();
     }
+}
+
+/// Whether `value` of `key` is already among the values of `key` at the end
+/// of `kept` (a key's values are added together, before the next key's).
+fn repeats(kept: &[(UserKey, UserValue)], key: UserKey, value: &UserValue) -> bool {
+    let mut same_key = kept.iter().rev().take_while(|(k, _)| *k == key);
+    same_key.any(|(_, v)| v == value)
 }
 
 fn write_user_value(value: &UserValue, out: &mut Vec<u8>) {
@@ -844,6 +849,29 @@ mod tests {
         );
         let body = e.to_json();
         assert!(!body.contains("Ada"), "no raw personal data in {body}");
+    }
+
+    #[test]
+    fn a_value_repeated_within_its_key_goes_out_once() {
+        // Alike once normalised, and alike once hashed: an address written
+        // twice, and the platform's own hash of it.
+        let mut c = contact();
+        c.emails = vec![
+            "Ada@Example.com".into(),
+            "b@example.com".into(),
+            " ada@example.com".into(),
+            normalize::sha256_hex("ada@example.com").to_uppercase(),
+            "b@example.com".into(),
+        ];
+        let b = build(&settings(""), &c, &order(), NOW).unwrap();
+        let sent: Value = serde_json::from_str(&b.event.to_json()).unwrap();
+        assert_eq!(
+            sent["user_data"]["em"],
+            json!([
+                normalize::sha256_hex("ada@example.com"),
+                normalize::sha256_hex("b@example.com")
+            ])
+        );
     }
 
     #[test]
