@@ -5,9 +5,8 @@
 //! software, and an event's eight to eleven hashes, one by one, were a
 //! sixth of its time there. Each value Meta matches on (an email, a phone
 //! number, a name) fits in one 64-byte block, and SHA-256's rounds only
-//! add, shift and mix
-//! 32-bit words: eight blocks go through the rounds together, four in each
-//! of two `simd128` vectors.
+//! add, shift and mix 32-bit words: eight blocks go through the rounds
+//! together, four in each of two `simd128` vectors.
 //!
 //! [`digest_into`] is the entry point. In WebAssembly it runs the rounds on
 //! `v128` (the component is built with `simd128`, see `.cargo/config.toml`);
