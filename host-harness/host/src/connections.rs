@@ -12,11 +12,11 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use wasmtime_wasi_http::io::TokioIo;
 
 type HttpError = wasmtime_wasi_http::Error;
 
