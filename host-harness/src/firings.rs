@@ -168,18 +168,52 @@ fn id_of_value(id: &Value) -> Option<String> {
     }
 }
 
+/// The fields of a firing's line that the run reads; any other key is
+/// ignored.
+#[derive(serde::Deserialize)]
+struct Fields {
+    id: Option<Value>,
+    #[serde(rename = "type")]
+    trigger_type: Option<Value>,
+    contact_id: Option<Value>,
+    occurred_at: Option<Value>,
+    data: Option<Value>,
+}
+
+impl Fields {
+    /// Reads the fields of `text`: straight into their places, or, for a
+    /// line that reading refuses (a key given twice, which counts with its
+    /// last value, or a line that is not a JSON object), through a whole
+    /// `Value`, which says what is wrong.
+    fn of(text: &str) -> Result<Fields, String> {
+        // Only an object: a struct would read a JSON array by position.
+        if text.trim_start().starts_with('{')
+            && let Ok(fields) = serde_json::from_str::<Fields>(text)
+        {
+            return Ok(fields);
+        }
+        let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        let Value::Object(mut obj) = v else {
+            return Err("a firing must be a JSON object".into());
+        };
+        Ok(Fields {
+            id: obj.remove("id"),
+            trigger_type: obj.remove("type"),
+            contact_id: obj.remove("contact_id"),
+            occurred_at: obj.remove("occurred_at"),
+            data: obj.remove("data"),
+        })
+    }
+}
+
 /// Reads one line.
 pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, BadFiring> {
     let bad = |id: Option<String>, field: Option<&str>, message: String| BadFiring {
         id,
         error: InputError::new(path, Some(line), field, message),
     };
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| bad(None, None, format!("not valid JSON: {e}")))?;
-    let Value::Object(obj) = v else {
-        return Err(bad(None, None, "a firing must be a JSON object".into()));
-    };
-    let Some(id) = id_of(&obj) else {
+    let fields = Fields::of(text).map_err(|message| bad(None, None, message))?;
+    let Some(id) = fields.id.as_ref().and_then(id_of_value) else {
         return Err(bad(
             None,
             Some("id"),
@@ -187,8 +221,8 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
         ));
     };
     let some_id = Some(id.clone());
-    let trigger_type = match obj.get("type") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+    let trigger_type = match fields.trigger_type {
+        Some(Value::String(s)) if !s.trim().is_empty() => s,
         _ => {
             return Err(bad(
                 some_id,
@@ -197,8 +231,8 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
             ));
         }
     };
-    let contact_id = match obj.get("contact_id") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+    let contact_id = match fields.contact_id {
+        Some(Value::String(s)) if !s.trim().is_empty() => s,
         Some(Value::Number(n)) => n.to_string(),
         _ => {
             return Err(bad(
@@ -208,7 +242,7 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
             ));
         }
     };
-    let occurred_at = match obj.get("occurred_at") {
+    let occurred_at = match fields.occurred_at {
         Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s.trim())
             .map(|t| t.timestamp())
             .map_err(|e| {
@@ -238,7 +272,7 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
             ));
         }
     };
-    let data = match obj.get("data") {
+    let data = match fields.data {
         None | Some(Value::Null) => "{}".to_string(),
         Some(v @ Value::Object(_)) => {
             let text = v.to_string();
@@ -315,6 +349,34 @@ mod tests {
                 e.error
             );
         }
+    }
+
+    #[test]
+    fn a_line_that_is_not_one_object_is_refused_as_such() {
+        // An array with a firing's fields in order is not a firing either.
+        for line in [
+            r#"["f1","order_placed","c1",1795687200,{}]"#,
+            r#""f1""#,
+            "{\"id\":\"f1\"",
+        ] {
+            let e = parse_line(Path::new("f.jsonl"), 2, line).unwrap_err();
+            assert_eq!(e.error.field, None, "{line}");
+            assert!(
+                e.error.to_string().contains("JSON object")
+                    || e.error.to_string().contains("not valid JSON"),
+                "{line}: {}",
+                e.error
+            );
+        }
+        // A key given twice counts with its last value.
+        let r = parse_line(
+            Path::new("f.jsonl"),
+            3,
+            r#"{"id":"a","type":"t","type":"order_placed","contact_id":"c","occurred_at":1,"data":{"x":1},"data":null}"#,
+        )
+        .unwrap();
+        assert_eq!(r.firing.trigger_type, "order_placed");
+        assert_eq!(r.firing.data, "{}");
     }
 
     #[test]
