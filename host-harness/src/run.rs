@@ -225,6 +225,7 @@ pub async fn run_to(
         scan: &scan,
         listened: workflows.iter().map(|w| w.trigger.as_str()).collect(),
         first_line_of: HashMap::new(),
+        file: options.firings.display().to_string(),
     };
     let mut pipeline = Pipeline {
         admission,
@@ -288,6 +289,8 @@ struct Admission<'a> {
     listened: BTreeSet<&'a str>,
     /// The first good line of each id the scan saw on more than one line.
     first_line_of: HashMap<String, usize>,
+    /// The firings file's path as the report names it, written once.
+    file: String,
 }
 
 impl Admission<'_> {
@@ -299,7 +302,7 @@ impl Admission<'_> {
         line: Result<FiringRecord, BadFiring>,
         jobs: &mut Vec<Job>,
     ) -> Unsettled {
-        let file = self.options.firings.display();
+        let file = &self.file;
         let rec = match line {
             Err(bad) => {
                 return Unsettled::done(FiringReport {
@@ -654,10 +657,13 @@ fn execution_digest(public_settings: &str, firing: &wit::Firing, contact: &wit::
         }
     }
     field(contact.custom_fields.as_bytes());
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(32);
+    for b in &h.finalize()[..16] {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    hex
 }
 
 /// The settings document without its secret fields, keys sorted.
@@ -737,4 +743,26 @@ fn secret_values(settings: &str, pointers: &[String]) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An outbox keeps the digests of earlier runs: the digest of the same
+    /// inputs must not change from one release to the next, or every
+    /// execution would look changed and be sent again.
+    #[test]
+    fn an_execution_digest_is_the_same_from_release_to_release() {
+        let firing = crate::bench::bench_firing(7, 1_795_687_200);
+        let contact = crate::bench::bench_contact(7);
+        let digest = execution_digest(r#"{"event":"Purchase"}"#, &firing, &contact);
+        assert_eq!(digest, "f6aaaf94193a3461e23be2b1b3671b59");
+        let mut other = contact.clone();
+        other.city = None;
+        assert_ne!(
+            execution_digest(r#"{"event":"Purchase"}"#, &firing, &other),
+            digest
+        );
+    }
 }
