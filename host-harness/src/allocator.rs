@@ -2,8 +2,8 @@
 //! system soon.
 //!
 //! A run allocates and frees a few dozen small records per event (each
-//! firing's records cloned for the component, the results lifted back, the
-//! report and outbox entries), which mimalloc does for less CPU than the
+//! firing's line and contact read, the results lifted back, the report and
+//! outbox entries), which mimalloc does for less CPU than the
 //! system allocator (the README's Performance has the figures). Only the
 //! harness's binary sets it: the embeddable `action-host` leaves the
 //! allocator to its platform.

@@ -37,7 +37,73 @@ pub(crate) struct Job {
     pub contact: Arc<wit::Contact>,
 }
 
+/// A job without its records, while they are lent to a batch.
+struct Place {
+    key: String,
+    digest: String,
+    source: String,
+    seq: usize,
+    slot: usize,
+    workflow: usize,
+    action: usize,
+}
+
+impl Place {
+    /// The job again, with its records back.
+    fn with(self, item: wit::BatchItem) -> Job {
+        let Place {
+            key,
+            digest,
+            source,
+            seq,
+            slot,
+            workflow,
+            action,
+        } = self;
+        Job {
+            key,
+            digest,
+            source,
+            seq,
+            slot,
+            workflow,
+            action,
+            firing: Arc::new(item.firing),
+            contact: Arc::new(item.contact),
+        }
+    }
+}
+
 impl Job {
+    /// The job's records as a batch item, and the rest of it.
+    fn into_item(self) -> (Place, wit::BatchItem) {
+        let Job {
+            key,
+            digest,
+            source,
+            seq,
+            slot,
+            workflow,
+            action,
+            firing,
+            contact,
+        } = self;
+        let place = Place {
+            key,
+            digest,
+            source,
+            seq,
+            slot,
+            workflow,
+            action,
+        };
+        let item = wit::BatchItem {
+            firing: Arc::unwrap_or_clone(firing),
+            contact: Arc::unwrap_or_clone(contact),
+        };
+        (place, item)
+    }
+
     /// The input the component receives for this job, bytes.
     pub fn size(&self) -> usize {
         let c = &self.contact;
@@ -295,13 +361,9 @@ impl Attempts {
                 done.extend(group.iter().map(|j| (j.seq, j.slot, self.not_sent(error))));
                 continue;
             }
-            let items: Vec<wit::BatchItem> = group
-                .iter()
-                .map(|j| wit::BatchItem {
-                    firing: (*j.firing).clone(),
-                    contact: (*j.contact).clone(),
-                })
-                .collect();
+            // The records move into the batch and back, copied only when
+            // another action's execution of the same firing holds them too.
+            let (places, items): (Vec<_>, Vec<_>) = group.into_iter().map(Job::into_item).unzip();
             let permit = self
                 .semaphore
                 .clone()
@@ -311,6 +373,11 @@ impl Attempts {
             let mut worker = self.worker();
             let exec = worker.execute_batch(&self.settings, &items).await;
             self.give_back(worker);
+            let group: Vec<Job> = places
+                .into_iter()
+                .zip(items)
+                .map(|(place, item)| place.with(item))
+                .collect();
             let results: Vec<_> = match exec.result {
                 Ok(Ok(per_item)) => per_item.into_iter().map(Ok).collect(),
                 Ok(Err(f)) => vec![Ok(Err(f)); group.len()],
