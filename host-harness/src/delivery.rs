@@ -2,6 +2,7 @@
 //! backoff while worth it, alone or in batches of one request, with every
 //! attempt recorded in the outbox.
 
+use crate::contacts::empty_contact;
 use crate::outbox::{Journal, Recorded, State};
 use crate::report::{ErrorReport, ExecutionReport, Status};
 use crate::retry::{self, RetryPolicy, Verdict};
@@ -37,73 +38,7 @@ pub(crate) struct Job {
     pub contact: Arc<wit::Contact>,
 }
 
-/// A job without its records, while they are lent to a batch.
-struct Place {
-    key: String,
-    digest: String,
-    source: String,
-    seq: usize,
-    slot: usize,
-    workflow: usize,
-    action: usize,
-}
-
-impl Place {
-    /// The job again, with its records back.
-    fn with(self, item: wit::BatchItem) -> Job {
-        let Place {
-            key,
-            digest,
-            source,
-            seq,
-            slot,
-            workflow,
-            action,
-        } = self;
-        Job {
-            key,
-            digest,
-            source,
-            seq,
-            slot,
-            workflow,
-            action,
-            firing: Arc::new(item.firing),
-            contact: Arc::new(item.contact),
-        }
-    }
-}
-
 impl Job {
-    /// The job's records as a batch item, and the rest of it.
-    fn into_item(self) -> (Place, wit::BatchItem) {
-        let Job {
-            key,
-            digest,
-            source,
-            seq,
-            slot,
-            workflow,
-            action,
-            firing,
-            contact,
-        } = self;
-        let place = Place {
-            key,
-            digest,
-            source,
-            seq,
-            slot,
-            workflow,
-            action,
-        };
-        let item = wit::BatchItem {
-            firing: Arc::unwrap_or_clone(firing),
-            contact: Arc::unwrap_or_clone(contact),
-        };
-        (place, item)
-    }
-
     /// The input the component receives for this job, bytes.
     pub fn size(&self) -> usize {
         let c = &self.contact;
@@ -132,6 +67,16 @@ impl Job {
                 .map(String::len)
                 .sum::<usize>()
             + 256
+    }
+}
+
+/// A firing with nothing in it, allocating nothing.
+fn no_firing() -> wit::Firing {
+    wit::Firing {
+        id: String::new(),
+        trigger_type: String::new(),
+        occurred_at: 0,
+        data: String::new(),
     }
 }
 
@@ -356,14 +301,28 @@ impl Attempts {
     async fn deliver_batch(&self, jobs: Vec<Job>) -> Delivered {
         let mut done = Vec::with_capacity(jobs.len());
         let mut queue: Vec<(Vec<Job>, u32)> = vec![(jobs, 1)];
-        while let Some((group, attempt)) = queue.pop() {
+        while let Some((mut group, attempt)) = queue.pop() {
             if let Some(error) = self.context.halted.get() {
                 done.extend(group.iter().map(|j| (j.seq, j.slot, self.not_sent(error))));
                 continue;
             }
             // The records move into the batch and back, copied only when
-            // another action's execution of the same firing holds them too.
-            let (places, items): (Vec<_>, Vec<_>) = group.into_iter().map(Job::into_item).unzip();
+            // another action's execution of the same firing holds them too;
+            // meanwhile each job holds an empty placeholder.
+            let (no_firing, no_contact) = (Arc::new(no_firing()), Arc::new(empty_contact()));
+            let items: Vec<wit::BatchItem> = group
+                .iter_mut()
+                .map(|j| wit::BatchItem {
+                    firing: Arc::unwrap_or_clone(std::mem::replace(
+                        &mut j.firing,
+                        no_firing.clone(),
+                    )),
+                    contact: Arc::unwrap_or_clone(std::mem::replace(
+                        &mut j.contact,
+                        no_contact.clone(),
+                    )),
+                })
+                .collect();
             let permit = self
                 .semaphore
                 .clone()
@@ -373,11 +332,10 @@ impl Attempts {
             let mut worker = self.worker();
             let exec = worker.execute_batch(&self.settings, &items).await;
             self.give_back(worker);
-            let group: Vec<Job> = places
-                .into_iter()
-                .zip(items)
-                .map(|(place, item)| place.with(item))
-                .collect();
+            for (job, item) in group.iter_mut().zip(items) {
+                job.firing = Arc::new(item.firing);
+                job.contact = Arc::new(item.contact);
+            }
             let results: Vec<_> = match exec.result {
                 Ok(Ok(per_item)) => per_item.into_iter().map(Ok).collect(),
                 Ok(Err(f)) => vec![Ok(Err(f)); group.len()],
