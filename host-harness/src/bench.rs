@@ -344,7 +344,11 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
             &["--batch-size", "1000", "--threads", "1"][..],
         ),
     ] {
+        // Each run starts from nothing: no outbox, and no earlier report
+        // for it to truncate (freeing a report's pages is the file
+        // system's work, not the run's).
         let _ = std::fs::remove_file(dir.path().join("firings.jsonl.outbox.db"));
+        let _ = std::fs::remove_file(&report);
         let mut args = vec!["--concurrency", &concurrency, "--report", &report];
         args.extend_from_slice(extra);
         let t = Instant::now();
@@ -366,6 +370,7 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         // and its report, in batches (the mode that holds the most at once).
         write_run_files(dir.path(), options.memory_firings)?;
         let _ = std::fs::remove_file(dir.path().join("firings.jsonl.outbox.db"));
+        let _ = std::fs::remove_file(&report);
         let t = Instant::now();
         let peak = run_child(
             &exe,
