@@ -19,6 +19,7 @@ use crate::tally::Tally;
 use crate::workflow::{self, Workflow};
 use action_host::{ActionEngine, EgressPolicy, Redactor, Reuse, Secret, wit};
 use anyhow::Result;
+use send_conversion_event::normalize::Sha256Digest;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -657,13 +658,11 @@ fn execution_digest(public_settings: &str, firing: &wit::Firing, contact: &wit::
         }
     }
     field(contact.custom_fields.as_bytes());
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(32);
-    for b in &h.finalize()[..16] {
-        hex.push(char::from(HEX[usize::from(b >> 4)]));
-        hex.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    hex
+    // The first 16 bytes, as 32 hex digits.
+    let hex = Sha256Digest(h.finalize().into()).hex();
+    std::str::from_utf8(&hex[..32])
+        .expect("hex digits are ASCII")
+        .to_string()
 }
 
 /// The settings document without its secret fields, keys sorted.
