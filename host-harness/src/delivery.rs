@@ -17,7 +17,6 @@ use std::sync::{Arc, OnceLock};
 pub(crate) type Delivered = Vec<(usize, usize, ExecutionReport)>;
 
 /// One execution to deliver: a firing through one action.
-#[derive(Clone)]
 pub(crate) struct Job {
     /// Firing id, workflow name and action id: the outbox key.
     pub key: String,
