@@ -36,7 +36,7 @@ mod component;
 
 use digests::Digests;
 use input::{Contact, Firing};
-use outcome::{ActionError, Failure, Outcome, Problem, TransportFailure};
+use outcome::{ActionError, Failure, Outcome, Problem, TransportFailure, Warning};
 use std::borrow::Borrow;
 
 /// The action's machine name.
@@ -195,14 +195,22 @@ fn prepare(
     Ok((preview, Some(built.event)))
 }
 
-/// The outcome of a prepared event, with Meta's acknowledgement when it was
-/// sent.
-fn outcome(p: Preview, ack: Option<graph::Ack>) -> Outcome {
-    let ack = ack.unwrap_or(graph::Ack {
-        events_received: 0,
-        messages: Vec::new(),
-        fbtrace_id: String::new(),
-    });
+/// The outcome of a prepared event: with Meta's acknowledgement and how many
+/// events its request carried when it was sent, `None` when skipped.
+fn outcome(mut p: Preview, sent: Option<(graph::Ack, usize)>) -> Outcome {
+    let ack = match sent {
+        Some((ack, carried)) => {
+            if let Some(w) = miscounted(&ack, carried) {
+                p.warnings.push(w);
+            }
+            ack
+        }
+        None => graph::Ack {
+            events_received: 0,
+            messages: Vec::new(),
+            fbtrace_id: String::new(),
+        },
+    };
     Outcome {
         event_name: p.event_name,
         event_id: p.event_id,
@@ -216,6 +224,35 @@ fn outcome(p: Preview, ack: Option<graph::Ack>) -> Outcome {
         warnings: p.warnings,
         skipped: p.skipped,
     }
+}
+
+/// A warning when Meta's `events_received` is not the number of events the
+/// request carried. Meta counts every event of a request it accepts
+/// (duplicates included) and refuses a request with an invalid event whole,
+/// so another count means the answer did not come from Meta as documented
+/// (a proxy, a stub), or events were lost on the way. The event stays
+/// accepted: the answer was a success, and sending it again could not tell
+/// which events Meta lacks.
+fn miscounted(ack: &graph::Ack, carried: usize) -> Option<Warning> {
+    let received = ack.events_received as usize;
+    (received != carried).then(|| {
+        let fbtrace = if ack.fbtrace_id.is_empty() {
+            String::new()
+        } else {
+            format!(" (fbtrace_id {})", ack.fbtrace_id)
+        };
+        let request = if carried == 1 {
+            "the 1 event this request sent".to_string()
+        } else {
+            format!("the {carried} events this request sent")
+        };
+        Warning::new(
+            "events_received",
+            format!(
+                "Meta acknowledged {received} of {request}{fbtrace}: check in Events Manager that this event arrived"
+            ),
+        )
+    })
 }
 
 /// The failure of a prepared event.
@@ -264,7 +301,7 @@ pub fn execute_with(
         return Ok(outcome(p, None));
     };
     match answered(send(&request)) {
-        Ok(ack) => Ok(outcome(p, Some(ack))),
+        Ok(ack) => Ok(outcome(p, Some((ack, 1)))),
         Err(e) => Err(failure(&p, e)),
     }
 }
@@ -314,9 +351,10 @@ where
                      waiting: &mut Vec<(usize, Preview)>,
                      results: &mut Vec<Option<Result<Outcome, Failure>>>| {
         let answer = answered(send(&body.finish(settings)));
+        let carried = waiting.len();
         for (i, p) in waiting.drain(..) {
             results[i] = Some(match &answer {
-                Ok(ack) => Ok(outcome(p, Some(ack.clone()))),
+                Ok(ack) => Ok(outcome(p, Some((ack.clone(), carried)))),
                 Err(e) => Err(failure(&p, e.clone())),
             });
         }
@@ -498,6 +536,60 @@ mod tests {
         assert_eq!(results[2].as_ref().unwrap().fbtrace_id, "B");
     }
 
+    #[test]
+    fn an_answer_that_counts_other_than_the_events_sent_warns_each_event() {
+        let items: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .map(|&id| (Firing::new(id, "form_submitted", 1_000), contact()))
+            .collect();
+        let counted = |received: u32| {
+            execute_batch(SETTINGS, &items, 1_010, &mut |_| {
+                Ok((
+                    200,
+                    format!(r#"{{"events_received":{received},"fbtrace_id":"B"}}"#),
+                ))
+            })
+        };
+        let warned = |results: &[Result<Outcome, Failure>]| -> Vec<Option<String>> {
+            results
+                .iter()
+                .map(|r| {
+                    let outcome = r.as_ref().expect("a 200 is accepted");
+                    outcome
+                        .warnings
+                        .iter()
+                        .find(|w| w.field == "events_received")
+                        .map(|w| w.message.clone())
+                })
+                .collect()
+        };
+        assert_eq!(warned(&counted(3)), [None, None, None]);
+        for received in [0, 1, 4] {
+            for message in warned(&counted(received)) {
+                assert_eq!(
+                    message.as_deref(),
+                    Some(
+                        format!(
+                            "Meta acknowledged {received} of the 3 events this request sent \
+                             (fbtrace_id B): check in Events Manager that this event arrived"
+                        )
+                        .as_str()
+                    )
+                );
+            }
+        }
+        let alone = execute(SETTINGS, &items[0].0, &items[0].1, 1_010, &mut |_| {
+            Ok((200, r#"{"events_received":0}"#.into()))
+        })
+        .expect("a 200 is accepted");
+        assert_eq!(
+            alone.warnings.last().map(|w| w.message.as_str()),
+            Some(
+                "Meta acknowledged 0 of the 1 event this request sent: \
+                 check in Events Manager that this event arrived"
+            )
+        );
+    }
     #[test]
     fn a_batch_past_metas_limit_goes_in_requests_of_a_thousand_given_by_value() {
         let items: Vec<(Firing, Contact)> = (0..2_001)
