@@ -252,18 +252,7 @@ fn send(req: &graph::Request) -> Result<(u16, String), outcome::TransportFailure
 }
 
 fn transport(e: &anyhow::Error) -> outcome::TransportFailure {
-    let text = format!("{e:#}");
-    if text.contains("HttpRequestDenied") {
-        outcome::TransportFailure {
-            message: "the platform does not allow this action to reach the Graph API host".into(),
-            retriable: false,
-        }
-    } else {
-        outcome::TransportFailure {
-            message: format!("no answer from Meta: {text}"),
-            retriable: true,
-        }
-    }
+    graph::unanswered(&format!("{e:#}"))
 }
 
 fn contact_from(c: wit::Contact) -> Result<Contact, outcome::Problem> {

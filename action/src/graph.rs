@@ -185,6 +185,53 @@ pub fn answer(status: u16, body: &str) -> Answer {
     }
 }
 
+/// Why a request got no answer, in words, from the error of the HTTP
+/// client: a `wasi:http` error code as the client names it
+/// (`ErrorCode::ConnectionRefused`, `ErrorCode::DnsError(..)`), kept in
+/// parentheses for whoever reads the logs. Only a request the platform
+/// refused outright is not worth sending again.
+pub fn unanswered(error: &str) -> TransportFailure {
+    let code = error.split("ErrorCode::").nth(1).map(|rest| {
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        &rest[..end]
+    });
+    let what = match code.unwrap_or_default() {
+        "HttpRequestDenied" => {
+            return TransportFailure {
+                message: "the platform does not allow this action to reach the Graph API host"
+                    .into(),
+                retriable: false,
+            };
+        }
+        "HttpRequestBodySize" => "the request is larger than the platform lets an action send",
+        "DnsTimeout" | "DnsError" | "DestinationNotFound" => {
+            "the Graph API's address could not be looked up"
+        }
+        "DestinationUnavailable"
+        | "DestinationIpProhibited"
+        | "DestinationIpUnroutable"
+        | "ConnectionRefused"
+        | "ConnectionLimitReached" => "the Graph API could not be reached",
+        "ConnectionTimeout" => "connecting to the Graph API took too long",
+        "ConnectionReadTimeout" | "HttpResponseTimeout" => "Meta took too long to answer",
+        "ConnectionTerminated" => "the connection closed before Meta answered",
+        "HttpResponseIncomplete" => {
+            "the answer was cut off, too slow, or larger than the platform reads"
+        }
+        c if c.starts_with("Tls") => "the secure connection to the Graph API failed",
+        c if c.starts_with("HttpResponse") || c == "HttpProtocolError" => {
+            "the answer was not readable HTTP"
+        }
+        _ => "the request failed",
+    };
+    TransportFailure {
+        message: format!("no answer from Meta: {what} ({})", code.unwrap_or(error)),
+        retriable: true,
+    }
+}
+
 /// Whether Meta's code says to try again later (reference section 5).
 pub fn retriable_code(code: i32, _subcode: Option<i32>) -> bool {
     matches!(code, 1 | 2 | 4 | 17 | 32 | 341 | 368 | 613 | 80004)
@@ -242,6 +289,53 @@ pub fn advice(code: i32, subcode: Option<i32>, retriable: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_without_answer_says_why_in_words_and_keeps_the_code() {
+        let cases = [
+            (
+                "ErrorCode::ConnectionRefused",
+                "no answer from Meta: the Graph API could not be reached (ConnectionRefused)",
+            ),
+            (
+                "ErrorCode::DnsError(DnsErrorPayload { rcode: None, info_code: None })",
+                "no answer from Meta: the Graph API's address could not be looked up (DnsError)",
+            ),
+            (
+                "ErrorCode::HttpResponseIncomplete",
+                "no answer from Meta: the answer was cut off, too slow, or larger than the platform reads (HttpResponseIncomplete)",
+            ),
+            (
+                "ErrorCode::HttpResponseHeaderSectionSize(None)",
+                "no answer from Meta: the answer was not readable HTTP (HttpResponseHeaderSectionSize)",
+            ),
+            (
+                "ErrorCode::TlsCertificateError",
+                "no answer from Meta: the secure connection to the Graph API failed (TlsCertificateError)",
+            ),
+            (
+                "ErrorCode::ConnectionReadTimeout",
+                "no answer from Meta: Meta took too long to answer (ConnectionReadTimeout)",
+            ),
+            (
+                "connection reset",
+                "no answer from Meta: the request failed (connection reset)",
+            ),
+        ];
+        for (error, message) in cases {
+            let failure = unanswered(error);
+            assert_eq!(
+                (failure.message.as_str(), failure.retriable),
+                (message, true)
+            );
+        }
+        let denied = unanswered("ErrorCode::HttpRequestDenied");
+        assert!(!denied.retriable);
+        assert_eq!(
+            denied.message,
+            "the platform does not allow this action to reach the Graph API host"
+        );
+    }
 
     #[test]
     fn acknowledgement() {

@@ -461,9 +461,13 @@ impl Attempts {
         if matches!(verdict, Verdict::Retry { .. })
             && let Some(e) = &mut r.error
         {
+            let attempts = match r.attempts {
+                1 => "1 attempt".to_string(),
+                n => format!("{n} attempts"),
+            };
             e.message = format!(
-                "{} (gave up after {} attempts; the next run tries again)",
-                e.message, r.attempts
+                "{} (gave up after {attempts}; the next run tries again)",
+                e.message
             );
         }
         if !self.record_requests && r.status == Status::Accepted {
