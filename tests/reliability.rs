@@ -1076,3 +1076,51 @@ async fn a_run_longer_than_its_window_reports_every_firing_in_file_order() {
     assert!(executions.iter().all(|e| e.from_outbox));
     assert_eq!(again.totals.accepted, accepted);
 }
+
+/// A component whose batches answer fewer results than firings (a broken
+/// or hostile build) loses none of them: every firing is reported with the
+/// breach, none is taken as delivered, and the outbox keeps each one dead,
+/// as after a panic, to be requeued once the component is sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_answered_short_is_reported_for_every_firing_and_kept() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 30, |_| false);
+    workflow_file(dir.path(), &[("Purchase", "rogue = \"batch-results:7\"\n")]);
+    let rogue = std::sync::Arc::new(
+        action_host::ActionEngine::new(
+            &std::fs::read(host_harness::component::ROGUE_COMPONENT_PATH).unwrap(),
+            action_host::Limits::default(),
+        )
+        .unwrap(),
+    );
+    let options = RunOptions {
+        batch_size: 1000,
+        ..options(dir.path(), &double)
+    };
+    let report = run(rogue, &options, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        (report.totals.executions, report.totals.accepted),
+        (30, 0),
+        "{:?}",
+        report.totals
+    );
+    assert_eq!(report.firings.len(), 30);
+    for f in &report.firings {
+        let e = &f.executions[0];
+        let message = &e.error.as_ref().expect("each one failed").message;
+        assert!(
+            message.contains(
+                "the component broke the action contract: it answered 7 results for a batch of 30"
+            ),
+            "{message}"
+        );
+    }
+    let outbox = Outbox::open_shared(options.outbox.as_ref().unwrap()).unwrap();
+    let counts = outbox.counts().unwrap();
+    assert_eq!(
+        (counts["delivered"], counts["dead"], counts["pending"]),
+        (0, 30, 0)
+    );
+    assert_eq!(outbox.requeue_dead().unwrap(), 30, "each can be sent again");
+}

@@ -510,3 +510,45 @@ async fn a_worker_recycles_its_instance_and_counts_requests_per_execution() {
     assert_eq!(worker.instances(), 3);
     assert_eq!(d.requests().len(), 35);
 }
+
+/// A batch answered with more or fewer results than items cannot be matched
+/// to its firings: it is a typed host failure, never a silent shortfall, and
+/// the next batch gets a fresh instance.
+#[tokio::test]
+async fn a_batch_answered_with_another_number_of_results_is_a_host_failure() {
+    let engine = worker_engine(Duration::from_secs(2));
+    let mut worker = engine.worker(Arc::new(EgressPolicy::graph(None)), Default::default());
+    let items: Vec<wit::BatchItem> = (0..5)
+        .map(|i| wit::BatchItem {
+            firing: firing(&format!("f{i}"), "t", json!({})),
+            contact: contact(),
+        })
+        .collect();
+    for (answered, reused) in [(5, false), (3, true), (7, false), (0, false), (5, false)] {
+        let exec = worker
+            .execute_batch(&format!("batch-results:{answered}"), &items)
+            .await;
+        assert_eq!(exec.reused, reused, "{answered} results");
+        match exec.result {
+            Ok(Ok(results)) => assert_eq!(results.len(), 5),
+            Err(failure) => {
+                assert_eq!(
+                    failure,
+                    HostFailure::BatchResults {
+                        items: 5,
+                        results: answered
+                    }
+                );
+                assert_eq!(
+                    failure.to_string(),
+                    format!(
+                        "the component broke the action contract: it answered {answered} results for a batch of 5"
+                    )
+                );
+                assert!(!failure.retriable() && !failure.is_limit());
+            }
+            other => panic!("{answered} results: {other:?}"),
+        }
+    }
+    assert_eq!(worker.instances(), 4, "a fresh instance after each breach");
+}

@@ -290,6 +290,9 @@ impl ActionEngine {
         store: &Store<HostState>,
         cpu: &CpuMeter,
     ) -> HostFailure {
+        if let Some(found) = e.downcast_ref::<HostFailure>() {
+            return found.clone();
+        }
         if cpu.hit.load(Ordering::Relaxed) {
             return HostFailure::Cpu(self.limits.cpu);
         }
@@ -403,7 +406,7 @@ impl ActionEngine {
                 .hoop_workflow_action()
                 .call_execute_batch(store, settings, items)
                 .await
-                .map(Ok)
+                .and_then(|results| one_per_item(items.len(), results))
         })
         .await
     }
@@ -541,7 +544,7 @@ impl Worker {
                 .hoop_workflow_action()
                 .call_execute_batch(store, settings, items)
                 .await
-                .map(Ok)
+                .and_then(|results| one_per_item(items.len(), results))
         })
         .await
     }
@@ -569,6 +572,23 @@ impl Worker {
             self.live = Some(live);
         }
         exec
+    }
+}
+
+/// A batch's results, one per item as `execute-batch` promises; a component
+/// that answers another number breaks the contract, and its instance is not
+/// reused.
+fn one_per_item<T>(
+    items: usize,
+    results: Vec<T>,
+) -> wasmtime::Result<Result<Vec<T>, wit::Failure>> {
+    if results.len() == items {
+        Ok(Ok(results))
+    } else {
+        Err(wasmtime::Error::new(HostFailure::BatchResults {
+            items,
+            results: results.len(),
+        }))
     }
 }
 

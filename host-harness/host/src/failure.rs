@@ -19,6 +19,15 @@ pub enum HostFailure {
     Panic,
     /// The component trapped otherwise, or could not be instantiated.
     Trap(String),
+    /// The component broke the action's contract: `execute-batch` answered
+    /// another number of results than the items it was given, so no result
+    /// can be told to be whose.
+    BatchResults {
+        /// Items in the batch.
+        items: usize,
+        /// Results the component answered.
+        results: usize,
+    },
 }
 
 impl HostFailure {
@@ -31,7 +40,10 @@ impl HostFailure {
     /// Whether the failure is a host limit that a smaller batch may stay
     /// within.
     pub fn is_limit(&self) -> bool {
-        !matches!(self, HostFailure::Panic | HostFailure::Trap(_))
+        !matches!(
+            self,
+            HostFailure::Panic | HostFailure::Trap(_) | HostFailure::BatchResults { .. }
+        )
     }
 }
 
@@ -54,6 +66,13 @@ impl std::fmt::Display for HostFailure {
             HostFailure::Egress(cap) => write!(f, "{cap}"),
             HostFailure::Panic => f.write_str("the component panicked"),
             HostFailure::Trap(t) => write!(f, "the component crashed: {t}"),
+            HostFailure::BatchResults { items, results } => write!(
+                f,
+                "the component broke the action contract: it answered {results} results for a batch of {items}"
+            ),
         }
     }
 }
+
+/// Carried through wasmtime's error from the call that found it.
+impl std::error::Error for HostFailure {}
