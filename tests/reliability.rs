@@ -203,6 +203,7 @@ async fn permanent_refusals_are_dead_lettered_with_metas_message() {
         .await
         .unwrap();
     assert!(again.firings.iter().all(|f| f.executions[0].from_outbox));
+    assert_eq!(again.totals.rejected, 5, "still counted as refused by Meta");
     assert_eq!(double.requests().len(), 5);
     assert_eq!(outbox.requeue_dead().unwrap(), 5);
     let _ = run(engine(), &options(dir.path(), &double), &|_, _| {})
@@ -1098,7 +1099,7 @@ async fn a_batch_answered_short_is_reported_for_every_firing_and_kept() {
         batch_size: 1000,
         ..options(dir.path(), &double)
     };
-    let report = run(rogue, &options, &|_, _| {}).await.unwrap();
+    let report = run(rogue.clone(), &options, &|_, _| {}).await.unwrap();
     assert_eq!(
         (report.totals.executions, report.totals.accepted),
         (30, 0),
@@ -1122,5 +1123,51 @@ async fn a_batch_answered_short_is_reported_for_every_firing_and_kept() {
         (counts["delivered"], counts["dead"], counts["pending"]),
         (0, 30, 0)
     );
+
+    // The next run reports them from the outbox as the host's errors, not
+    // as refused by Meta.
+    let again = run(rogue.clone(), &options, &|_, _| {}).await.unwrap();
+    assert!(again.firings.iter().all(|f| f.executions[0].from_outbox));
+    assert_eq!(
+        (again.totals.errors, again.totals.rejected),
+        (30, 0),
+        "{:?}",
+        again.totals
+    );
     assert_eq!(outbox.requeue_dead().unwrap(), 30, "each can be sent again");
+}
+
+/// At the highest concurrency the pool has a stack for every execution in
+/// flight: 1,100 firings against a double that answers after 300 ms, up to
+/// 1,024 at once, are all delivered (wasmtime's default pool of 1,000
+/// stacks failed the executions past it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_highest_concurrency_has_room_for_every_execution_in_flight() {
+    let double = double_with(Chaos {
+        rate: 0.0,
+        kinds: Vec::new(),
+        latency: Duration::from_millis(300),
+        seed: 1,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 1100, |_| false);
+    let limits = action_host::Limits {
+        max_concurrency: action_host::Limits::MAX_CONCURRENCY,
+        ..action_host::Limits::default()
+    };
+    let engine = std::sync::Arc::new(
+        action_host::ActionEngine::new(host_harness::component::BUNDLED_COMPONENT, limits).unwrap(),
+    );
+    let options = RunOptions {
+        concurrency: action_host::Limits::MAX_CONCURRENCY as usize,
+        ..options(dir.path(), &double)
+    };
+    let report = run(engine, &options, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        (report.totals.accepted, report.totals.errors),
+        (1100, 0),
+        "{:?}",
+        report.totals
+    );
 }

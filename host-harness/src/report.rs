@@ -416,7 +416,7 @@ impl ExecutionReport {
             }
             State::Skipped => r.status = Status::Skipped,
             State::Dead => {
-                r.status = Status::Rejected;
+                r.status = dead_status(entry.last_error.as_deref());
                 r.error = Some(ErrorReport {
                     class: "dead_letter",
                     message: format!(
@@ -496,6 +496,21 @@ impl ExecutionReport {
             from_outbox: false,
             elapsed_ms: 0,
         }
+    }
+}
+
+/// The status a dead entry had when its run gave it up, from the class its
+/// error summary starts with ([`ErrorReport::summary`]): only Meta's refusal
+/// counts as refused by Meta.
+fn dead_status(last_error: Option<&str>) -> Status {
+    let class = last_error
+        .and_then(|e| e.split_once(": "))
+        .map(|(class, _)| class);
+    match class {
+        Some("rejected") => Status::Rejected,
+        Some("invalid_settings" | "invalid_input") => Status::Invalid,
+        Some("host") => Status::Error,
+        _ => Status::Failed,
     }
 }
 

@@ -440,6 +440,9 @@ pub(crate) fn engine_config(limits: &Limits) -> Config {
         .total_core_instances(slots * 16)
         .total_memories(slots * 4)
         .total_tables(slots * 4)
+        // Each execution in flight runs on a fiber stack of the pool;
+        // wasmtime's default of 1,000 would fail executions past it.
+        .total_stacks(slots)
         .max_memory_size(limits.memory_bytes)
         // Reset the pages a reused slot touched with memset rather than
         // madvise: the page faults that follow madvise cost more than the
