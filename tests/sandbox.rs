@@ -552,3 +552,27 @@ async fn a_batch_answered_with_another_number_of_results_is_a_host_failure() {
     }
     assert_eq!(worker.instances(), 4, "a fresh instance after each breach");
 }
+
+/// An answer whose strings all point at the same bytes would make the host
+/// copy far more than the component's memory: the host lifts at most the
+/// execution's memory limit from one answer (16 MiB here), aliases counted.
+#[tokio::test]
+async fn an_answer_pointing_many_strings_at_the_same_bytes_is_cut_at_the_memory_limit() {
+    let engine = rogue();
+    let within = run(&engine, "alias:8").await;
+    match &within.result {
+        Ok(Ok(o)) => assert_eq!(o.messages.len(), 8),
+        Ok(Err(f)) => panic!("8 MiB lifted is within the limit: {:?}", f.error),
+        Err(h) => panic!("8 MiB lifted is within the limit: {h}"),
+    }
+    let exec = run(&engine, "alias:40").await;
+    match &exec.result {
+        Err(HostFailure::Trap(t)) => assert!(t.contains("too much data"), "{t}"),
+        Err(h) => panic!("40 MiB lifted from 1: {h}"),
+        Ok(answer) => panic!(
+            "40 MiB lifted from 1: {} messages",
+            answer.as_ref().map_or(0, |o| o.messages.len())
+        ),
+    }
+    still_serves(&engine).await;
+}

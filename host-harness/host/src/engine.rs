@@ -179,6 +179,10 @@ impl ActionEngine {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
+        // What the host copies out of one answer or host call: no more than
+        // the component's own memory, even when its strings and lists point
+        // at the same bytes again and again (wasmtime's default is 128 MiB).
+        store.set_hostcall_fuel(self.limits.memory_bytes);
         let limit = self.limits.cpu;
         store.set_epoch_deadline(CHECK_EVERY);
         store.epoch_deadline_callback(move |_| {
