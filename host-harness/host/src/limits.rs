@@ -11,7 +11,8 @@ use wasmtime::ResourceLimiter;
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Linear memory of one execution, bytes: the sum over every memory of
-    /// every instance the component creates.
+    /// every instance the component creates. Also the most the host copies
+    /// out of one answer or host call of the component.
     pub memory_bytes: usize,
     /// Wall-clock time of one execution, HTTP wait included.
     pub wall_clock: Duration,
