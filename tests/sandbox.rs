@@ -576,3 +576,23 @@ async fn an_answer_pointing_many_strings_at_the_same_bytes_is_cut_at_the_memory_
     }
     still_serves(&engine).await;
 }
+
+/// The host-side state a component can make the host hold (header maps,
+/// requests, streams: resources of the host's) is bounded too: a component
+/// hoarding header maps of 32 KiB is stopped past `Limits::RESOURCES`, where
+/// the host would otherwise hold 5,000 of them (160 MiB).
+#[tokio::test]
+async fn hoarding_the_hosts_resources_is_stopped() {
+    let engine = rogue();
+    let few = run(&engine, "hoard-fields:10").await;
+    match &few.result {
+        Ok(Ok(o)) => assert_eq!(o.messages, ["327680 bytes of headers held"]),
+        other => panic!("ten header maps: {other:?}"),
+    }
+    let exec = run(&engine, "hoard-fields:5000").await;
+    match &exec.result {
+        Err(HostFailure::Trap(t)) => assert!(t.contains("resource table"), "{t}"),
+        other => panic!("5,000 header maps held: {other:?}"),
+    }
+    still_serves(&engine).await;
+}

@@ -172,8 +172,16 @@ impl ActionEngine {
         let state = HostState {
             // No stdio, args, env, files or sockets: the action needs none.
             wasi: WasiCtx::builder().build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            http: {
+                let mut http = WasiHttpCtx::new();
+                http.set_field_size_limit(Limits::HEADER_BYTES);
+                http
+            },
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(Limits::RESOURCES);
+                table
+            },
             hooks: EgressHooks::new(policy, log, self.connections.clone()),
             limiter: ExecutionLimiter::new(self.limits.memory_bytes),
         };

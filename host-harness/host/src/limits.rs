@@ -38,6 +38,15 @@ impl Default for Limits {
 impl Limits {
     /// The most executions one engine runs at once.
     pub const MAX_CONCURRENCY: u32 = 1024;
+    /// The most resources of the host's (header maps, requests, bodies,
+    /// streams, pollables) one instance may hold at once. One request to
+    /// Meta takes about ten; wasmtime's default is a million, each of which
+    /// the host keeps in its own memory, outside the instance's limit.
+    pub const RESOURCES: usize = 1024;
+    /// The most bytes one header map may hold (wasi-http's default is
+    /// 128 KiB): with [`Limits::RESOURCES`], what a component can make the
+    /// host hold in header maps stays near the default memory limit.
+    pub const HEADER_BYTES: usize = 64 << 10;
     /// The least and most linear memory an execution may be given.
     pub const MEMORY_RANGE: std::ops::RangeInclusive<usize> = (1 << 20)..=(4 << 30);
 
