@@ -394,14 +394,65 @@ pub fn email(s: &str) -> Result<String, String> {
     Ok(e)
 }
 
+/// `s` with the decimal digits of every script written as ASCII digits, and
+/// the full-width forms of ASCII as ASCII (`０９０－１２３４`, `＋８１`, the
+/// ideographic space as a space): how phone numbers, dates and postal codes
+/// are often typed in Japan, China and Korea, the Arab world, Iran and
+/// India. ASCII text is returned as it is.
+pub fn ascii_forms(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.chars().map(ascii_form).collect())
+}
+
+/// The zero of each script's decimal digits that people write numbers in;
+/// Unicode keeps each script's ten digits in a row, zero first.
+const DIGIT_ZEROS: [u32; 19] = [
+    0x0660, // Arabic-Indic
+    0x06F0, // Extended Arabic-Indic (Persian, Urdu)
+    0x07C0, // N'Ko
+    0x0966, // Devanagari
+    0x09E6, // Bengali
+    0x0A66, // Gurmukhi
+    0x0AE6, // Gujarati
+    0x0B66, // Oriya
+    0x0BE6, // Tamil
+    0x0C66, // Telugu
+    0x0CE6, // Kannada
+    0x0D66, // Malayalam
+    0x0DE6, // Sinhala
+    0x0E50, // Thai
+    0x0ED0, // Lao
+    0x0F20, // Tibetan
+    0x1040, // Myanmar
+    0x17E0, // Khmer
+    0x1810, // Mongolian
+];
+
+fn ascii_form(c: char) -> char {
+    let code = c as u32;
+    match code {
+        // Full-width `!` to `~`, digits and Latin letters among them.
+        0xFF01..=0xFF5E => char::from_u32(code - 0xFEE0).unwrap_or(c),
+        0x3000 => ' ',
+        _ => DIGIT_ZEROS
+            .iter()
+            .find(|&&zero| (zero..zero + 10).contains(&code))
+            .map_or(c, |zero| char::from(b'0' + (code - zero) as u8)),
+    }
+}
+
 /// `ph`: digits with the country calling code, no `+`, no leading zeros.
 ///
 /// A number written with `+` or `00` (or `011` in North America) is
 /// international; otherwise the national trunk prefix is removed and the
 /// calling code of `country` put in front. `(0)` after a country code is a
-/// trunk marker and is dropped. Extensions and letters are removed.
+/// trunk marker and is dropped. Extensions and letters are removed. Digits
+/// of any script and full-width forms are read as ASCII ([`ascii_forms`]).
 pub fn phone(s: &str, country: &Country) -> Result<String, String> {
-    let trimmed = trim(s);
+    let folded = ascii_forms(trim(s));
+    let trimmed: &str = &folded;
     // Most numbers are ASCII digits and punctuation: nothing to lowercase.
     let mut text = if trimmed.bytes().any(|b| b.is_ascii_uppercase()) || !trimmed.is_ascii() {
         Cow::Owned(trimmed.to_lowercase())
@@ -730,9 +781,17 @@ const MONTHS: [&str; 12] = [
 /// `db`: `YYYYMMDD`. ISO forms (`1990-05-26`, `1990/05/26`, `19900526`),
 /// numeric forms read in the contact's country order (month first in the
 /// US, day first elsewhere), and forms with an English month name
-/// (`26 May 1990`, `May 26, 1990`). Impossible dates are refused.
+/// (`26 May 1990`, `May 26, 1990`), in digits of any script, and with the
+/// year, month and day marks of Chinese, Japanese and Korean
+/// (`1990年5月26日`). Impossible dates are refused.
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
-    let s = trim(s);
+    let folded = match ascii_forms(trim(s)) {
+        // Year, month and day marks (`1990年5月26日`, `1990년 5월 26일`)
+        // separate the parts as a dash does.
+        Cow::Owned(text) => Cow::Owned(text.replace(['年', '月', '日', '년', '월', '일'], "-")),
+        ascii => ascii,
+    };
+    let s: &str = &folded;
     // ISO date-times: keep the date.
     let s = s
         .split(['T', ' '])
@@ -874,8 +933,10 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
 
 /// `zp`: lowercase without spaces or dashes. When the contact's country is
 /// known to be the US, the first five digits (ZIP+4 drops the +4); with no
-/// known country, the general rule, never dropped.
+/// known country, the general rule, never dropped. Digits of any script and
+/// full-width forms are read as ASCII (`１００－０００１` is `1000001`).
 pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
+    let s = ascii_forms(s);
     let z: String = if s.is_ascii() {
         s.bytes()
             .filter(u8::is_ascii_alphanumeric)

@@ -6,7 +6,9 @@
 //! is one of the deliberate differences below, which the README lists with
 //! the same reasons.
 
-use send_conversion_event::normalize::{Locale, Normalized, UserKey, is_sha256, normalize};
+use send_conversion_event::normalize::{
+    Locale, Normalized, UserKey, ascii_forms, is_sha256, normalize,
+};
 use serde_json::Value;
 
 /// One deliberate difference: its reason, as the README gives it, and how
@@ -207,6 +209,10 @@ const DIFFERENCES: &[Difference] = &[
                 .iter()
                 .any(|m| c.input.to_lowercase().contains(m))
         },
+    },
+    Difference {
+        reason: "digits of other scripts and full-width forms are read as ASCII (`１２－３１－１９９０`, `٠٥/٢٦/١٩٩٠`); the library refuses them",
+        applies: |c| c.meta.is_none() && c.ours.is_some() && ascii_forms(c.input) != c.input,
     },
     Difference {
         reason: "a date after today is not refused: normalisation has no clock (a year up to 2100 is read); the library refuses it",
