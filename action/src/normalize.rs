@@ -278,17 +278,29 @@ pub fn sha256_hex(value: &str) -> String {
     Sha256Digest::of(value).to_string()
 }
 
-/// `s` without leading and trailing whitespace, as [`str::trim`] gives
-/// it, at once when both ends are ASCII and not whitespace: the common
-/// case, where `str::trim` still decodes and classifies a character at
-/// each end through its general pattern code (about 2 % of an event).
+/// `s` without leading and trailing whitespace and [`invisible`]
+/// characters (a byte order mark or a zero-width space that a spreadsheet
+/// export left on a value), at once when both ends are ASCII and not
+/// whitespace: the common case, where a general trim still decodes and
+/// classifies a character at each end (about 2 % of an event).
 pub fn trim(s: &str) -> &str {
     let solid = |b: u8| b.is_ascii() && !char::from(b).is_whitespace();
     match s.as_bytes() {
         [first, .., last] if solid(*first) && solid(*last) => s,
         [only] if solid(*only) => s,
-        _ => s.trim(),
+        _ => s.trim_matches(|c: char| c.is_whitespace() || invisible(c)),
     }
+}
+
+/// A character that shows nothing and means nothing in a contact's value:
+/// the soft hyphen, zero-width spaces and joiners, direction marks and
+/// embeddings, word joiners and the byte order mark (Unicode format
+/// characters that copying and exporting leave behind).
+pub fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+    )
 }
 
 /// Whether `s` is empty or only whitespace.
@@ -347,16 +359,32 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
 
 /// `em`: trimmed, NFC, lowercase, `local@domain.tld`. Unicode letters
 /// allowed; a local part that starts or ends with a dot or has two dots in
-/// a row is refused, as Meta's libraries refuse it.
+/// a row is refused, as Meta's libraries refuse it. What mail programs and
+/// exports wrap around an address is removed (`mailto:`, `Name <…>`, a
+/// domain's final dot), and so are [`invisible`] characters; full-width
+/// forms are read as ASCII, as IDNA maps them in a domain.
 pub fn email(s: &str) -> Result<String, String> {
-    let e = if s.is_ascii() {
+    let mut e = if s.is_ascii() {
         trim(s).to_ascii_lowercase()
     } else {
-        trim(s).nfc().collect::<String>().to_lowercase()
+        let visible: String = trim(s)
+            .chars()
+            .filter(|c| !invisible(*c))
+            .map(ascii_form)
+            .collect();
+        visible.nfc().collect::<String>().to_lowercase()
     };
-    let mut e = e;
+    // `Name <address>`, as a mail program copies it.
+    if let Some(open) = e.rfind('<')
+        && let Some(len) = e[open + 1..].find('>')
+    {
+        e = e[open + 1..open + 1 + len].trim().to_string();
+    }
     if e.starts_with("mailto:") {
         e.drain(.."mailto:".len());
+    }
+    if e.ends_with('.') && !e.ends_with("..") {
+        e.pop();
     }
     let Some((local, domain)) = e.rsplit_once('@') else {
         return Err("not an email address: there is no @".into());
@@ -562,9 +590,10 @@ fn prefixed(code: &str, digits: &str) -> String {
 /// `fn`, `ln`: NFC, the whole string lowercased (a Greek final sigma stays
 /// `ς`), then letters of every script with their combining marks (vowel
 /// signs, viramas, tone marks, combining accents); spaces, punctuation,
-/// digits and symbols removed.
+/// digits and symbols removed. Full-width forms are read as ASCII
+/// (`ＪＯＨＮ` is `john`).
 pub fn name(s: &str) -> Result<String, String> {
-    let n = letters(s, false);
+    let n = letters(&ascii_forms(s), false);
     if n.is_empty() {
         return Err("no letters".into());
     }
@@ -615,7 +644,7 @@ fn letters(s: &str, digits: bool) -> String {
 /// titles in French, Spanish, Portuguese, German, Italian and Dutch.
 /// Anything else is dropped.
 pub fn gender(s: &str) -> Result<String, String> {
-    let g = trim(s).to_lowercase();
+    let g = ascii_forms(trim(s)).to_lowercase();
     let g = g.trim_end_matches('.');
     if FEMALE_WORDS.contains(&g) {
         Ok("f".into())
@@ -904,6 +933,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 /// is unknown, a value naming a US state or Canadian province is still
 /// coded, and any other is kept by the general rule, never dropped.
 pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
+    let s: &str = &ascii_forms(s);
     let scope = known.map(|c| c.alpha2);
     match scope {
         Some("US" | "CA") | None => {
@@ -964,7 +994,7 @@ pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
 
 /// `country`: ISO 3166-1 alpha-2, lowercase.
 pub fn country(s: &str) -> Result<String, String> {
-    regions::country_code(s)
+    regions::country_code(&ascii_forms(s))
         .map(str::to_ascii_lowercase)
         .ok_or_else(|| "not a country name or ISO code Meta knows".to_string())
 }
@@ -1118,10 +1148,15 @@ mod tests {
             "\t\n",
             "x\u{2028}",
             "\u{feff}a",
+            "a\u{200b}",
+            "\u{200e}\u{202a}a b\u{202c}",
+            "\u{feff}",
         ] {
-            assert_eq!(trim(s), s.trim(), "{s:?}");
-            assert_eq!(is_blank(s), s.trim().is_empty(), "{s:?}");
+            let general = s.trim_matches(|c: char| c.is_whitespace() || invisible(c));
+            assert_eq!(trim(s), general, "{s:?}");
+            assert_eq!(is_blank(s), general.is_empty(), "{s:?}");
         }
+        assert_eq!(trim("\u{feff} a\u{200b}b \u{200b}"), "a\u{200b}b");
     }
 
     fn at(alpha2: &str) -> Locale {

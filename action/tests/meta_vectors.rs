@@ -211,6 +211,20 @@ const DIFFERENCES: &[Difference] = &[
         },
     },
     Difference {
+        reason: "an address's final dot (`test@example.com.`), as the end of a sentence leaves it, is removed; the library refuses the address",
+        applies: |c| {
+            c.key == UserKey::Em
+                && c.meta.is_none()
+                && c.input.trim().ends_with('.')
+                && c.ours
+                    == c.input
+                        .trim()
+                        .strip_suffix('.')
+                        .map(str::to_lowercase)
+                        .as_deref()
+        },
+    },
+    Difference {
         reason: "digits of other scripts and full-width forms are read as ASCII (`１２－３１－１９９０`, `٠٥/٢٦/١٩٩٠`); the library refuses them",
         applies: |c| c.meta.is_none() && c.ours.is_some() && ascii_forms(c.input) != c.input,
     },
