@@ -517,14 +517,19 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     } else {
         None
     };
-    let full = match international {
+    let mut full = match international {
         Some(prefix) => {
             let zeros = digits[prefix..].bytes().take_while(|b| *b == b'0').count();
             digits.drain(..prefix + zeros);
             digits
         }
-        None => national_to_international(&digits, country),
+        None => national_to_international(&digits, country)?,
     };
+    // Mexico's mobile `1` after the country code went with its dialling
+    // prefixes in 2019: `+52 1 55 1234 5678` is `52 55 1234 5678`.
+    if full.len() == 13 && full.starts_with("521") {
+        full.remove(2);
+    }
     if !(7..=15).contains(&full.len()) {
         return Err(format!(
             "{} digits with the country code; a phone number has 7 to 15",
@@ -553,30 +558,63 @@ fn extension_start(text: &str) -> Option<usize> {
         .map(|(pos, _)| pos)
 }
 
-fn national_to_international(digits: &str, country: &Country) -> String {
+fn national_to_international(digits: &str, country: &Country) -> Result<String, String> {
     let cc = country.calling_code;
+    // Mexico dropped its `01` (long distance) and `044`/`045` (mobile)
+    // dialling prefixes in 2019: a number is ten digits.
+    if cc == "52" {
+        let national = match digits.len() {
+            13 if digits.starts_with("044") || digits.starts_with("045") => &digits[3..],
+            12 if digits.starts_with("01") => &digits[2..],
+            _ => digits,
+        };
+        if national.len() == 10 {
+            return Ok(prefixed(cc, national));
+        }
+    }
+    // Argentina writes a mobile number nationally as `0` + area code (two
+    // to four digits) + `15` + the rest, ten digits without the `0` and
+    // the `15`; internationally it is `54 9` + those ten digits.
+    if cc == "54"
+        && digits.len() == 13
+        && digits.starts_with('0')
+        && let Some(at) = (3..=5).find(|&at| &digits[at..at + 2] == "15")
+    {
+        let mut out = String::with_capacity(13);
+        out.push_str("549");
+        out.push_str(&digits[1..at]);
+        out.push_str(&digits[at + 2..]);
+        return Ok(out);
+    }
     if cc == "1" {
         // North America: 10 national digits; 11 starting with 1 already
         // carry the country code. No number there starts with 0.
+        // Fewer than ten is a local number without its area code, which
+        // no country code can complete; more is taken as international
+        // written without its `+`.
         let digits = digits.trim_start_matches('0');
         return match digits.len() {
-            10 => prefixed("1", digits),
-            11 if digits.starts_with('1') => digits.to_string(),
-            _ => digits.to_string(),
+            ..10 => Err(format!(
+                "{} digits: a {} number needs its area code (ten digits)",
+                digits.len(),
+                country.name
+            )),
+            10 => Ok(prefixed("1", digits)),
+            _ => Ok(digits.to_string()),
         };
     }
     let trunk = country.trunk_prefix;
     if !trunk.is_empty() && digits.starts_with(trunk) {
-        return prefixed(cc, &digits[trunk.len()..]);
+        return Ok(prefixed(cc, &digits[trunk.len()..]));
     }
     // Written without `+` but already with the country code, as CRMs often
     // store it: `447911123456`. National numbers are shorter than
     // international ones, so a long number starting with the code is taken
     // as international.
     if digits.starts_with(cc) && digits.len() >= 10 + cc.len().saturating_sub(1) {
-        return digits.to_string();
+        return Ok(digits.to_string());
     }
-    prefixed(cc, digits)
+    Ok(prefixed(cc, digits))
 }
 
 /// `code` then `digits`, in one allocation.
@@ -729,6 +767,48 @@ const FEMALE_WORDS: &[&str] = &[
     "vrouwelijk",
     "mevrouw",
     "mevr",
+    // Nordic, Polish, Turkish, Russian, Ukrainian, Greek, Arabic, Hebrew,
+    // Hindi, Chinese and Japanese, Korean, Thai, Vietnamese, Indonesian.
+    // (Not the one letter `k` of some of their forms: Meta's own library
+    // refuses it.)
+    "kvinde",
+    "kvindelig",
+    "kvinne",
+    "kvinnelig",
+    "kvinna",
+    "kvinnlig",
+    "kobieta",
+    "żeńska",
+    "kadın",
+    "kadin",
+    "bayan",
+    "ж",
+    "жен",
+    "женский",
+    "женщина",
+    "жінка",
+    "жіноча",
+    "γυναίκα",
+    "γυναικα",
+    "θήλυ",
+    "θηλυ",
+    "أنثى",
+    "انثى",
+    "امرأة",
+    "נקבה",
+    "אישה",
+    "महिला",
+    "स्त्री",
+    "女",
+    "女性",
+    "女子",
+    "여",
+    "여성",
+    "여자",
+    "หญิง",
+    "nữ",
+    "perempuan",
+    "wanita",
 ];
 
 const MALE_WORDS: &[&str] = &[
@@ -797,6 +877,40 @@ const MALE_WORDS: &[&str] = &[
     "mannelijk",
     "heer",
     "dhr",
+    // Nordic, Polish, Turkish, Russian, Ukrainian, Greek, Arabic, Hebrew,
+    // Hindi, Chinese and Japanese, Korean, Thai, Vietnamese, Indonesian.
+    "mand",
+    "mandlig",
+    "mannlig",
+    "manlig",
+    "mężczyzna",
+    "męska",
+    "erkek",
+    "м",
+    "муж",
+    "мужской",
+    "мужчина",
+    "чоловік",
+    "чоловіча",
+    "άνδρας",
+    "ανδρας",
+    "άρρεν",
+    "αρρεν",
+    "ذكر",
+    "رجل",
+    "זכר",
+    "גבר",
+    "पुरुष",
+    "男",
+    "男性",
+    "男子",
+    "남",
+    "남성",
+    "남자",
+    "ชาย",
+    "nam",
+    "pria",
+    "laki-laki",
 ];
 
 const MONTH_FIRST: [&str; 12] = [

@@ -167,7 +167,7 @@ const DIFFERENCES: &[Difference] = &[
         },
     },
     Difference {
-        reason: "more gender words are read: titles and words in French, Spanish, Portuguese, German, Italian and Dutch, and a title's trailing dot (`Mr.`); the library reads English words only",
+        reason: "more gender words are read: titles and words in French, Spanish, Portuguese, German, Italian, Dutch, the Nordic languages, Polish, Turkish, Russian, Ukrainian, Greek, Arabic, Hebrew, Hindi, Chinese, Japanese, Korean, Thai, Vietnamese and Indonesian, and a title's trailing dot (`Mr.`); the library reads English words only",
         applies: |c| c.key == UserKey::Ge && c.meta.is_none() && c.ours.is_some(),
     },
     Difference {
@@ -208,6 +208,16 @@ const DIFFERENCES: &[Difference] = &[
                 ]
                 .iter()
                 .any(|m| c.input.to_lowercase().contains(m))
+        },
+    },
+    Difference {
+        reason: "a North American number of fewer than ten digits has no area code, which no country code can complete, and is dropped; the library hashes it, which never matches",
+        applies: |c| {
+            c.key == UserKey::Ph
+                && c.ours.is_none()
+                && c.meta.is_some_and(|m| {
+                    m.len() < 10 && m.bytes().all(|b| b.is_ascii_digit()) && !m.starts_with('0')
+                })
         },
     },
     Difference {

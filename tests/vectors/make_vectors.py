@@ -447,6 +447,34 @@ SECOND_ROUND = [
     ("ge", "Ｆ", "JP", "f"),
     ("external_id", "\ufeffABC-123\u200b", "US", "ABC-123"),
     ("ph", "\u202a+1 650 555 1212\u202c", "US", "16505551212"),
+    # 10. Countries whose numbers changed or are written in two ways:
+    #     Mexico dropped 01, 044, 045 and the mobile 1 in 2019; Argentina
+    #     writes a mobile nationally with 15 after the area code and
+    #     internationally with 9 before it; a North American number without
+    #     its area code cannot be completed.
+    ("ph", "044 55 1234 5678", "MX", "525512345678"),
+    ("ph", "01 55 1234 5678", "MX", "525512345678"),
+    ("ph", "+52 1 55 1234 5678", "MX", "525512345678"),
+    ("ph", "55 1234 5678", "MX", "525512345678"),
+    ("ph", "011 15-1234-5678", "AR", "5491112345678"),
+    ("ph", "0351 15 123-4567", "AR", "5493511234567"),
+    ("ph", "+54 9 11 1234-5678", "AR", "5491112345678"),
+    ("ph", "555-1212", "US", None),
+    ("ph", "+47 2212 3456", "US", "4722123456"),
+    # 11. Gender in more languages and scripts.
+    ("ge", "女", "JP", "f"),
+    ("ge", "男性", "JP", "m"),
+    ("ge", "여성", "KR", "f"),
+    ("ge", "남", "KR", "m"),
+    ("ge", "Ж", "RU", "f"),
+    ("ge", "Муж.", "RU", "m"),
+    ("ge", "Kvinna", "SE", "f"),
+    ("ge", "Mand", "DK", "m"),
+    ("ge", "Kobieta", "PL", "f"),
+    ("ge", "Erkek", "TR", "m"),
+    ("ge", "أنثى", "SA", "f"),
+    ("ge", "ΆΝΔΡΑΣ", "GR", "m"),
+    ("ge", "K", "PL", None),
 ]
 
 
