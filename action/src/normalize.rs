@@ -678,8 +678,11 @@ fn letters(s: &str, digits: bool) -> String {
 
 /// `ge`: `f` or `m`, from the words people and forms use for them: at
 /// least every word of Meta's parameter builders (capi-param-builder's
-/// gender lists: titles, relations, pronouns), and the common words and
-/// titles in French, Spanish, Portuguese, German, Italian and Dutch.
+/// gender lists: titles, relations, pronouns), the common words and
+/// titles in French, Spanish, Portuguese, German, Italian and Dutch, and
+/// the common words in the Nordic languages, Polish, Turkish, Russian,
+/// Ukrainian, Greek, Arabic, Hebrew, Hindi, Chinese and Japanese, Korean,
+/// Thai, Vietnamese and Indonesian, full-width forms read as ASCII.
 /// Anything else is dropped.
 pub fn gender(s: &str) -> Result<String, String> {
     let g = ascii_forms(trim(s)).to_lowercase();
