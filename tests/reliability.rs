@@ -1088,13 +1088,7 @@ async fn a_batch_answered_short_is_reported_for_every_firing_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path(), 30, |_| false);
     workflow_file(dir.path(), &[("Purchase", "rogue = \"batch-results:7\"\n")]);
-    let rogue = std::sync::Arc::new(
-        action_host::ActionEngine::new(
-            &std::fs::read(host_harness::component::ROGUE_COMPONENT_PATH).unwrap(),
-            action_host::Limits::default(),
-        )
-        .unwrap(),
-    );
+    let rogue = rogue_engine();
     let options = RunOptions {
         batch_size: 1000,
         ..options(dir.path(), &double)
@@ -1170,4 +1164,34 @@ async fn the_highest_concurrency_has_room_for_every_execution_in_flight() {
         "{:?}",
         report.totals
     );
+}
+
+/// The deliberately misbehaving fixture component (`tests/fixtures/rogue-action`).
+fn rogue_engine() -> std::sync::Arc<action_host::ActionEngine> {
+    std::sync::Arc::new(
+        action_host::ActionEngine::new(
+            &std::fs::read(host_harness::component::ROGUE_COMPONENT_PATH).unwrap(),
+            action_host::Limits::default(),
+        )
+        .unwrap(),
+    )
+}
+
+/// A component that leaves its token out of its declared secret fields
+/// still cannot get it into the report: a setting named like a secret is
+/// redacted whatever the component declares.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_component_does_not_declare_secret_is_still_redacted() {
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 3, |_| false);
+    workflow_file(dir.path(), &[("Purchase", "rogue = \"echo-settings\"\n")]);
+    let report = run(rogue_engine(), &options(dir.path(), &double), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.totals.accepted, 3, "{:?}", report.totals);
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(text.contains("echo-settings"), "the settings were echoed");
+    assert!(text.contains("[redacted]"), "the token was redacted");
+    assert!(!text.contains(TOKEN), "the token leaked into the report");
 }

@@ -152,7 +152,12 @@ pub async fn run_to(
     let secrets: Vec<Secret> = workflows
         .iter()
         .flat_map(|w| &w.actions)
-        .flat_map(|a| secret_values(&a.settings, &descriptor.secret_fields))
+        .flat_map(|a| {
+            secret_values(
+                &a.settings,
+                &secret_pointers(&a.settings, &descriptor.secret_fields),
+            )
+        })
         .map(Secret::new)
         .collect();
     let redactor = Redactor::new(&secrets);
@@ -164,7 +169,12 @@ pub async fn run_to(
         .map(|w| {
             w.actions
                 .iter()
-                .map(|a| without_secrets(&a.settings, &descriptor.secret_fields))
+                .map(|a| {
+                    without_secrets(
+                        &a.settings,
+                        &secret_pointers(&a.settings, &descriptor.secret_fields),
+                    )
+                })
                 .collect()
         })
         .collect();
@@ -672,13 +682,14 @@ fn without_secrets(settings: &str, pointers: &[String]) -> String {
     };
     for p in pointers {
         let (parent, key) = p.rsplit_once('/').unwrap_or(("", p));
+        let key = key.replace("~1", "/").replace("~0", "~");
         let parent = if parent.is_empty() {
             Some(&mut doc)
         } else {
             doc.pointer_mut(parent)
         };
         if let Some(Value::Object(m)) = parent {
-            m.remove(key);
+            m.remove(&key);
         }
     }
     canonical(&doc)
@@ -732,6 +743,28 @@ pub async fn check_settings(
 }
 
 /// The values of `settings` at the secret JSON pointers.
+/// The JSON pointers of a settings document's secrets: those the component
+/// declares, and every top-level setting named like a secret (`…token…`,
+/// `…secret…`, `…password…`, `api_key`) even when it does not, so that no
+/// component can keep a credential out of redaction by leaving it
+/// undeclared.
+fn secret_pointers(settings: &str, declared: &[String]) -> Vec<String> {
+    let mut pointers = declared.to_vec();
+    if let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(settings) {
+        for key in doc.keys() {
+            let name = key.to_ascii_lowercase();
+            let secret = ["token", "secret", "password", "passwd", "api_key", "apikey"]
+                .iter()
+                .any(|word| name.contains(word));
+            let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
+            if secret && !pointers.contains(&pointer) {
+                pointers.push(pointer);
+            }
+        }
+    }
+    pointers
+}
+
 fn secret_values(settings: &str, pointers: &[String]) -> Vec<String> {
     let Ok(doc) = serde_json::from_str::<Value>(settings) else {
         return Vec::new();
