@@ -149,35 +149,29 @@ pub async fn run_to(
     // Settings are checked once per action, not once per firing.
     let (settings_problems, errors) = check_settings(&engine, &workflows).await?;
     input_errors.extend(errors);
-    let secrets: Vec<Secret> = workflows
-        .iter()
-        .flat_map(|w| &w.actions)
-        .flat_map(|a| {
-            secret_values(
-                &a.settings,
-                &secret_pointers(&a.settings, &descriptor.secret_fields),
-            )
-        })
-        .map(Secret::new)
-        .collect();
-    let redactor = Redactor::new(&secrets);
-    let policy = Arc::new(EgressPolicy::graph(options.graph_url.clone()).with_secrets(&secrets));
-    // What defines each action's executions, secrets aside: a new token is
-    // the same action, a new mapping is not.
+    // Each action's settings are split once into its secrets and what
+    // defines its executions, secrets aside: a new token is the same
+    // action, a new mapping is not.
+    let mut secrets: Vec<Secret> = Vec::new();
     let public_settings: Vec<Vec<String>> = workflows
         .iter()
         .map(|w| {
             w.actions
                 .iter()
                 .map(|a| {
-                    without_secrets(
-                        &a.settings,
-                        &secret_pointers(&a.settings, &descriptor.secret_fields),
-                    )
+                    let pointers = secret_pointers(&a.settings, &descriptor.secret_fields);
+                    secrets.extend(
+                        secret_values(&a.settings, &pointers)
+                            .into_iter()
+                            .map(Secret::new),
+                    );
+                    without_secrets(&a.settings, &pointers)
                 })
                 .collect()
         })
         .collect();
+    let redactor = Redactor::new(&secrets);
+    let policy = Arc::new(EgressPolicy::graph(options.graph_url.clone()).with_secrets(&secrets));
 
     let (book, errors) = contacts::load(&options.contacts);
     input_errors.extend(errors);
