@@ -88,7 +88,7 @@ pub struct Execution<T = wit::Outcome> {
     pub exchanges: Vec<Exchange>,
     /// Wall-clock time of the execution.
     pub elapsed: Duration,
-    /// CPU time it used.
+    /// CPU time it used: the time the thread spent in its polls.
     pub cpu: Duration,
     /// Linear memory it held at its peak, bytes, over all its memories.
     pub memory: usize,

@@ -4,8 +4,8 @@
 //! this crate alone: it compiles the component once, keeps the compiled form
 //! in a cache it can verify, and runs every execution in a fresh wasmtime
 //! store under [`Limits`] (linear memory summed over every memory of the
-//! execution, CPU time measured as the thread time of the execution's own
-//! polls, wall-clock time), with one [`EgressPolicy`] as the only way out of
+//! execution, CPU time measured as the time the thread spends in the
+//! execution's own polls, wall-clock time), with one [`EgressPolicy`] as the only way out of
 //! the sandbox: `https` on port 443 to the Graph API host, decided from each
 //! request's head, with caps on the body, the number of requests and what
 //! each recorded exchange keeps, and every secret redacted by one
