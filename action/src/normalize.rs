@@ -521,7 +521,13 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
         Some(prefix) => {
             let zeros = digits[prefix..].bytes().take_while(|b| *b == b'0').count();
             digits.drain(..prefix + zeros);
-            digits
+            // Argentina's national `15` kept after the country code
+            // (`+54 11 15 1234 5678`, `+54 9 11 15 …`) is no part of it.
+            match digits.strip_prefix("54") {
+                Some(national) => argentine_mobile(national.strip_prefix('9').unwrap_or(national))
+                    .unwrap_or(digits),
+                None => digits,
+            }
         }
         None => national_to_international(&digits, country)?,
     };
@@ -572,19 +578,10 @@ fn national_to_international(digits: &str, country: &Country) -> Result<String, 
             return Ok(prefixed(cc, national));
         }
     }
-    // Argentina writes a mobile number nationally as `0` + area code (two
-    // to four digits) + `15` + the rest, ten digits without the `0` and
-    // the `15`; internationally it is `54 9` + those ten digits.
     if cc == "54"
-        && digits.len() == 13
-        && digits.starts_with('0')
-        && let Some(at) = (3..=5).find(|&at| &digits[at..at + 2] == "15")
+        && let Some(full) = argentine_mobile(digits.strip_prefix('0').unwrap_or(digits))
     {
-        let mut out = String::with_capacity(13);
-        out.push_str("549");
-        out.push_str(&digits[1..at]);
-        out.push_str(&digits[at + 2..]);
-        return Ok(out);
+        return Ok(full);
     }
     if cc == "1" {
         // North America: 10 national digits; 11 starting with 1 already
@@ -615,6 +612,23 @@ fn national_to_international(digits: &str, country: &Country) -> Result<String, 
         return Ok(digits.to_string());
     }
     Ok(prefixed(cc, digits))
+}
+
+/// Argentina writes a mobile number nationally as area code (two to four
+/// digits, the first 1, 2 or 3) + `15` + the rest, ten digits without the
+/// `15`; internationally it is `54 9` + those ten digits. `national` is
+/// the number after its trunk `0` or its country code; `None` when it is
+/// not in that form.
+fn argentine_mobile(national: &str) -> Option<String> {
+    if national.len() != 12 || !matches!(national.as_bytes()[0], b'1'..=b'3') {
+        return None;
+    }
+    let at = (2..=4).find(|&at| &national[at..at + 2] == "15")?;
+    let mut out = String::with_capacity(13);
+    out.push_str("549");
+    out.push_str(&national[..at]);
+    out.push_str(&national[at + 2..]);
+    Some(out)
 }
 
 /// `code` then `digits`, in one allocation.
@@ -920,14 +934,126 @@ const MONTH_FIRST: [&str; 12] = [
     "US", "PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW", "PH", "BZ",
 ];
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+/// Month words by how they start, lowercase: English, then German, French,
+/// Spanish, Portuguese, Italian, Dutch, the Nordic languages, Polish,
+/// Turkish, Hungarian and Russian (whose dates name the month in the genitive,
+/// `26 мая`). Where two languages share a start they share the month
+/// (`mar` is March in eight of them); French's `juin` and `juillet` both
+/// start `jui`, so each is told by four letters.
+const MONTHS: &[(&str, u32)] = &[
+    ("jan", 1),
+    ("feb", 2),
+    ("mar", 3),
+    ("apr", 4),
+    ("may", 5),
+    ("jun", 6),
+    ("jul", 7),
+    ("aug", 8),
+    ("sep", 9),
+    ("oct", 10),
+    ("nov", 11),
+    ("dec", 12),
+    // German.
+    ("mär", 3),
+    ("mae", 3),
+    ("mai", 5),
+    ("okt", 10),
+    ("dez", 12),
+    // French.
+    ("fév", 2),
+    ("fev", 2),
+    ("avr", 4),
+    ("juin", 6),
+    ("juil", 7),
+    ("aoû", 8),
+    ("aou", 8),
+    ("déc", 12),
+    // Spanish, Portuguese, Italian.
+    ("ene", 1),
+    ("gen", 1),
+    ("abr", 4),
+    ("mag", 5),
+    ("giu", 6),
+    ("lug", 7),
+    ("ago", 8),
+    ("set", 9),
+    ("ott", 10),
+    ("out", 10),
+    ("dic", 12),
+    // Dutch, the Nordic languages.
+    ("maa", 3),
+    ("mei", 5),
+    ("maj", 5),
+    // Polish.
+    ("sty", 1),
+    ("lut", 2),
+    ("kwi", 4),
+    ("cze", 6),
+    ("lip", 7),
+    ("sie", 8),
+    ("wrz", 9),
+    ("paź", 10),
+    ("paz", 10),
+    ("lis", 11),
+    ("gru", 12),
+    // Turkish.
+    ("oca", 1),
+    ("şub", 2),
+    ("sub", 2),
+    ("nis", 4),
+    ("haz", 6),
+    ("tem", 7),
+    ("ağu", 8),
+    ("agu", 8),
+    ("eyl", 9),
+    ("eki", 10),
+    ("kas", 11),
+    ("ara", 12),
+    // Hungarian.
+    ("már", 3),
+    ("ápr", 4),
+    ("máj", 5),
+    ("jún", 6),
+    ("júl", 7),
+    ("sze", 9),
+    // Russian.
+    ("янв", 1),
+    ("фев", 2),
+    ("мар", 3),
+    ("апр", 4),
+    ("мая", 5),
+    ("май", 5),
+    ("июн", 6),
+    ("июл", 7),
+    ("авг", 8),
+    ("сен", 9),
+    ("окт", 10),
+    ("ноя", 11),
+    ("дек", 12),
 ];
+
+/// Words a written date may have besides its day, month and year:
+/// `26 de mayo de 1990`, `le 1er mai 1990`, `the 1st of May`, `26 мая
+/// 1990 г.`.
+const DATE_FILLERS: [&str; 8] = ["de", "del", "of", "the", "le", "el", "г", "r"];
+
+/// A day written with its ordinal ending (`1st`, `26th`, `1er`, `1º`),
+/// as its digits.
+fn ordinal_day(part: &str) -> &str {
+    let digits = part.len() - part.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    match &part[digits..] {
+        "st" | "nd" | "rd" | "th" | "er" | "º" | "ª" | "o" if (1..=2).contains(&digits) => {
+            &part[..digits]
+        }
+        _ => part,
+    }
+}
 
 /// `db`: `YYYYMMDD`. ISO forms (`1990-05-26`, `1990/05/26`, `19900526`),
 /// numeric forms read in the contact's country order (month first in the
-/// US, day first elsewhere), and forms with an English month name
-/// (`26 May 1990`, `May 26, 1990`), in digits of any script, and with the
+/// US, day first elsewhere), and forms with a month's name in one of
+/// [`MONTHS`]' languages (`26 May 1990`, `May 26th, 1990`, `26. Mai 1990`,
+/// `26 de mayo de 1990`, `26 мая 1990 г.`), in digits of any script, and with the
 /// year, month and day marks of Chinese, Japanese and Korean
 /// (`1990年5月26日`). Impossible dates are refused.
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
@@ -954,6 +1080,12 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     for p in s
         .split(|c: char| !c.is_alphanumeric())
         .filter(|p| !p.is_empty())
+        .filter(|p| {
+            !DATE_FILLERS
+                .iter()
+                .any(|f| p.eq_ignore_ascii_case(f) || p == &"Г")
+        })
+        .map(ordinal_day)
     {
         if count == parts.len() {
             break;
@@ -974,13 +1106,18 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
                 let l = p.to_lowercase();
                 MONTHS
                     .iter()
-                    .position(|m| l.starts_with(m) && l.chars().all(char::is_alphabetic))
-                    .map(|i| i as u32 + 1)
+                    .find(|(start, _)| l.starts_with(start))
+                    .map(|&(_, month)| month)
             };
             if let Some(m) = month_word(a) {
                 (num(c)?, m, num(b)?)
             } else if let Some(m) = month_word(b) {
-                (num(c)?, m, num(a)?)
+                // The year first (`1990. május 26.`) or last (`26 May 1990`).
+                if a.len() == 4 {
+                    (num(a)?, m, num(c)?)
+                } else {
+                    (num(c)?, m, num(a)?)
+                }
             } else if a.len() == 4 {
                 only_real((num(a)?, num(b)?, num(c)?), (num(a)?, num(c)?, num(b)?))
             } else if c.len() == 4 {
@@ -1193,6 +1330,83 @@ fn raw_id(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_month_word_hides_another_months() {
+        // The first start that a word begins with decides its month: one
+        // that began another month's start would take that month's words.
+        for (i, (a, month_a)) in MONTHS.iter().enumerate() {
+            for (b, month_b) in &MONTHS[i + 1..] {
+                assert!(
+                    month_a == month_b || !(b.starts_with(a) || a.starts_with(b)),
+                    "`{a}` ({month_a}) and `{b}` ({month_b})"
+                );
+            }
+        }
+        // Each language's twelve months, written out, read as their number.
+        let years = [
+            (
+                "GB",
+                "January February March April May June July August September October November December",
+            ),
+            (
+                "DE",
+                "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+            ),
+            (
+                "FR",
+                "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+            ),
+            (
+                "ES",
+                "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+            ),
+            (
+                "PT",
+                "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+            ),
+            (
+                "IT",
+                "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+            ),
+            (
+                "NL",
+                "januari februari maart april mei juni juli augustus september oktober november december",
+            ),
+            (
+                "SE",
+                "januari februari mars april maj juni juli augusti september oktober november december",
+            ),
+            (
+                "PL",
+                "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października listopada grudnia",
+            ),
+            (
+                "TR",
+                "ocak şubat mart nisan mayıs haziran temmuz ağustos eylül ekim kasım aralık",
+            ),
+            (
+                "HU",
+                "január február március április május június július augusztus szeptember október november december",
+            ),
+            (
+                "RU",
+                "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+            ),
+        ];
+        for (country, months) in years {
+            let country = regions::by_alpha2(country).unwrap();
+            let months: Vec<&str> = months.split(' ').collect();
+            assert_eq!(months.len(), 12);
+            for (i, month) in months.iter().enumerate() {
+                assert_eq!(
+                    date_of_birth(&format!("2 {month} 1990"), country),
+                    Ok(format!("1990{:02}02", i + 1)),
+                    "{month}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn digests_are_written_as_lowercase_hex() {

@@ -341,6 +341,7 @@ static COUNTRY_ALIASES: &[(&str, &str)] = &[
     ("korea", "KR"),
     ("northkorea", "KP"),
     ("uae", "AE"),
+    ("ksa", "SA"),
     ("emirates", "AE"),
     ("ivorycoast", "CI"),
     ("côtedivoire", "CI"),

@@ -475,6 +475,33 @@ SECOND_ROUND = [
     ("ge", "أنثى", "SA", "f"),
     ("ge", "ΆΝΔΡΑΣ", "GR", "m"),
     ("ge", "K", "PL", None),
+    # 12. Dates of birth with the month's name in other languages, ordinal
+    #     days and the words around them, the year first or last.
+    ("db", "26. Mai 1990", "DE", "19900526"),
+    ("db", "3. März 1990", "DE", "19900303"),
+    ("db", "le 14 juillet 1990", "FR", "19900714"),
+    ("db", "3 juin 1990", "FR", "19900603"),
+    ("db", "1er août 1990", "FR", "19900801"),
+    ("db", "26 de mayo de 1990", "ES", "19900526"),
+    ("db", "1º de enero de 1990", "ES", "19900101"),
+    ("db", "26 de outubro de 1990", "BR", "19901026"),
+    ("db", "26 settembre 1990", "IT", "19900926"),
+    ("db", "26 mei 1990", "NL", "19900526"),
+    ("db", "26 maj 1990", "SE", "19900526"),
+    ("db", "26 maja 1990 r.", "PL", "19900526"),
+    ("db", "26 Mayıs 1990", "TR", "19900526"),
+    ("db", "1990. május 26.", "HU", "19900526"),
+    ("db", "26 мая 1990 г.", "RU", "19900526"),
+    ("db", "the 1st of May, 1990", "US", "19900501"),
+    ("db", "May 26th 1990", "US", "19900526"),
+    ("db", "1990 May 26", "US", "19900526"),
+    ("db", "Tuesday 26 May 1990", "GB", None),
+    # 13. Argentina's national 15 kept after the country code.
+    ("ph", "+54 11 15 1234-5678", "AR", "5491112345678"),
+    ("ph", "+54 9 351 15 123-4567", "AR", "5493511234567"),
+    ("ph", "11 15 1234-5678", "AR", "5491112345678"),
+    ("ph", "+54 11 1234-5678", "AR", "541112345678"),
+    ("country", "KSA", "SA", "sa"),
 ]
 
 
