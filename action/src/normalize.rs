@@ -1037,9 +1037,17 @@ const MONTHS: &[(&str, u32)] = &[
 /// 1990 г.`.
 const DATE_FILLERS: [&str; 8] = ["de", "del", "of", "the", "le", "el", "г", "r"];
 
+/// Whether `part` is one of [`DATE_FILLERS`] (`Г` in capitals too).
+fn date_filler(part: &str) -> bool {
+    part == "Г" || DATE_FILLERS.iter().any(|f| part.eq_ignore_ascii_case(f))
+}
+
 /// A day written with its ordinal ending (`1st`, `26th`, `1er`, `1º`),
-/// as its digits.
+/// as its digits. `part` is not empty.
 fn ordinal_day(part: &str) -> &str {
+    if part.as_bytes()[part.len() - 1].is_ascii_digit() {
+        return part;
+    }
     let digits = part.len() - part.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     match &part[digits..] {
         "st" | "nd" | "rd" | "th" | "er" | "º" | "ª" | "o" if (1..=2).contains(&digits) => {
@@ -1080,11 +1088,8 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     for p in s
         .split(|c: char| !c.is_alphanumeric())
         .filter(|p| !p.is_empty())
-        .filter(|p| {
-            !DATE_FILLERS
-                .iter()
-                .any(|f| p.eq_ignore_ascii_case(f) || p == &"Г")
-        })
+        // Numbers, most parts, are no words: spare them the comparisons.
+        .filter(|p| p.as_bytes()[0].is_ascii_digit() || !date_filler(p))
         .map(ordinal_day)
     {
         if count == parts.len() {
