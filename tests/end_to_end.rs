@@ -424,6 +424,7 @@ async fn server_errors_are_retriable() {
         message: None,
         times: 1,
         when_event_id: None,
+        when_user_data: None,
     });
     d.inject(Fault {
         status: 503,
@@ -433,6 +434,7 @@ async fn server_errors_are_retriable() {
         message: None,
         times: 1,
         when_event_id: None,
+        when_user_data: None,
     });
     let s = settings("Lead", json!({"action_source": "email"}));
     let first = execute(&d, &s, &firing("r-1", "t", json!({}))).await;

@@ -429,6 +429,7 @@ async fn a_batch_meta_refuses_is_split_until_the_event_at_fault_is_alone() {
         message: Some("(#100) Invalid parameter".into()),
         times: 1,
         when_event_id: Some("o123".into()),
+        when_user_data: None,
     });
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path(), 1_000, |_| false);
@@ -461,6 +462,68 @@ async fn a_batch_meta_refuses_is_split_until_the_event_at_fault_is_alone() {
         "halving 1,000 events isolates one in about 2 log2(1000) requests, not {requests}"
     );
     assert_eq!(double.received().len(), 999);
+}
+
+/// Meta refuses an event whose click id it reads as malformed (2804001)
+/// and takes it without: the event goes again without its `fbc`, alone or
+/// after its batch is split down to it, and every other event keeps its
+/// own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_whose_click_id_meta_refuses_is_delivered_without_it() {
+    for batch_size in [1, 100] {
+        let double = double().await;
+        double.inject(Fault {
+            status: 400,
+            code: Some(100),
+            subcode: Some(2804001),
+            is_transient: false,
+            message: Some("Invalid parameter".into()),
+            times: 1,
+            when_event_id: Some("o7".into()),
+            when_user_data: Some("fbc".into()),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        write_inputs(dir.path(), 100, |_| false);
+        let firings = dir.path().join("firings.jsonl");
+        let clicked = std::fs::read_to_string(&firings)
+            .unwrap()
+            .replace("https://s.example/", "https://s.example/?fbclid=IwAbC");
+        std::fs::write(&firings, clicked).unwrap();
+        let options = RunOptions {
+            batch_size,
+            ..options(dir.path(), &double)
+        };
+        let report = run(engine(), &options, &|_, _| {}).await.unwrap();
+        assert_eq!(
+            report.totals.accepted, 100,
+            "batch size {batch_size}: {:?}",
+            report.totals
+        );
+        let received = double.received();
+        assert_eq!(received.len(), 100);
+        for r in &received {
+            let has_fbc = r.event["user_data"].get("fbc").is_some();
+            assert_eq!(
+                has_fbc,
+                r.event_id.as_deref() != Some("o7"),
+                "batch size {batch_size}: {:?}",
+                r.event_id
+            );
+        }
+        let at_fault = report
+            .firings
+            .iter()
+            .find(|f| f.firing_id.as_deref() == Some("f7"))
+            .unwrap();
+        assert!(
+            at_fault.executions[0]
+                .warnings
+                .iter()
+                .any(|w| w.field == "user_data.fbc" && w.message.contains("2804001")),
+            "{:?}",
+            at_fault.executions[0].warnings
+        );
+    }
 }
 
 /// A Purchase workflow over `n` contacts and firings whose orders carry

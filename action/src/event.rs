@@ -153,6 +153,13 @@ impl std::fmt::Display for UserValue {
 pub struct UserData(Vec<(UserKey, UserValue)>);
 
 impl UserData {
+    /// Removes every value of `key`; whether there was one.
+    pub fn remove(&mut self, key: UserKey) -> bool {
+        let before = self.0.len();
+        self.0.retain(|(k, _)| *k != key);
+        self.0.len() != before
+    }
+
     /// Adds a value of `key` after the key's earlier ones, unless it is
     /// already there. A key's values are added together, before the next
     /// key's: a value is only compared with the values just before it.

@@ -296,14 +296,47 @@ pub fn execute_with(
     now: i64,
     send: &mut Send<'_>,
 ) -> Result<Outcome, Failure> {
-    let mut p = preview_with(settings, firing, contact, now)?;
-    let Some(request) = p.request.take() else {
+    let (mut p, event) = prepare(settings, firing, contact, now, &mut Digests::none())?;
+    let Some(mut event) = event else {
         return Ok(outcome(p, None));
     };
-    match answered(send(&request)) {
+    let mut answer = answered(send(&graph::request(
+        settings,
+        std::slice::from_ref(&event),
+    )));
+    if without_refused_click_id(&answer, &mut event, &mut p) {
+        answer = answered(send(&graph::request(
+            settings,
+            std::slice::from_ref(&event),
+        )));
+    }
+    match answer {
         Ok(ack) => Ok(outcome(p, Some((ack, 1)))),
         Err(e) => Err(failure(&p, e)),
     }
+}
+
+/// Meta refuses a whole event whose click id (`fbc`) it reads as malformed
+/// (code 100, subcode 2804001), though the rest of it could match: when
+/// `answer` is that refusal of `event` alone, its `fbc` is taken out, with
+/// a warning, so that the event goes again without it. A request of many
+/// events is refused whole and says not which: the host splits it until
+/// the event at fault goes alone. Whether `event` is to be sent again.
+fn without_refused_click_id(
+    answer: &Result<graph::Ack, ActionError>,
+    event: &mut event::Event,
+    p: &mut Preview,
+) -> bool {
+    let refused = matches!(answer, Err(ActionError::Rejected(e)) if e.code == 100 && e.subcode == Some(2804001));
+    if !refused || !event.user_data.remove(normalize::UserKey::Fbc) {
+        return false;
+    }
+    p.match_keys.retain(|k| *k != normalize::UserKey::Fbc);
+    p.warnings.push(Warning::new(
+        "user_data.fbc",
+        "Meta refused the click id (fbc) as malformed (2804001), so the event was sent again without it: map user_data.fbc to the _fbc cookie as the Pixel wrote it.",
+    ));
+    true
 }
 
 /// Runs the action for many firings with one request per
@@ -346,11 +379,23 @@ where
     // The items written into the body, waiting for its answer.
     let mut waiting: Vec<(usize, Preview)> = Vec::new();
     let mut body: Option<graph::BodyWriter> = None;
+    // The event of a body that holds only one, kept to be sent again
+    // without a click id Meta refuses (see `without_refused_click_id`).
+    let mut alone: Option<event::Event> = None;
     let mut digests = Digests::new();
     let mut flush = |body: graph::BodyWriter,
+                     alone: Option<event::Event>,
                      waiting: &mut Vec<(usize, Preview)>,
                      results: &mut Vec<Option<Result<Outcome, Failure>>>| {
-        let answer = answered(send(&body.finish(settings)));
+        let mut answer = answered(send(&body.finish(settings)));
+        if let (Some(mut event), [(_, p)]) = (alone, waiting.as_mut_slice())
+            && without_refused_click_id(&answer, &mut event, p)
+        {
+            answer = answered(send(&graph::request(
+                settings,
+                std::slice::from_ref(&event),
+            )));
+        }
         let carried = waiting.len();
         for (i, p) in waiting.drain(..) {
             results[i] = Some(match &answer {
@@ -368,11 +413,12 @@ where
                     graph::BodyWriter::with_capacity(expected.saturating_sub(i))
                 });
                 b.push(&e);
+                alone = (b.len() == 1).then_some(e);
                 waiting.push((i, p));
                 if b.len() == graph::MAX_BATCH
                     && let Some(full) = body.take()
                 {
-                    flush(full, &mut waiting, &mut results);
+                    flush(full, alone.take(), &mut waiting, &mut results);
                 }
             }
             Ok((p, None)) => results[i] = Some(Ok(outcome(p, None))),
@@ -380,7 +426,7 @@ where
         }
     }
     if let Some(rest) = body.take() {
-        flush(rest, &mut waiting, &mut results);
+        flush(rest, alone.take(), &mut waiting, &mut results);
     }
     results
         .into_iter()
@@ -401,6 +447,112 @@ mod tests {
             emails: vec!["a@example.com".into()],
             ..Contact::default()
         }
+    }
+
+    /// When the click-id tests' firings happened, Unix seconds.
+    const NOW: i64 = 1_790_000_000;
+
+    /// A Lead whose landing URL carries a click id, so that it has an fbc.
+    fn clicked(id: &str) -> Firing {
+        let mut f = Firing::new(id, "form_submitted", NOW);
+        f.data = json!({"page": {"url": "https://shop.example/?fbclid=IwAbC"}}).into();
+        f
+    }
+
+    /// Meta's answer to a request: the click id refused as malformed
+    /// (2804001) while any event carries one, else accepted.
+    fn refusing_click_ids(
+        requests: &mut Vec<serde_json::Value>,
+        r: &graph::Request,
+    ) -> (u16, String) {
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let events = body["data"].as_array().unwrap().len();
+        let with_fbc = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["user_data"].get("fbc").is_some());
+        requests.push(body);
+        if with_fbc {
+            (
+                400,
+                r#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804001,"fbtrace_id":"F"}}"#.into(),
+            )
+        } else {
+            (
+                200,
+                format!(r#"{{"events_received":{events},"messages":[],"fbtrace_id":"T"}}"#),
+            )
+        }
+    }
+
+    #[test]
+    fn a_click_id_meta_refuses_is_taken_out_and_the_event_sent_again() {
+        let fbc = |body: &serde_json::Value| body["data"][0]["user_data"].get("fbc").is_some();
+        // Alone, by `execute` and in a batch of one.
+        let mut requests = Vec::new();
+        let out = execute(
+            SETTINGS,
+            &clicked("sub-1"),
+            &contact(),
+            NOW + 10,
+            &mut |r| Ok(refusing_click_ids(&mut requests, r)),
+        )
+        .unwrap();
+        assert_eq!(requests.len(), 2);
+        assert!(fbc(&requests[0]) && !fbc(&requests[1]));
+        assert_eq!(
+            requests[0]["data"][0]["event_id"],
+            requests[1]["data"][0]["event_id"]
+        );
+        assert!(!out.match_keys.contains(&normalize::UserKey::Fbc));
+        assert!(
+            out.warnings
+                .iter()
+                .any(|w| w.field == "user_data.fbc" && w.message.contains("2804001")),
+            "{:?}",
+            out.warnings
+        );
+        let mut requests = Vec::new();
+        let one = [(clicked("sub-1"), contact())];
+        let results = execute_batch(SETTINGS, &one, NOW + 10, &mut |r| {
+            Ok(refusing_click_ids(&mut requests, r))
+        });
+        assert_eq!(requests.len(), 2);
+        assert!(
+            results[0]
+                .as_ref()
+                .unwrap()
+                .warnings
+                .iter()
+                .any(|w| w.field == "user_data.fbc")
+        );
+        // Refused for another reason, or without a click id to take out: no
+        // second request.
+        let mut sent = 0;
+        let failed = execute(SETTINGS, &Firing::new("sub-2", "form_submitted", NOW), &contact(), NOW + 10, &mut |_| {
+            sent += 1;
+            Ok((400, r#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804001}}"#.into()))
+        })
+        .unwrap_err();
+        assert_eq!(sent, 1);
+        assert!(matches!(failed.error, ActionError::Rejected(ref e) if e.subcode == Some(2804001)));
+        let mut sent = 0;
+        execute(SETTINGS, &clicked("sub-3"), &contact(), NOW + 10, &mut |_| {
+            sent += 1;
+            Ok((400, r#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804050}}"#.into()))
+        })
+        .unwrap_err();
+        assert_eq!(sent, 1);
+        // Two events refused together: Meta does not say which one, so
+        // neither loses its click id here (the host splits the batch).
+        let mut requests = Vec::new();
+        let two = [(clicked("sub-4"), contact()), (clicked("sub-5"), contact())];
+        let results = execute_batch(SETTINGS, &two, NOW + 10, &mut |r| {
+            Ok(refusing_click_ids(&mut requests, r))
+        });
+        assert_eq!(requests.len(), 1);
+        assert!(results.iter().all(|r| r.is_err()));
     }
 
     #[test]

@@ -219,6 +219,11 @@ pub struct Fault {
     /// event), for as long as the double runs; `times` is ignored.
     #[serde(default)]
     pub when_event_id: Option<String>,
+    /// With `when_event_id`: only while that event carries this
+    /// `user_data` key, as Meta refuses an event for one value (a click id
+    /// it reads as malformed) and takes it once the value is left out.
+    #[serde(default)]
+    pub when_user_data: Option<String>,
 }
 
 fn one() -> u32 {
@@ -787,6 +792,7 @@ async fn chaotic(
         message: None,
         times: 1,
         when_event_id: None,
+        when_user_data: None,
     };
     match kind {
         ChaosKind::Drop => {
@@ -860,22 +866,28 @@ fn events(
         .map_or(0, <[_]>::len);
     let path = format!("POST /{pixel}/events");
 
-    let carried = |id: &str| {
+    let carried = |id: &str, key: Option<&str>| {
         parsed
             .as_ref()
             .ok()
             .and_then(|v| v.get("data"))
             .and_then(Json::as_array)
             .is_some_and(|events| {
-                events
-                    .iter()
-                    .any(|e| e.get("event_id").and_then(Json::as_str) == Some(id))
+                events.iter().any(|e| {
+                    e.get("event_id").and_then(Json::as_str) == Some(id)
+                        && key
+                            .is_none_or(|k| e.get("user_data").is_some_and(|u| u.get(k).is_some()))
+                })
             })
     };
     let targeted = s
         .targeted
         .iter()
-        .find(|f| f.when_event_id.as_deref().is_some_and(carried))
+        .find(|f| {
+            f.when_event_id
+                .as_deref()
+                .is_some_and(|id| carried(id, f.when_user_data.as_deref()))
+        })
         .cloned();
     if let Some(fault) = targeted.or_else(|| {
         let mut fault = s.faults.pop_front()?;
