@@ -699,7 +699,8 @@ async fn the_descriptor_carries_schema_and_defaults() {
         schema["properties"]["access_token"]["writeOnly"],
         json!(true)
     );
-    assert_eq!(d.secret_fields, ["/access_token"]);
+    assert_eq!(schema["properties"]["app_secret"]["writeOnly"], json!(true));
+    assert_eq!(d.secret_fields, ["/access_token", "/app_secret"]);
 }
 
 #[tokio::test]
@@ -1030,6 +1031,66 @@ async fn the_doubles_controls_refuse_other_origins_and_hosts() {
         Some(200),
         "its own page may"
     );
+}
+
+/// An app with "Require App Secret" on takes only requests that carry the
+/// token's `appsecret_proof`: with the app's secret in the settings they
+/// are accepted; without it, or with another, each says what to paste, and
+/// the secret never leaves the component, nor shows in what is recorded.
+#[tokio::test]
+async fn an_app_that_requires_its_secret_takes_requests_with_the_proof_and_says_when_it_is_missing()
+{
+    const APP_SECRET: &str = "5f1b6c0e9d2a4b7c8e3f1a2b3c4d5e6f";
+    let d = double_with_config(graph_double::DoubleConfig {
+        app_secret: Some(APP_SECRET.into()),
+        ..Default::default()
+    })
+    .await;
+    let with = settings(
+        "Lead",
+        json!({"action_source": "email", "app_secret": APP_SECRET}),
+    );
+    let exec = execute(&d, &with, &firing("s-1", "t", json!({}))).await;
+    accepted(&exec);
+    // Sent, and kept only redacted: with the token, the proof would act as
+    // the app.
+    assert!(
+        exec.exchanges[0]
+            .request_body
+            .contains(r#""appsecret_proof":"[redacted]""#),
+        "{}",
+        exec.exchanges[0].request_body
+    );
+    let recorded = serde_json::to_string(&exec.exchanges).unwrap();
+    assert!(!recorded.contains(APP_SECRET), "{recorded}");
+    assert!(
+        !d.requests()
+            .iter()
+            .any(|r| format!("{r:?}").contains(APP_SECRET)),
+        "the secret itself is never sent"
+    );
+    let other = settings(
+        "Lead",
+        json!({"action_source": "email", "app_secret": "another-apps-secret"}),
+    );
+    for (s, says) in [
+        (
+            settings("Lead", json!({"action_source": "email"})),
+            "require an appsecret_proof",
+        ),
+        (other, "Invalid appsecret_proof"),
+    ] {
+        let exec = execute(&d, &s, &firing("s-2", "t", json!({}))).await;
+        let f = failure(&exec);
+        let wit::ActionError::Rejected(e) = &f.error else {
+            panic!("{f:?}")
+        };
+        assert_eq!(e.code, 100);
+        assert!(!e.retriable);
+        assert!(e.message.contains(says), "{}", e.message);
+        assert!(e.advice.contains("app_secret setting"), "{}", e.advice);
+    }
+    assert_eq!(d.received().len(), 1);
 }
 
 #[tokio::test]

@@ -84,6 +84,12 @@ impl BodyWriter {
             out.extend_from_slice(br#","test_event_code":"#);
             serde_json::to_writer(&mut *out, code).expect("text serialises");
         }
+        if let Some(proof) = &settings.appsecret_proof {
+            // Lowercase hex: nothing to escape.
+            out.extend_from_slice(br#","appsecret_proof":""#);
+            out.extend_from_slice(proof.expose().as_bytes());
+            out.push(b'"');
+        }
         out.extend_from_slice(br#","partner_agent":"#);
         serde_json::to_writer(&mut *out, PARTNER_AGENT).expect("text serialises");
         out.push(b'}');
@@ -92,7 +98,7 @@ impl BodyWriter {
                 "{GRAPH_BASE}/{}/{}/events",
                 settings.api_version, settings.pixel_id
             ),
-            authorization: format!("Bearer {}", settings.access_token),
+            authorization: format!("Bearer {}", settings.access_token.expose()),
             body: String::from_utf8(self.out).expect("serde_json writes UTF-8"),
         }
     }
@@ -166,7 +172,13 @@ pub fn answer(status: u16, body: &str) -> Answer {
             };
             Answer::Rejected(MetaError {
                 http_status: status,
-                advice: advice(e.code, e.error_subcode, retriable),
+                // Meta tells a missing or wrong appsecret_proof only in its
+                // message, under the code of any invalid parameter.
+                advice: if e.code == 100 && e.message.contains("appsecret_proof") {
+                    APP_SECRET_ADVICE.to_string()
+                } else {
+                    advice(e.code, e.error_subcode, retriable)
+                },
                 code: e.code,
                 subcode: e.error_subcode,
                 error_type: e.error_type,
@@ -241,6 +253,10 @@ pub fn retriable_code(code: i32, _subcode: Option<i32>) -> bool {
 pub fn rate_limited(code: i32) -> bool {
     matches!(code, 4 | 17 | 32 | 341 | 613 | 80004)
 }
+
+/// What to do when Meta asks for an `appsecret_proof` the request lacks or
+/// got wrong.
+pub const APP_SECRET_ADVICE: &str = "The token's app requires its app secret (\"Require App Secret\" is on): paste the app's secret, from Meta for Developers > the app > Settings > Basic, into the action's app_secret setting, or check that the one there is that app's.";
 
 /// One sentence that says what to do about a Meta error.
 pub fn advice(code: i32, subcode: Option<i32>, retriable: bool) -> String {

@@ -797,6 +797,53 @@ mod tests {
         );
         let defaults: serde_json::Value = serde_json::from_str(&d.default_mappings).unwrap();
         assert!(defaults["Purchase"]["custom_data.value"].is_string());
-        assert_eq!(d.secret_fields, ["/access_token"]);
+        assert_eq!(d.secret_fields, ["/access_token", "/app_secret"]);
+    }
+
+    #[test]
+    fn with_an_app_secret_every_request_carries_its_proof_and_never_the_secret() {
+        const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
+        let settings = format!(
+            r#"{{"pixel_id":"123","access_token":"EAAB1234TokenXYZ","app_secret":"{APP_SECRET}","event":"Lead","action_source":"email"}}"#
+        );
+        let items: Vec<_> = (0..3)
+            .map(|i| {
+                (
+                    Firing::new(format!("f{i}"), "form_submitted", 1_000),
+                    contact(),
+                )
+            })
+            .collect();
+        let mut bodies = Vec::new();
+        let mut answer = |r: &graph::Request| {
+            bodies.push(r.body.clone());
+            Ok((200, r#"{"events_received":1,"fbtrace_id":"T"}"#.into()))
+        };
+        execute(&settings, &items[0].0, &contact(), 1_010, &mut answer).unwrap();
+        execute_batch(&settings, &items, 1_010, &mut answer);
+        assert_eq!(bodies.len(), 2);
+        for body in &bodies {
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            // Python: hmac.new(secret, token, hashlib.sha256).hexdigest()
+            assert_eq!(
+                body["appsecret_proof"],
+                json!("a1789f09f5908a958518fd703276d56d7344520b4766f297c9940ba1eb4937eb")
+            );
+            assert!(!body.to_string().contains(APP_SECRET));
+        }
+        // Without one, no proof; settings print neither credential.
+        let plain = read_settings(SETTINGS).unwrap();
+        assert!(!graph::request(&plain, &[]).body.contains("appsecret_proof"));
+        let with = read_settings(&settings).unwrap();
+        let printed = format!("{with:?}");
+        assert!(
+            !printed.contains("EAAB1234TokenXYZ") && !printed.contains("a1789f09"),
+            "{printed}"
+        );
+        // A secret pasted with a line break is refused, naming the field.
+        let broken = settings.replace(APP_SECRET, "0123456789abcdef\\n0123");
+        let problems = validate_settings(&broken);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "/app_secret");
     }
 }

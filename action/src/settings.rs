@@ -43,8 +43,13 @@ pub struct Consent {
 pub struct Settings {
     /// The pixel (dataset) id.
     pub pixel_id: String,
-    /// The Conversions API access token. Secret.
-    pub access_token: String,
+    /// The Conversions API access token.
+    pub access_token: Secret,
+    /// `appsecret_proof`: the HMAC-SHA256 of the token keyed by the app's
+    /// secret, in lowercase hex, which Meta asks of every call once the
+    /// app's "Require App Secret" setting is on. Kept rather than the
+    /// secret, which nothing else needs.
+    pub appsecret_proof: Option<Secret>,
     /// Graph API version, e.g. `v24.0`.
     pub api_version: String,
     /// The event sent.
@@ -76,7 +81,39 @@ pub struct Settings {
 }
 
 /// The JSON pointers of secret settings fields.
-pub const SECRET_FIELDS: [&str; 1] = ["/access_token"];
+pub const SECRET_FIELDS: [&str; 2] = ["/access_token", "/app_secret"];
+
+/// A credential: its `Debug` form never shows it, so no settings printed
+/// while debugging carry it into a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The credential, where it must go (a request's header or body).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// `appsecret_proof` of `token` under `app_secret`: HMAC-SHA256, lowercase
+/// hex.
+fn appsecret_proof(app_secret: &str, token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(app_secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(token.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Reads a settings document, listing every problem at once.
 pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
@@ -200,6 +237,17 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
     });
     let test_event_code =
         optional_string(obj, "test_event_code", &mut problems).filter(|c| !c.is_empty());
+    let app_secret = optional_string(obj, "app_secret", &mut problems).and_then(|s| {
+        if s.is_ascii() && !s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Some(s)
+        } else {
+            problems.push(Problem::new(
+                "/app_secret",
+                "the app secret contains spaces, line breaks or characters an app secret never has (it is letters and digits); copy it again from the app's Basic settings in Meta for Developers",
+            ));
+            None
+        }
+    });
     let default_country = optional_string(obj, "default_country", &mut problems)
         .and_then(|c| match regions::country_code(&c) {
             Some(code) => Some(code),
@@ -281,7 +329,8 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
     match (pixel_id, access_token, event) {
         (Some(pixel_id), Some(access_token), Some(event)) if problems.is_empty() => Ok(Settings {
             pixel_id,
-            access_token,
+            appsecret_proof: app_secret.map(|s| Secret(appsecret_proof(&s, &access_token))),
+            access_token: Secret(access_token),
             api_version,
             effective: mapping::effective(&event, &mapping),
             event,
@@ -300,9 +349,10 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
 }
 
 /// Every settings field the action reads.
-pub const KNOWN_FIELDS: [&str; 14] = [
+pub const KNOWN_FIELDS: [&str; 15] = [
     "pixel_id",
     "access_token",
+    "app_secret",
     "api_version",
     "event",
     "action_source",
@@ -413,6 +463,8 @@ pub fn schema() -> Value {
                 "description": "The number under the pixel's name in Meta Events Manager."},
             "access_token": {"type": "string", "title": "Conversions API access token", "writeOnly": true,
                 "description": "Generated in Events Manager > Settings > Conversions API. Stored as a secret."},
+            "app_secret": {"type": "string", "title": "App secret", "writeOnly": true,
+                "description": "Only when the token's app has \"Require App Secret\" on (Meta for Developers > the app > Settings > Advanced): the app's secret, from its Basic settings. Every request then carries its appsecret_proof. Stored as a secret."},
             "api_version": {"type": "string", "pattern": "^v[0-9]{1,3}\\.[0-9]{1,3}$", "default": DEFAULT_API_VERSION,
                 "title": "Graph API version"},
             "event": {"type": "string", "title": "Event", "maxLength": 50,

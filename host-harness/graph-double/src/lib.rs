@@ -110,6 +110,10 @@ pub struct DoubleConfig {
     /// Received events and requests kept, each; older ones are dropped and
     /// counted.
     pub max_kept: usize,
+    /// The secret of the tokens' app, when it has "Require App Secret" on:
+    /// every request must then carry, in its body, `appsecret_proof`, the
+    /// HMAC-SHA256 of its token keyed by this secret, in hex.
+    pub app_secret: Option<String>,
 }
 
 impl Default for DoubleConfig {
@@ -119,6 +123,7 @@ impl Default for DoubleConfig {
             pixels: None,
             chaos: Chaos::default(),
             max_kept: 100_000,
+            app_secret: None,
         }
     }
 }
@@ -1045,6 +1050,28 @@ fn check_request(
             code: 190,
             ..MetaError::invalid(format!("Malformed access token {token}"))
         });
+    }
+    if let Some(secret) = &config.app_secret {
+        use hmac::{Hmac, Mac};
+        let Some(proof) = doc.get("appsecret_proof").and_then(Json::as_str) else {
+            return Err(MetaError::invalid(
+                "API calls from the server require an appsecret_proof argument",
+            ));
+        };
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+        mac.update(token.as_bytes());
+        let expected: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if !proof.eq_ignore_ascii_case(&expected) {
+            return Err(MetaError::invalid(
+                "Invalid appsecret_proof provided in the API argument",
+            ));
+        }
     }
     let pixel_known = pixel.bytes().all(|b| b.is_ascii_digit())
         && config

@@ -33,6 +33,10 @@ pub struct Args {
     /// and counted in `/_double/stats`.
     #[arg(long, default_value_t = 100_000)]
     max_kept: usize,
+    /// The app secret of the tokens' app, as when its "Require App Secret"
+    /// is on: every request must carry its `appsecret_proof`.
+    #[arg(long)]
+    app_secret: Option<String>,
 }
 
 pub async fn main(args: Args) -> Result<ExitCode> {
@@ -55,6 +59,7 @@ pub async fn main(args: Args) -> Result<ExitCode> {
             seed: args.seed,
         },
         max_kept: args.max_kept,
+        app_secret: args.app_secret,
     };
     let double = GraphDouble::start(args.listen, config).await?;
     let url = double.url();
