@@ -1,6 +1,8 @@
 //! Secrets (the access token) in a type that cannot print itself, and the
 //! one redaction every string leaving the host passes through: recorded
-//! exchanges, reports, the outbox, the console.
+//! exchanges, reports, the outbox, the console. It replaces the secrets it
+//! is given, and the values of the Graph API parameters that carry a
+//! credential derived from one (`appsecret_proof`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -87,9 +89,12 @@ impl Redactor {
         self.needles.is_empty()
     }
 
-    /// `text` with every secret replaced by `[redacted]`.
+    /// `text` with every secret replaced by `[redacted]`, and the values
+    /// of the parameters that carry a credential ([`CREDENTIAL_PARAMS`]).
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if !self.needles.iter().any(|n| text.contains(n.as_str())) {
+        if !self.needles.iter().any(|n| text.contains(n.as_str()))
+            && !CREDENTIAL_PARAMS.iter().any(|p| text.contains(p))
+        {
             return Cow::Borrowed(text);
         }
         let mut out = text.to_string();
@@ -97,6 +102,9 @@ impl Redactor {
             if out.contains(n.as_str()) {
                 out = out.replace(n.as_str(), REDACTED);
             }
+        }
+        for name in CREDENTIAL_PARAMS {
+            redact_parameter(&mut out, name);
         }
         Cow::Owned(out)
     }
@@ -136,6 +144,48 @@ impl Redactor {
     }
 }
 
+/// Graph API parameters whose values are credentials derived from secrets
+/// the host is not given: `appsecret_proof`, the HMAC of the token under the
+/// app's secret, which with the token lets a caller act as the app even
+/// when "Require App Secret" is on. What is recorded never keeps them.
+const CREDENTIAL_PARAMS: [&str; 1] = ["appsecret_proof"];
+
+/// Replaces in `text` the value of each `name` written as a parameter:
+/// `"name":"value"` (JSON, with or without spaces) or `name=value` (a
+/// query or a form). `name` elsewhere (in a sentence) is left as it is.
+fn redact_parameter(text: &mut String, name: &str) {
+    if !text.contains(name) {
+        return;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(name) {
+        let (before, after) = rest.split_at(at + name.len());
+        out.push_str(before);
+        let after_quote = after.strip_prefix('"').unwrap_or(after).trim_start();
+        let Some(value) = after_quote
+            .strip_prefix([':', '='])
+            .map(|v| v.trim_start())
+            .map(|v| v.strip_prefix('"').unwrap_or(v))
+        else {
+            rest = after;
+            continue;
+        };
+        let len = value
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'%'))
+            .count();
+        // Up to the value, as written; then the value's place.
+        out.push_str(&after[..after.len() - value.len()]);
+        if len > 0 {
+            out.push_str(REDACTED);
+        }
+        rest = &value[len..];
+    }
+    out.push_str(rest);
+    *text = out;
+}
+
 fn percent_encoded(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
@@ -152,6 +202,31 @@ fn percent_encoded(value: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_app_secret_proof_is_never_recorded_wherever_it_is_written() {
+        let proof = "a1789f09f5908a958518fd703276d56d7344520b4766f297c9940ba1eb4937eb";
+        let redactor = Redactor::default();
+        for (text, kept) in [
+            (
+                format!(r#"{{"data":[],"appsecret_proof":"{proof}","partner_agent":"x"}}"#),
+                r#"{"data":[],"appsecret_proof":"[redacted]","partner_agent":"x"}"#.to_string(),
+            ),
+            (
+                format!(r#"{{ "appsecret_proof" : "{proof}" }}"#),
+                r#"{ "appsecret_proof" : "[redacted]" }"#.to_string(),
+            ),
+            (
+                format!("/v24.0/1/events?appsecret_proof={proof}&x=1"),
+                "/v24.0/1/events?appsecret_proof=[redacted]&x=1".to_string(),
+            ),
+            (
+                "API calls from the server require an appsecret_proof argument".to_string(),
+                "API calls from the server require an appsecret_proof argument".to_string(),
+            ),
+        ] {
+            assert_eq!(redactor.redact(&text), kept);
+        }
+    }
     #[test]
     fn a_secret_never_prints_itself() {
         let s = Secret::new("EAAB-token");
