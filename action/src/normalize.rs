@@ -1059,9 +1059,11 @@ fn ordinal_day(part: &str) -> &str {
 
 /// `db`: `YYYYMMDD`. ISO forms (`1990-05-26`, `1990/05/26`, `19900526`),
 /// numeric forms read in the contact's country order (month first in the
-/// US, day first elsewhere), and forms with a month's name in one of
-/// [`MONTHS`]' languages (`26 May 1990`, `May 26th, 1990`, `26. Mai 1990`,
-/// `26 de mayo de 1990`, `26 мая 1990 г.`), in digits of any script, and with the
+/// US, day first elsewhere), and forms with a month's name in English,
+/// German, French, Spanish, Portuguese, Italian, Dutch, the Nordic
+/// languages, Polish, Turkish, Hungarian or Russian (`26 May 1990`, `May
+/// 26th, 1990`, `26. Mai 1990`, `26 de mayo de 1990`, `26 мая 1990 г.`),
+/// in digits of any script, and with the
 /// year, month and day marks of Chinese, Japanese and Korean
 /// (`1990年5月26日`). Impossible dates are refused.
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {

@@ -90,7 +90,7 @@ impl Redactor {
     }
 
     /// `text` with every secret replaced by `[redacted]`, and the values
-    /// of the parameters that carry a credential ([`CREDENTIAL_PARAMS`]).
+    /// of the parameters that carry a credential (`appsecret_proof`).
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         if !self.needles.iter().any(|n| text.contains(n.as_str()))
             && !CREDENTIAL_PARAMS.iter().any(|p| text.contains(p))
