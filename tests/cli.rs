@@ -213,9 +213,17 @@ async fn invalid_settings_name_the_file_line_and_field() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
+    const APP_SECRET: &str = "5f1b6c0e9d2a4b7c8e3f1a2b3c4d5e6f";
+    // Python: hmac.new(APP_SECRET, TOKEN, hashlib.sha256).hexdigest()
+    const PROOF: &str = "b0bc01951658fc4a3e3f2a78b32db2b62186968c0a0d5050666fbe9546e6603f";
     let d = crate::common::double().await;
     let dir = tempfile::tempdir().unwrap();
     write_workflow(dir.path(), TOKEN);
+    // The settings table is the file's last: the app's secret joins it.
+    let workflow = dir.path().join("purchase.toml");
+    let with_secret =
+        std::fs::read_to_string(&workflow).unwrap() + &format!("app_secret = \"{APP_SECRET}\"\n");
+    std::fs::write(&workflow, with_secret).unwrap();
     std::fs::write(
         dir.path().join("c.csv"),
         "id,email,first_name\nc1,Ada@Example.com,Ada\n",
@@ -258,9 +266,21 @@ async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
     );
     assert!(!t.contains("Ada@Example.com") && !t.contains(TOKEN), "{t}");
     assert!(d.requests().is_empty(), "a dry run sends nothing");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let written = std::fs::read_to_string(dir.path().join("r.json")).unwrap();
+    // Neither the app's secret nor its proof, which with the token acts as
+    // the app, is shown or kept.
+    for text in [&t, &written] {
+        assert!(
+            !text.contains(APP_SECRET) && !text.contains(PROOF),
+            "{text}"
+        );
+    }
+    let report: Value = serde_json::from_str(&written).unwrap();
     let e = &report["firings"][0]["executions"][0];
+    assert_eq!(
+        e["would_send"]["body"]["appsecret_proof"],
+        json!("[redacted]")
+    );
     assert_eq!(e["status"], json!("dry_run"));
     assert_eq!(
         e["would_send"]["body"]["data"][0]["custom_data"]["value"],
