@@ -108,11 +108,7 @@ fn appsecret_proof(app_secret: &str, token: &str) -> String {
     let mut mac =
         Hmac::<sha2::Sha256>::new_from_slice(app_secret.as_bytes()).expect("HMAC takes any key");
     mac.update(token.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::normalize::Sha256Digest(mac.finalize().into_bytes().into()).to_string()
 }
 
 /// Reads a settings document, listing every problem at once.
