@@ -1037,6 +1037,48 @@ const MONTHS: &[(&str, u32)] = &[
 /// 1990 г.`.
 const DATE_FILLERS: [&str; 8] = ["de", "del", "of", "the", "le", "el", "г", "r"];
 
+/// Japan's eras, as dates of birth are often written there (和暦): each
+/// one's name, its letter (`H2.5.26`), and the Gregorian year before its
+/// first (Heisei 1 is 1989).
+const JAPANESE_ERAS: [(&str, char, u32); 5] = [
+    ("明治", 'M', 1867),
+    ("大正", 'T', 1911),
+    ("昭和", 'S', 1925),
+    ("平成", 'H', 1988),
+    ("令和", 'R', 2018),
+];
+
+/// `text` with its year written in a Japanese era (`平成2-5-26-`, once the
+/// year, month and day marks are dashes; `H2.5.26`; `令和元` for an era's
+/// first year) written as the Gregorian one (`1990-5-26-`); `None` when
+/// it starts with no era and its year.
+fn from_japanese_era(text: &str) -> Option<String> {
+    // Most dates start with a digit: no era.
+    if text.as_bytes().first().is_none_or(u8::is_ascii_digit) {
+        return None;
+    }
+    let (rest, before_first) = JAPANESE_ERAS.iter().find_map(|&(name, letter, year)| {
+        text.strip_prefix(name)
+            .or_else(|| text.strip_prefix([letter, letter.to_ascii_lowercase()]))
+            .map(|rest| (rest.trim_start(), year))
+    })?;
+    let (year, after) = match rest.strip_prefix('元') {
+        Some(after) => (1, after),
+        None => {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if !(1..=2).contains(&digits) {
+                return None;
+            }
+            (rest[..digits].parse::<u32>().ok()?, &rest[digits..])
+        }
+    };
+    // The era's year ends where a separator starts (not `May`, `Sept`).
+    if after.starts_with(char::is_alphanumeric) {
+        return None;
+    }
+    Some(format!("{}{after}", before_first + year))
+}
+
 /// Whether `part` is one of [`DATE_FILLERS`] (`Г` in capitals too).
 fn date_filler(part: &str) -> bool {
     part == "Г" || DATE_FILLERS.iter().any(|f| part.eq_ignore_ascii_case(f))
@@ -1063,9 +1105,10 @@ fn ordinal_day(part: &str) -> &str {
 /// German, French, Spanish, Portuguese, Italian, Dutch, the Nordic
 /// languages, Polish, Turkish, Hungarian or Russian (`26 May 1990`, `May
 /// 26th, 1990`, `26. Mai 1990`, `26 de mayo de 1990`, `26 мая 1990 г.`),
-/// in digits of any script, and with the
+/// in digits of any script, with the
 /// year, month and day marks of Chinese, Japanese and Korean
-/// (`1990年5月26日`). Impossible dates are refused.
+/// (`1990年5月26日`), and with the year in a Japanese era (`平成2年5月26日`,
+/// `H2.5.26`). Impossible dates are refused.
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     let folded = match ascii_forms(trim(s)) {
         // Year, month and day marks (`1990年5月26日`, `1990년 5월 26일`)
@@ -1073,7 +1116,8 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
         Cow::Owned(text) => Cow::Owned(text.replace(['年', '月', '日', '년', '월', '일'], "-")),
         ascii => ascii,
     };
-    let s: &str = &folded;
+    let gregorian = from_japanese_era(&folded);
+    let s: &str = gregorian.as_deref().unwrap_or(&folded);
     // ISO date-times: keep the date.
     let s = s
         .split(['T', ' '])
