@@ -936,7 +936,7 @@ const MONTH_FIRST: [&str; 12] = [
 
 /// Month words by how they start, lowercase: English, then German, French,
 /// Spanish, Portuguese, Italian, Dutch, the Nordic languages, Polish,
-/// Turkish, Hungarian and Russian (whose dates name the month in the genitive,
+/// Turkish, Hungarian, Thai and Russian (whose dates name the month in the genitive,
 /// `26 мая`). Where two languages share a start they share the month
 /// (`mar` is March in eight of them); French's `juin` and `juillet` both
 /// start `jui`, so each is told by four letters.
@@ -1016,6 +1016,19 @@ const MONTHS: &[(&str, u32)] = &[
     ("jún", 6),
     ("júl", 7),
     ("sze", 9),
+    // Thai.
+    ("มกร", 1),
+    ("กุม", 2),
+    ("มีน", 3),
+    ("เมษ", 4),
+    ("พฤษ", 5),
+    ("มิถ", 6),
+    ("กรก", 7),
+    ("สิง", 8),
+    ("กัน", 9),
+    ("ตุล", 10),
+    ("พฤศ", 11),
+    ("ธัน", 12),
     // Russian.
     ("янв", 1),
     ("фев", 2),
@@ -1034,8 +1047,8 @@ const MONTHS: &[(&str, u32)] = &[
 
 /// Words a written date may have besides its day, month and year:
 /// `26 de mayo de 1990`, `le 1er mai 1990`, `the 1st of May`, `26 мая
-/// 1990 г.`.
-const DATE_FILLERS: [&str; 8] = ["de", "del", "of", "the", "le", "el", "г", "r"];
+/// 1990 г.`, `26 พฤษภาคม พ.ศ. 2533`.
+const DATE_FILLERS: [&str; 10] = ["de", "del", "of", "the", "le", "el", "г", "r", "พ", "ศ"];
 
 /// Japan's eras, as dates of birth are often written there (和暦): each
 /// one's name, its letter (`H2.5.26`), and the Gregorian year before its
@@ -1048,20 +1061,32 @@ const JAPANESE_ERAS: [(&str, char, u32); 5] = [
     ("令和", 'R', 2018),
 ];
 
+/// Taiwan's Minguo years (民國79年 is 1990), by the two ways of writing
+/// the name, each with the Gregorian year before its first.
+const MINGUO: [(&str, u32); 2] = [("民國", 1911), ("民国", 1911)];
+
 /// `text` with its year written in a Japanese era (`平成2-5-26-`, once the
 /// year, month and day marks are dashes; `H2.5.26`; `令和元` for an era's
-/// first year) written as the Gregorian one (`1990-5-26-`); `None` when
-/// it starts with no era and its year.
+/// first year) or in Taiwan's Minguo years (`民國79-5-26-`) written as the
+/// Gregorian one (`1990-5-26-`); `None` when it starts with no era and its
+/// year.
 fn from_japanese_era(text: &str) -> Option<String> {
     // Most dates start with a digit: no era.
     if text.as_bytes().first().is_none_or(u8::is_ascii_digit) {
         return None;
     }
-    let (rest, before_first) = JAPANESE_ERAS.iter().find_map(|&(name, letter, year)| {
-        text.strip_prefix(name)
-            .or_else(|| text.strip_prefix([letter, letter.to_ascii_lowercase()]))
-            .map(|rest| (rest.trim_start(), year))
-    })?;
+    let (rest, before_first) = JAPANESE_ERAS
+        .iter()
+        .find_map(|&(name, letter, year)| {
+            text.strip_prefix(name)
+                .or_else(|| text.strip_prefix([letter, letter.to_ascii_lowercase()]))
+                .map(|rest| (rest.trim_start(), year))
+        })
+        .or_else(|| {
+            MINGUO
+                .iter()
+                .find_map(|&(name, year)| text.strip_prefix(name).map(|r| (r.trim_start(), year)))
+        })?;
     let (year, after) = match rest.strip_prefix('元') {
         Some(after) => (1, after),
         None => {
@@ -1103,12 +1128,14 @@ fn ordinal_day(part: &str) -> &str {
 /// numeric forms read in the contact's country order (month first in the
 /// US, day first elsewhere), and forms with a month's name in English,
 /// German, French, Spanish, Portuguese, Italian, Dutch, the Nordic
-/// languages, Polish, Turkish, Hungarian or Russian (`26 May 1990`, `May
+/// languages, Polish, Turkish, Hungarian, Thai or Russian (`26 May 1990`, `May
 /// 26th, 1990`, `26. Mai 1990`, `26 de mayo de 1990`, `26 мая 1990 г.`),
 /// in digits of any script, with the
 /// year, month and day marks of Chinese, Japanese and Korean
-/// (`1990年5月26日`), and with the year in a Japanese era (`平成2年5月26日`,
-/// `H2.5.26`). Impossible dates are refused.
+/// (`1990年5月26日`), with the year in a Japanese era (`平成2年5月26日`,
+/// `H2.5.26`) or in Taiwan's Minguo years (`民國79年5月26日`), and, for a
+/// contact in Thailand, in the Buddhist era (`26/05/2533`). Impossible
+/// dates are refused.
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     let folded = match ascii_forms(trim(s)) {
         // Year, month and day marks (`1990年5月26日`, `1990년 5월 26일`)
@@ -1144,7 +1171,7 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
         parts[count] = p;
         count += 1;
     }
-    let (y, m, d) = match &parts[..count] {
+    let (mut y, m, d) = match &parts[..count] {
         [one] if one.len() == 8 && one.bytes().all(|b| b.is_ascii_digit()) => {
             (num(&one[0..4])?, num(&one[4..6])?, num(&one[6..8])?)
         }
@@ -1187,6 +1214,11 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
         }
         _ => return Err("not a date Meta can read; write it like 1990-05-26".into()),
     };
+    // Thailand counts years in the Buddhist era, 543 ahead: a Thai
+    // contact born in 2533 was born in 1990.
+    if country.alpha2 == "TH" && (2443..=2643).contains(&y) {
+        y -= 543;
+    }
     if !(1900..=2100).contains(&y) {
         return Err("the year is not a plausible year of birth".into());
     }
@@ -1443,6 +1475,10 @@ mod tests {
             (
                 "RU",
                 "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+            ),
+            (
+                "TH",
+                "มกราคม กุมภาพันธ์ มีนาคม เมษายน พฤษภาคม มิถุนายน กรกฎาคม สิงหาคม กันยายน ตุลาคม พฤศจิกายน ธันวาคม",
             ),
         ];
         for (country, months) in years {
