@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Contacts by id. The book keeps where each contact is in its file (25
-/// bytes a contact, with its share of the buckets), not the contact: [`ContactBook::get`] reads it again
-/// when a firing asks for it, so a run over millions of contacts holds the
-/// few it is working on, not the file.
+/// bytes a contact, with its share of the buckets), not the contact:
+/// [`ContactBook::get`] reads it again when a firing asks for it, so a run
+/// over millions of contacts holds the few it is working on, not the file.
 #[derive(Debug, Default)]
 pub struct ContactBook {
     source: Option<Source>,

@@ -227,6 +227,7 @@ mod tests {
             assert_eq!(redactor.redact(&text), kept);
         }
     }
+
     #[test]
     fn a_secret_never_prints_itself() {
         let s = Secret::new("EAAB-token");
