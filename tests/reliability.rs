@@ -67,6 +67,7 @@ fn options(dir: &Path, double: &GraphDouble) -> RunOptions {
         batch_size: 1,
         batch_bytes: host_harness::run::DEFAULT_BATCH_BYTES,
         reuse: action_host::Reuse::default(),
+        threads: 1,
     }
 }
 
@@ -95,15 +96,20 @@ fn receipts(received: &[ReceivedEvent]) -> HashMap<String, (usize, usize)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_firings_through_twenty_percent_faults_are_each_delivered_once() {
-    ten_thousand_firings_through_faults(action_host::Reuse::default()).await;
+    ten_thousand_firings_through_faults(action_host::Reuse::default(), 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_firings_through_faults_in_fresh_instances_are_each_delivered_once() {
-    ten_thousand_firings_through_faults(action_host::Reuse::NEVER).await;
+    ten_thousand_firings_through_faults(action_host::Reuse::NEVER, 1).await;
 }
 
-async fn ten_thousand_firings_through_faults(reuse: action_host::Reuse) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_firings_through_faults_on_three_threads_are_each_delivered_once() {
+    ten_thousand_firings_through_faults(action_host::Reuse::default(), 3).await;
+}
+
+async fn ten_thousand_firings_through_faults(reuse: action_host::Reuse, threads: usize) {
     let chaos = Chaos {
         rate: 0.2,
         kinds: vec![
@@ -122,11 +128,19 @@ async fn ten_thousand_firings_through_faults(reuse: action_host::Reuse) {
     write_inputs(dir.path(), 10_000, broken);
     let options = RunOptions {
         reuse,
+        threads,
         ..options(dir.path(), &double)
     };
     let report = run(engine(), &options, &|_, _| {}).await.unwrap();
 
     assert_eq!(report.totals.accepted, 9_950, "{:?}", report.totals);
+    for (i, f) in report.firings.iter().enumerate() {
+        assert!(
+            f.source.ends_with(&format!(":{}", i + 1)),
+            "{i}: {}",
+            f.source
+        );
+    }
     assert_eq!(report.totals.invalid, 50);
     assert!(
         report.firings.iter().any(|f| f.executions[0].attempts > 1),
@@ -214,6 +228,15 @@ async fn permanent_refusals_are_dead_lettered_with_metas_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
+    a_run_killed_midway_resumes(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_on_two_threads_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
+    a_run_killed_midway_resumes(2).await;
+}
+
+async fn a_run_killed_midway_resumes(threads: usize) {
     let chaos = Chaos {
         rate: 0.0,
         kinds: vec![],
@@ -236,6 +259,8 @@ async fn a_run_killed_midway_resumes_and_sends_nothing_acknowledged_twice() {
         &double.url(),
         "--concurrency",
         "4",
+        "--threads",
+        &threads.to_string(),
     ]
     .map(str::to_string);
     let mut child = harness_command()
@@ -1048,6 +1073,18 @@ async fn many_actions_at_low_concurrency_stay_within_the_instance_pool() {
 /// same outbox sends nothing again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_longer_than_its_window_reports_every_firing_in_file_order() {
+    a_run_longer_than_its_window(1).await;
+}
+
+/// Three threads, each with its own stretch of the file: the report is
+/// still in file order, and an id repeated in a later stretch is still
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_on_three_threads_reports_every_firing_in_file_order() {
+    a_run_longer_than_its_window(3).await;
+}
+
+async fn a_run_longer_than_its_window(threads: usize) {
     let n = 20_000;
     assert!(n > 2 * WINDOW);
     let double = double_with(Chaos {
@@ -1069,7 +1106,10 @@ async fn a_run_longer_than_its_window_reports_every_firing_in_file_order() {
     std::fs::write(&path, lines.join("\n")).unwrap();
     let edited = [12_000, 15_000, 19_000];
 
-    let options = options(dir.path(), &double);
+    let options = RunOptions {
+        threads,
+        ..options(dir.path(), &double)
+    };
     let report_path = dir.path().join("report.json");
     let mut file = ReportFile::create(&report_path).unwrap();
     let report = run_to(engine(), &options, &|_, _| {}, &mut file)

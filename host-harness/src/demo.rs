@@ -101,6 +101,7 @@ pub async fn demo(engine: Arc<ActionEngine>, dir: &Path) -> Result<(Report, Grap
         batch_size: 1,
         batch_bytes: crate::run::DEFAULT_BATCH_BYTES,
         reuse: action_host::Reuse::default(),
+        threads: 1,
     };
     let report = run(engine, &options, &|_, _| {}).await?;
     Ok((report, double))

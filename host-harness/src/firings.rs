@@ -6,9 +6,9 @@
 use crate::input::{InputError, Line, Lines, fingerprint};
 use action_host::wit;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom, Take};
 use std::path::{Path, PathBuf};
 
 /// Largest trigger payload handed to the component.
@@ -38,16 +38,35 @@ pub struct BadFiring {
 /// a run holds the firings it is working on, not the file.
 pub struct Reader {
     path: PathBuf,
-    lines: Lines<BufReader<File>>,
+    lines: Lines<BufReader<Take<File>>>,
     failed: bool,
 }
 
 impl Reader {
     /// Opens the file at `path`.
     pub fn open(path: &Path) -> Result<Reader, InputError> {
+        Reader::open_stretch(path, &Stretch::WHOLE)
+    }
+
+    /// Opens one stretch of the file at `path`, as a [`Scan`] cut it.
+    pub fn open_stretch(path: &Path, stretch: &Stretch) -> Result<Reader, InputError> {
+        let mut file = File::open(path).map_err(|e| cannot_read(path, e))?;
+        let lines = if stretch.offset == 0 {
+            // The first stretch starts at the file's start, where a
+            // byte-order mark may be.
+            Lines::new(BufReader::new(file.take(stretch.end))).map_err(|e| cannot_read(path, e))?
+        } else {
+            file.seek(SeekFrom::Start(stretch.offset))
+                .map_err(|e| cannot_read(path, e))?;
+            Lines::starting_at(
+                BufReader::new(file.take(stretch.end.saturating_sub(stretch.offset))),
+                stretch.offset,
+                stretch.lines_before,
+            )
+        };
         Ok(Reader {
             path: path.to_path_buf(),
-            lines: Lines::open(path).map_err(|e| cannot_read(path, e))?,
+            lines,
             failed: false,
         })
     }
@@ -92,32 +111,92 @@ fn cannot_read(path: &Path, e: std::io::Error) -> InputError {
 }
 
 /// What a first pass over a firings file learns, keeping 8 bytes per line
-/// only while it reads: how many lines there are, and which ids may be on
-/// more than one line.
-#[derive(Debug, Default)]
+/// only while it reads: how many lines there are, which ids are on more
+/// than one line, and where to cut the file into stretches of about equal
+/// size that separate runners can read.
+#[derive(Debug)]
 pub struct Scan {
     /// Non-blank lines.
     pub lines: usize,
     /// Fingerprints of the ids found on more than one line.
     repeated: HashSet<u64>,
+    /// Of the ids on more than one line, the first line each is read well
+    /// on: the one firing that id stands for.
+    first_good: HashMap<String, usize>,
+    /// The stretches, in file order.
+    stretches: Vec<Stretch>,
 }
 
-impl Scan {
-    /// Whether `id` may be on more than one line: when not, the run need
-    /// not remember it to refuse a second firing with it.
-    pub fn may_repeat(&self, id: &str) -> bool {
-        self.repeated.contains(&fingerprint(id))
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            lines: 0,
+            repeated: HashSet::new(),
+            first_good: HashMap::new(),
+            stretches: vec![Stretch::WHOLE],
+        }
     }
 }
 
-/// Reads the file at `path` once, for [`Scan`].
-pub fn scan(path: &Path) -> Result<Scan, InputError> {
+/// A stretch of a firings file: whole lines, from one line's start up to
+/// the next stretch's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    /// Byte offset of its first line.
+    pub offset: u64,
+    /// Byte offset just past it.
+    pub end: u64,
+    /// Lines of the file before it, blank ones included.
+    pub lines_before: usize,
+}
+
+impl Stretch {
+    /// The whole file.
+    pub const WHOLE: Stretch = Stretch {
+        offset: 0,
+        end: u64::MAX,
+        lines_before: 0,
+    };
+}
+
+impl Scan {
+    /// The first line a firing with `id` is read well on, when `id` is on
+    /// more than one line; none when it is not.
+    pub fn first_line_of(&self, id: &str) -> Option<usize> {
+        if self.repeated.contains(&fingerprint(id)) {
+            self.first_good.get(id).copied()
+        } else {
+            None
+        }
+    }
+
+    /// The file cut into at most as many stretches as the scan was asked
+    /// for, in order; at least one.
+    pub fn stretches(&self) -> &[Stretch] {
+        &self.stretches
+    }
+}
+
+/// Reads the file at `path` for [`Scan`], with cuts for up to `stretches`
+/// stretches; a second time, and only then, when an id is on more than one
+/// line.
+pub fn scan(path: &Path, stretches: usize) -> Result<Scan, InputError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| cannot_read(path, e))?
+        .len();
+    let parts = stretches.max(1) as u64;
+    let mut starts = vec![(0u64, 0usize)];
     let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
     let mut prints = Vec::new();
     let mut count = 0;
     while let Some(line) = lines.next_line() {
         let line = line.map_err(|e| cannot_read(path, e))?;
         count += 1;
+        // A stretch starts at the first line at or past each cut.
+        let cut = size * starts.len() as u64 / parts;
+        if starts.len() < parts as usize && line.offset >= cut && line.offset > 0 {
+            starts.push((line.offset, line.number - 1));
+        }
         if let Ok(text) = line.text
             && let Some(id) = quick_id(text)
         {
@@ -125,14 +204,39 @@ pub fn scan(path: &Path) -> Result<Scan, InputError> {
         }
     }
     prints.sort_unstable();
-    let repeated = prints
+    let repeated: HashSet<u64> = prints
         .windows(2)
         .filter(|w| w[0] == w[1])
         .map(|w| w[0])
         .collect();
+    drop(prints);
+    let mut first_good = HashMap::new();
+    if !repeated.is_empty() {
+        let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
+        while let Some(line) = lines.next_line() {
+            let line = line.map_err(|e| cannot_read(path, e))?;
+            if let Ok(text) = line.text
+                && quick_id(text).is_some_and(|id| repeated.contains(&fingerprint(&id)))
+                && let Ok(rec) = parse_line(path, line.number, text)
+            {
+                first_good.entry(rec.firing.id).or_insert(line.number);
+            }
+        }
+    }
+    let stretches = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &(offset, lines_before))| Stretch {
+            offset,
+            end: starts.get(i + 1).map_or(u64::MAX, |next| next.0),
+            lines_before,
+        })
+        .collect();
     Ok(Scan {
         lines: count,
         repeated,
+        first_good,
+        stretches,
     })
 }
 
@@ -380,25 +484,87 @@ mod tests {
     }
 
     #[test]
-    fn the_first_pass_finds_the_ids_on_more_than_one_line() {
+    fn the_first_pass_finds_the_first_good_line_of_each_id_on_more_than_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.jsonl");
+        let good =
+            |id: &str| format!(r#"{{"id":{id},"type":"t","contact_id":"c","occurred_at":1}}"#);
         std::fs::write(
             &path,
-            "{\"id\":\"a\"}\n\n{\"id\":7}\n{\"id\":\"7\",\"type\":\"t\"}\n{\"id\":\"b\"}\nnot json\n{\"id\":\"x\",\"id\":\"b\"}\n",
+            [
+                r#"{"id":"a"}"#.to_string(),
+                String::new(),
+                r#"{"id":7}"#.to_string(),
+                good(r#""7""#),
+                good(r#""b""#),
+                "not json".into(),
+                good(r#""x","id":"b""#),
+                good("7"),
+                good(r#""c""#),
+            ]
+            .join("\n"),
         )
         .unwrap();
-        let scan = scan(&path).unwrap();
-        assert_eq!(scan.lines, 6);
-        // A number and the same digits as text are one id, as the run reads them.
-        assert!(scan.may_repeat("7"));
-        assert!(!scan.may_repeat("a"));
+        let scan = scan(&path, 1).unwrap();
+        assert_eq!(scan.lines, 8);
+        // A number and the same digits as text are one id, as the run reads
+        // them; line 3 is not a firing (it has no type), line 4 is.
+        assert_eq!(scan.first_line_of("7"), Some(4));
+        assert_eq!(scan.first_line_of("a"), None);
         // A key given twice counts with its last value, as the run reads it.
-        assert!(scan.may_repeat("b"));
-        assert!(!scan.may_repeat("x"));
+        assert_eq!(scan.first_line_of("b"), Some(5));
+        assert_eq!(scan.first_line_of("x"), None);
+        assert_eq!(scan.first_line_of("c"), None);
+        assert_eq!(scan.stretches(), [Stretch::WHOLE]);
         let read: Vec<_> = Reader::open(&path).unwrap().collect();
-        assert_eq!(read.len(), 6);
-        assert_eq!(read[5].as_ref().unwrap_err().id.as_deref(), Some("b"));
+        assert_eq!(read.len(), 8);
+        assert_eq!(read[5].as_ref().unwrap().firing.id, "b");
         assert_eq!(read[4].as_ref().unwrap_err().error.line, Some(6));
+    }
+
+    #[test]
+    fn stretches_read_together_are_the_file_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.jsonl");
+        let mut text = b"\xEF\xBB\xBF".to_vec();
+        for i in 0..40 {
+            // Blank lines, long and short lines, and one not UTF-8.
+            let line = match i % 7 {
+                0 => String::new(),
+                3 => format!(r#"{{"id":"f{i}","pad":"{}"}}"#, "x".repeat(300)),
+                _ => format!(r#"{{"id":"f{i}","type":"t","contact_id":"c","occurred_at":1}}"#),
+            };
+            text.extend_from_slice(line.as_bytes());
+            text.extend_from_slice(if i == 11 { b"\xff\r\n" } else { b"\n" });
+        }
+        std::fs::write(&path, &text).unwrap();
+        let lines = |reader: Reader| -> Vec<String> {
+            reader
+                .map(|r| match r {
+                    Ok(rec) => format!("{} {}", rec.line, rec.firing.id),
+                    Err(bad) => format!("{:?} {:?}", bad.error.line, bad.id),
+                })
+                .collect()
+        };
+        let whole = lines(Reader::open(&path).unwrap());
+        assert_eq!(whole.len(), 34);
+        for parts in [1, 2, 3, 5, 64] {
+            let scan = scan(&path, parts).unwrap();
+            let stretches = scan.stretches();
+            assert!(!stretches.is_empty() && stretches.len() <= parts);
+            assert_eq!(stretches[0].offset, 0);
+            for pair in stretches.windows(2) {
+                assert_eq!(pair[0].end, pair[1].offset);
+                assert!(pair[0].offset < pair[1].offset);
+            }
+            let read: Vec<String> = stretches
+                .iter()
+                .flat_map(|s| lines(Reader::open_stretch(&path, s).unwrap()))
+                .collect();
+            assert_eq!(read, whole, "{parts} stretches: {stretches:?}");
+            if parts > 1 {
+                assert!(stretches.len() > 1, "{parts}: {stretches:?}");
+            }
+        }
     }
 }

@@ -131,6 +131,17 @@ impl<R: std::io::BufRead> Lines<R> {
         })
     }
 
+    /// The lines `reader` gives, which starts at byte `offset` of a file
+    /// after `lines_before` lines of it (blank ones included).
+    pub fn starting_at(reader: R, offset: u64, lines_before: usize) -> Self {
+        Lines {
+            reader,
+            buf: Vec::new(),
+            number: lines_before,
+            offset,
+        }
+    }
+
     /// The next non-blank line, or `None` at the end of the file.
     pub fn next_line(&mut self) -> Option<std::io::Result<Line<'_>>> {
         loop {

@@ -39,23 +39,13 @@ enum Command {
 fn main() -> ExitCode {
     allocator::configure();
     let command = Cli::parse().command;
-    let threads = match &command {
-        Command::Run(args) => args.threads(),
-        _ => 1,
-    };
-    // One thread drives every execution unless a batched run or `--threads`
-    // asks for more (see `run --threads`). A guest that computes long yields
-    // every 50 ms (see the host's limits), so it cannot starve the others.
-    let runtime = if threads > 1 {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    };
+    // One thread drives every execution of a stretch of the firings; a run
+    // over more than one (see `run --threads`) starts the others' own. A
+    // guest that computes long yields every 50 ms (see the host's limits),
+    // so it cannot starve the others.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {

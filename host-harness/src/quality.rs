@@ -71,6 +71,14 @@ impl Coverage {
         }
     }
 
+    /// Adds the events `other` counted.
+    pub fn append(&mut self, other: &Coverage) {
+        self.events += other.events;
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
+            *mine += theirs;
+        }
+    }
+
     /// The estimate over the events counted.
     pub fn estimate(&self) -> Quality {
         let n = self.events;

@@ -93,6 +93,34 @@ pub struct Totals {
     pub input_errors: usize,
 }
 
+impl Totals {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Totals) {
+        let Totals {
+            firings,
+            executions,
+            accepted,
+            skipped,
+            dry_run,
+            rejected,
+            failed,
+            invalid,
+            errors,
+            input_errors,
+        } = other;
+        self.firings += firings;
+        self.executions += executions;
+        self.accepted += accepted;
+        self.skipped += skipped;
+        self.dry_run += dry_run;
+        self.rejected += rejected;
+        self.failed += failed;
+        self.invalid += invalid;
+        self.errors += errors;
+        self.input_errors += input_errors;
+    }
+}
+
 /// One firing.
 #[derive(Debug, Clone, Serialize)]
 pub struct FiringReport {

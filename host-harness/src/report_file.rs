@@ -7,7 +7,7 @@ use crate::run::FiringSink;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// A report file being written.
@@ -66,16 +66,30 @@ impl ReportFile {
     fn write_firing(&mut self, report: &Report, firing: &FiringReport) -> std::io::Result<()> {
         if self.firings == 0 {
             self.head(report)?;
-        } else {
-            self.out.write_all(b",")?;
         }
-        self.out.write_all(b"\n    ")?;
-        firing.serialize(&mut serde_json::Serializer::with_formatter(
-            &mut self.out,
-            nested(2)?,
-        ))?;
+        write_entry(&mut self.out, self.firings == 0, firing)?;
         self.firings += 1;
         Ok(())
+    }
+
+    /// Writes the firings of `part` after those written so far.
+    pub fn append(&mut self, report: &Report, part: ReportPart) -> Result<()> {
+        let append = || -> std::io::Result<()> {
+            if part.firings == 0 {
+                return Ok(());
+            }
+            if self.firings == 0 {
+                self.head(report)?;
+            } else {
+                self.out.write_all(b",")?;
+            }
+            let mut written = part.out.into_inner().map_err(|e| e.into_error())?;
+            written.seek(SeekFrom::Start(0))?;
+            std::io::copy(&mut written, &mut self.out)?;
+            self.firings += part.firings;
+            Ok(())
+        };
+        append().with_context(|| format!("cannot write the report to {}", self.path.display()))
     }
 
     fn head(&mut self, report: &Report) -> std::io::Result<()> {
@@ -120,9 +134,74 @@ impl ReportFile {
 
 /// A run writes each firing to the file as it is settled.
 impl FiringSink for ReportFile {
+    type Part = ReportPart;
+
     fn firing(&mut self, report: &Report, firing: FiringReport) -> Result<()> {
         ReportFile::firing(self, report, &firing)
     }
+
+    fn part(&self) -> Result<ReportPart> {
+        ReportPart::beside(&self.path)
+    }
+
+    fn append(&mut self, report: &Report, part: ReportPart) -> Result<()> {
+        ReportFile::append(self, report, part)
+    }
+}
+
+/// Firings of a later stretch of a run, written as the report writes them
+/// to a file of their own until the report takes them: a stretch run ahead
+/// holds its firings on disk, not in memory.
+pub struct ReportPart {
+    out: BufWriter<File>,
+    firings: usize,
+}
+
+impl ReportPart {
+    /// An empty part, in an unnamed file beside the report at `report`
+    /// (where there is room for the report), gone once dropped.
+    pub fn beside(report: &Path) -> Result<ReportPart> {
+        let folder = match report.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let file = tempfile::tempfile_in(folder)
+            .with_context(|| format!("cannot write part of the report in {}", folder.display()))?;
+        Ok(ReportPart {
+            out: BufWriter::new(file),
+            firings: 0,
+        })
+    }
+}
+
+impl FiringSink for ReportPart {
+    type Part = ReportPart;
+
+    fn firing(&mut self, _: &Report, firing: FiringReport) -> Result<()> {
+        write_entry(&mut self.out, self.firings == 0, &firing)
+            .context("cannot write part of the report")?;
+        self.firings += 1;
+        Ok(())
+    }
+
+    fn part(&self) -> Result<ReportPart> {
+        anyhow::bail!("a part of a report is not split again")
+    }
+
+    fn append(&mut self, _: &Report, _: ReportPart) -> Result<()> {
+        anyhow::bail!("a part of a report is not split again")
+    }
+}
+
+/// One firing as an entry of the report's list: after a comma unless it
+/// is the first, on a line of its own, indented as the list's entries.
+fn write_entry(out: &mut impl Write, first: bool, firing: &FiringReport) -> std::io::Result<()> {
+    if !first {
+        out.write_all(b",")?;
+    }
+    out.write_all(b"\n    ")?;
+    firing.serialize(&mut serde_json::Serializer::with_formatter(out, nested(2)?))?;
+    Ok(())
 }
 
 /// Pretty JSON for a value nested `depth` levels deep in the report: its
@@ -197,5 +276,45 @@ mod tests {
             // Laid out as pretty JSON: the same text, keys in the same order.
             assert_eq!(text.trim_end(), serde_json::to_string_pretty(&r).unwrap());
         }
+    }
+
+    #[test]
+    fn a_report_written_in_parts_is_the_report_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = report((0..5).map(|i| firing(&format!("f{i}"))).collect());
+        let whole = dir.path().join("whole.json");
+        ReportFile::write(&whole, &r).unwrap();
+        let whole = std::fs::read_to_string(&whole).unwrap();
+        // Parts of every size, empty ones included, before and after
+        // firings written straight to the file.
+        for cuts in [
+            vec![0, 0, 5],
+            vec![0, 5, 5],
+            vec![2, 2, 3, 5],
+            vec![1, 4, 5],
+        ] {
+            let path = dir.path().join("parts.json");
+            let mut file = ReportFile::create(&path).unwrap();
+            let mut from = 0;
+            for (n, &cut) in cuts.iter().enumerate() {
+                if n == 0 {
+                    for f in &r.firings[..cut] {
+                        file.firing(&r, f).unwrap();
+                    }
+                } else {
+                    let mut part = FiringSink::part(&file).unwrap();
+                    for f in &r.firings[from..cut] {
+                        part.firing(&r, f.clone()).unwrap();
+                    }
+                    file.append(&r, part).unwrap();
+                }
+                from = cut;
+            }
+            file.finish(&r).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), whole, "{cuts:?}");
+        }
+        // A part's file is unnamed: nothing is left beside the report.
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 2);
     }
 }

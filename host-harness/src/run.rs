@@ -7,6 +7,13 @@
 //! each chunk of them is written to the outbox before any of it is sent;
 //! and each firing, once settled, goes to a [`FiringSink`] (the report
 //! file) and into the running [`Tally`], in file order.
+//!
+//! A run on more than one thread cuts the firings file into stretches of
+//! about equal size ([`firings::Scan`]), and runs each as above on a thread
+//! and runtime of its own, with its own connections, outbox writer and
+//! share of the executions in flight: nothing crosses between threads per
+//! firing. Each later stretch writes into a part of the sink, appended in
+//! file order; the outbox and its guarantees are the same.
 
 use crate::contacts::{self, ContactBook};
 use crate::delivery::{Context, Delivered, Deliveries, Job};
@@ -22,8 +29,9 @@ use anyhow::Result;
 use send_conversion_event::normalize::Sha256Digest;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -59,6 +67,12 @@ pub struct RunOptions {
     /// When an action's executions share an instance ([`Reuse::NEVER`]: a
     /// fresh instance for each). Instances are never shared across actions.
     pub reuse: Reuse,
+    /// Threads that run the firings, at most: each takes a stretch of the
+    /// firings file of about equal size, with its own runtime, connections
+    /// and share of `concurrency`, so that no firing crosses between
+    /// threads. 1: the caller's runtime runs them all. A dry run, which
+    /// shows each firing as it goes, takes one.
+    pub threads: usize,
 }
 
 impl Default for RunOptions {
@@ -76,6 +90,7 @@ impl Default for RunOptions {
             batch_size: 1,
             batch_bytes: DEFAULT_BATCH_BYTES,
             reuse: Reuse::default(),
+            threads: 1,
         }
     }
 }
@@ -95,17 +110,62 @@ pub const WINDOW: usize = 8192;
 const CHUNK: usize = 1000;
 
 /// Where a run puts each firing once it is settled, in file order.
-pub trait FiringSink {
+pub trait FiringSink: Send {
+    /// Where the firings of a later stretch of the file go while earlier
+    /// ones are still being settled, to be appended after them.
+    type Part: FiringSink + Send + 'static;
+
     /// Takes one settled firing; `report` is the run's report so far (its
     /// component, target and start; no firings, no counts yet).
     fn firing(&mut self, report: &Report, firing: FiringReport) -> Result<()>;
+
+    /// An empty part.
+    fn part(&self) -> Result<Self::Part>;
+
+    /// Takes the firings of `part`, in their order, after those taken so
+    /// far.
+    fn append(&mut self, report: &Report, part: Self::Part) -> Result<()>;
 }
 
 /// Keeps every firing: the whole report in memory.
 impl FiringSink for Vec<FiringReport> {
+    type Part = Vec<FiringReport>;
+
     fn firing(&mut self, _: &Report, firing: FiringReport) -> Result<()> {
         self.push(firing);
         Ok(())
+    }
+
+    fn part(&self) -> Result<Self::Part> {
+        Ok(Vec::new())
+    }
+
+    fn append(&mut self, _: &Report, mut part: Self::Part) -> Result<()> {
+        self.append(&mut part);
+        Ok(())
+    }
+}
+
+/// Gives each firing to the sink when there is one.
+impl<S: FiringSink> FiringSink for Option<S> {
+    type Part = Option<S::Part>;
+
+    fn firing(&mut self, report: &Report, firing: FiringReport) -> Result<()> {
+        match self {
+            Some(sink) => sink.firing(report, firing),
+            None => Ok(()),
+        }
+    }
+
+    fn part(&self) -> Result<Self::Part> {
+        self.as_ref().map(S::part).transpose()
+    }
+
+    fn append(&mut self, report: &Report, part: Self::Part) -> Result<()> {
+        match (self, part) {
+            (Some(sink), Some(part)) => sink.append(report, part),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -124,11 +184,16 @@ pub async fn run(
 
 /// Runs `options` on `engine`, giving each settled firing to `sink` in file
 /// order; the report returned has the counts and no firings.
-pub async fn run_to(
+///
+/// With more than one of `options.threads`, the first stretch of the
+/// firings runs on the caller's runtime and goes straight to `sink`; each
+/// other runs on a thread of its own into a part of `sink`, appended in
+/// file order once the stretches before it are done.
+pub async fn run_to<S: FiringSink>(
     engine: Arc<ActionEngine>,
     options: &RunOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
-    sink: &mut (dyn FiringSink + Send),
+    sink: &mut S,
 ) -> Result<Report> {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -175,13 +240,24 @@ pub async fn run_to(
 
     let (book, errors) = contacts::load(&options.contacts);
     input_errors.extend(errors);
-    let (scan, reader) = match firings::scan(&options.firings)
-        .and_then(|scan| Ok((scan, firings::Reader::open(&options.firings)?)))
-    {
-        Ok((scan, reader)) => (scan, Some(reader)),
+    // No more threads than executions in flight: each takes its share.
+    let threads = if options.dry_run {
+        1
+    } else {
+        options.threads.clamp(1, options.concurrency.max(1))
+    };
+    let (scan, readers) = match firings::scan(&options.firings, threads).and_then(|scan| {
+        let readers = scan
+            .stretches()
+            .iter()
+            .map(|s| firings::Reader::open_stretch(&options.firings, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((scan, readers))
+    }) {
+        Ok(read) => read,
         Err(e) => {
             input_errors.push(e);
-            (Scan::default(), None)
+            (Scan::default(), Vec::new())
         }
     };
     let outbox = match (&options.outbox, options.dry_run) {
@@ -189,24 +265,6 @@ pub async fn run_to(
         _ => None,
     };
     let halted: Arc<OnceLock<String>> = Default::default();
-    let (journal, writer) = match &outbox {
-        Some(outbox) => {
-            let (journal, writer) = Journal::start(outbox.clone());
-            (Some(journal), Some(writer))
-        }
-        None => (None, None),
-    };
-    let deliveries = Deliveries::new(
-        engine,
-        &workflows,
-        Context {
-            policy,
-            journal,
-            halted: halted.clone(),
-            redactor: redactor.clone(),
-        },
-        options,
-    );
     let mut report = Report {
         component: ComponentInfo {
             name: descriptor.name,
@@ -221,45 +279,104 @@ pub async fn run_to(
         input_errors: Vec::new(),
         tally: Tally::default(),
     };
-    let admission = Admission {
-        options,
-        workflows: &workflows,
-        settings_problems: &settings_problems,
-        public_settings: &public_settings,
-        book: &book,
-        scan: &scan,
-        listened: workflows.iter().map(|w| w.trigger.as_str()).collect(),
-        first_line_of: HashMap::new(),
+    let plan = Arc::new(Plan {
+        listened: workflows.iter().map(|w| w.trigger.clone()).collect(),
         file: options.firings.display().to_string(),
-    };
-    let mut pipeline = Pipeline {
-        admission,
-        deliveries,
+        options: options.clone(),
+        workflows,
+        settings_problems,
+        public_settings,
+        book,
+        scan,
         outbox,
         halted: halted.clone(),
-        batch_size: if options.batch_size > 1 && !options.dry_run {
-            options.batch_size.min(1000)
-        } else {
-            1
-        },
-        batch_bytes: options.batch_bytes,
-        open: BTreeMap::new(),
-        tasks: tokio::task::JoinSet::new(),
-        ready: VecDeque::new(),
-        max_tasks: options.concurrency.max(1) * 4,
-        unsettled: VecDeque::new(),
-        first: 0,
+        policy,
+        redactor: redactor.clone(),
+    });
+
+    let total = plan.scan.lines;
+    let shares = shares(options.concurrency.max(1), readers.len().max(1));
+    let settled: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..shares.len()).map(|_| AtomicUsize::new(0)).collect());
+    let all_settled = || {
+        settled
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum::<usize>()
     };
-    pipeline
-        .run(reader, &mut report, sink, &|settled| {
-            progress(settled, scan.lines)
+    let mut readers = readers.into_iter();
+    let first = readers.next();
+    let mut others = Vec::new();
+    for (i, reader) in readers.enumerate() {
+        let runner = Runner {
+            plan: plan.clone(),
+            engine: Arc::new(engine.with_own_connections()),
+            concurrency: shares[i + 1],
+            settled: settled.clone(),
+            index: i + 1,
+        };
+        let mut part = sink.part()?;
+        let header = report.clone();
+        let (done, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("run-stretch-{}", i + 1))
+            .spawn(move || {
+                let ran = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|runtime| {
+                        runtime.block_on(runner.run(Some(reader), header, &mut part, &|_| {}))
+                    });
+                let _ = done.send(ran.map(|tally| (tally, part)));
+            })?;
+        others.push(result);
+    }
+    let main = Runner {
+        plan: plan.clone(),
+        engine,
+        concurrency: shares[0],
+        settled: settled.clone(),
+        index: 0,
+    };
+    let ran = main
+        .run(first, report.clone(), sink, &|_| {
+            progress(all_settled(), total)
         })
-        .await?;
-    // Every result is committed; the writer ends with the last handle to
-    // it, and with it the run's hold on the outbox.
-    drop(pipeline);
-    if let Some(writer) = writer {
-        writer.await?;
+        .await;
+    // Every stretch is waited for, even after one failed: none is left
+    // sending behind the caller's back.
+    let mut failure = None;
+    match ran {
+        Ok(tally) => report.tally = tally,
+        Err(e) => failure = Some(e),
+    }
+    for mut result in others {
+        let done = loop {
+            tokio::select! {
+                done = &mut result => break done,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {
+                    progress(all_settled(), total)
+                }
+            }
+        };
+        let appended = done
+            .map_err(|_| anyhow::anyhow!("a thread of the run stopped unexpectedly"))
+            .and_then(|done| done)
+            .and_then(|(tally, part)| {
+                sink.append(&report, part)?;
+                report.tally.append(tally);
+                Ok(())
+            });
+        if let Err(e) = appended
+            && failure.is_none()
+        {
+            failure = Some(e);
+        }
+    }
+    progress(all_settled(), total);
+    if let Some(e) = failure {
+        return Err(e);
     }
 
     if let (Some(error), Some(path)) = (halted.get(), &options.outbox) {
@@ -282,20 +399,111 @@ pub async fn run_to(
     Ok(report)
 }
 
+/// `total` split into `parts` shares as even as can be, each at least 1.
+fn shares(total: usize, parts: usize) -> Vec<usize> {
+    (0..parts)
+        .map(|i| (total / parts + usize::from(i < total % parts)).max(1))
+        .collect()
+}
+
+/// What every stretch of a run reads and none changes, and what they share.
+struct Plan {
+    options: RunOptions,
+    workflows: Vec<Workflow>,
+    settings_problems: Vec<Vec<Vec<wit::Problem>>>,
+    public_settings: Vec<Vec<String>>,
+    book: ContactBook,
+    scan: Scan,
+    listened: BTreeSet<String>,
+    /// The firings file's path as the report names it, written once.
+    file: String,
+    outbox: Option<Arc<Outbox>>,
+    /// Set, with the error, once the outbox cannot be written.
+    halted: Arc<OnceLock<String>>,
+    policy: Arc<EgressPolicy>,
+    redactor: Redactor,
+}
+
+/// One stretch of the firings, run on the runtime that awaits it.
+struct Runner {
+    plan: Arc<Plan>,
+    engine: Arc<ActionEngine>,
+    /// Its share of the run's executions in flight.
+    concurrency: usize,
+    /// Firings settled so far, per stretch.
+    settled: Arc<Vec<AtomicUsize>>,
+    index: usize,
+}
+
+impl Runner {
+    /// Runs the firings `reader` gives into `sink`, calling `progress` as
+    /// they are settled; returns their tally.
+    async fn run<S: FiringSink>(
+        self,
+        reader: Option<firings::Reader>,
+        mut header: Report,
+        sink: &mut S,
+        progress: &dyn Fn(usize),
+    ) -> Result<Tally> {
+        let plan = &*self.plan;
+        let (journal, writer) = match &plan.outbox {
+            Some(outbox) => {
+                let (journal, writer) = Journal::start(outbox.clone());
+                (Some(journal), Some(writer))
+            }
+            None => (None, None),
+        };
+        let options = RunOptions {
+            concurrency: self.concurrency,
+            ..plan.options.clone()
+        };
+        let deliveries = Deliveries::new(
+            self.engine,
+            &plan.workflows,
+            Context {
+                policy: plan.policy.clone(),
+                journal,
+                halted: plan.halted.clone(),
+                redactor: plan.redactor.clone(),
+            },
+            &options,
+        );
+        let mut pipeline = Pipeline {
+            admission: Admission { plan },
+            deliveries,
+            batch_size: if options.batch_size > 1 && !options.dry_run {
+                options.batch_size.min(1000)
+            } else {
+                1
+            },
+            open: BTreeMap::new(),
+            tasks: tokio::task::JoinSet::new(),
+            ready: VecDeque::new(),
+            max_tasks: self.concurrency * 4,
+            unsettled: VecDeque::new(),
+            first: 0,
+        };
+        let settled = &self.settled[self.index];
+        let ran = pipeline
+            .run(reader, &mut header, sink, &|n| {
+                settled.store(n, Ordering::Relaxed);
+                progress(n)
+            })
+            .await;
+        // Every result is committed; the writer ends with the last handle
+        // to it, and with it the stretch's hold on the outbox.
+        drop(pipeline);
+        if let Some(writer) = writer {
+            writer.await?;
+        }
+        ran.map(|()| header.tally)
+    }
+}
+
 /// Turns the lines of the firings file into firing reports waiting for
 /// their executions, and the jobs that will fill them.
 struct Admission<'a> {
-    options: &'a RunOptions,
-    workflows: &'a [Workflow],
-    settings_problems: &'a [Vec<Vec<wit::Problem>>],
-    public_settings: &'a [Vec<String>],
-    book: &'a ContactBook,
-    scan: &'a Scan,
-    listened: BTreeSet<&'a str>,
-    /// The first good line of each id the scan saw on more than one line.
-    first_line_of: HashMap<String, usize>,
-    /// The firings file's path as the report names it, written once.
-    file: String,
+    plan: &'a Plan,
 }
 
 impl Admission<'_> {
@@ -307,7 +515,8 @@ impl Admission<'_> {
         line: Result<FiringRecord, BadFiring>,
         jobs: &mut Vec<Job>,
     ) -> Unsettled {
-        let file = &self.file;
+        let plan = self.plan;
+        let file = &plan.file;
         let rec = match line {
             Err(bad) => {
                 return Unsettled::done(FiringReport {
@@ -334,13 +543,15 @@ impl Admission<'_> {
         };
         let at = |field: &str, message: String| {
             Some(InputError::new(
-                &self.options.firings,
+                &plan.options.firings,
                 Some(rec.line),
                 Some(field),
                 message,
             ))
         };
-        if let Some(first) = self.first_line_of.get(&rec.firing.id) {
+        if let Some(first) = plan.scan.first_line_of(&rec.firing.id)
+            && first != rec.line
+        {
             // The id keys the firing's executions: a second firing with it
             // would pass for the first.
             report.error = at(
@@ -352,21 +563,22 @@ impl Admission<'_> {
             );
             return Unsettled::done(report);
         }
-        if self.scan.may_repeat(&rec.firing.id) {
-            self.first_line_of.insert(rec.firing.id.clone(), rec.line);
-        }
-        if !self.listened.contains(rec.firing.trigger_type.as_str()) {
+        if !plan.listened.contains(rec.firing.trigger_type.as_str()) {
             report.error = at(
                 "type",
                 format!(
                     "no workflow listens for trigger type `{}` (workflows listen for: {})",
                     rec.firing.trigger_type,
-                    self.listened.iter().copied().collect::<Vec<_>>().join(", ")
+                    plan.listened
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
             return Unsettled::done(report);
         }
-        let contact = match self.book.get(&rec.contact_id) {
+        let contact = match plan.book.get(&rec.contact_id) {
             Ok(Some(contact)) => contact,
             Ok(None) => {
                 report.error = at(
@@ -374,7 +586,7 @@ impl Admission<'_> {
                     format!(
                         "no contact with id `{}` in {}",
                         rec.contact_id,
-                        self.options.contacts.display()
+                        plan.options.contacts.display()
                     ),
                 );
                 return Unsettled::done(report);
@@ -386,7 +598,7 @@ impl Admission<'_> {
         };
         let firing = Arc::new(rec.firing);
         let listening = || {
-            self.workflows
+            plan.workflows
                 .iter()
                 .enumerate()
                 .filter(|(_, w)| w.trigger == firing.trigger_type)
@@ -396,11 +608,11 @@ impl Admission<'_> {
         let mut slots = Vec::with_capacity(listening().map(|(_, w)| w.actions.len()).sum());
         for (wi, w) in listening() {
             for (ai, a) in w.actions.iter().enumerate() {
-                let problems = &self.settings_problems[wi][ai];
+                let problems = &plan.settings_problems[wi][ai];
                 if problems.is_empty() {
                     jobs.push(Job {
                         key: execution_key(&firing.id, &w.name, &a.id),
-                        digest: execution_digest(&self.public_settings[wi][ai], &firing, &contact),
+                        digest: execution_digest(&plan.public_settings[wi][ai], &firing, &contact),
                         source: source.clone(),
                         seq,
                         slot: slots.len(),
@@ -455,12 +667,8 @@ impl Unsettled {
 struct Pipeline<'a> {
     admission: Admission<'a>,
     deliveries: Deliveries,
-    outbox: Option<Arc<Outbox>>,
-    /// Set, with the error, once the outbox cannot be written.
-    halted: Arc<OnceLock<String>>,
     /// Events per request (1: one execution per request).
     batch_size: usize,
-    batch_bytes: usize,
     /// Per action, the batch being filled and the input it carries.
     open: BTreeMap<(usize, usize), (Vec<Job>, usize)>,
     tasks: tokio::task::JoinSet<Delivered>,
@@ -477,11 +685,11 @@ struct Pipeline<'a> {
 }
 
 impl Pipeline<'_> {
-    async fn run(
+    async fn run<S: FiringSink>(
         &mut self,
         mut reader: Option<firings::Reader>,
         report: &mut Report,
-        sink: &mut (dyn FiringSink + Send),
+        sink: &mut S,
         progress: &dyn Fn(usize),
     ) -> Result<()> {
         loop {
@@ -544,13 +752,14 @@ impl Pipeline<'_> {
             let unsettled = self.admission.admit(seq, line, &mut jobs);
             self.unsettled.push_back(unsettled);
         }
-        if let Some(outbox) = &self.outbox
-            && self.halted.get().is_none()
+        let plan = self.admission.plan;
+        if let Some(outbox) = &plan.outbox
+            && plan.halted.get().is_none()
         {
             // Every execution is in the outbox before it runs; those an
             // earlier run settled with the same inputs are reported from it
             // and not sent again.
-            let workflows = self.admission.workflows;
+            let workflows = &plan.workflows;
             let enqueued = outbox.enqueue(jobs.iter().map(|j| NewEntry {
                 key: &j.key,
                 digest: &j.digest,
@@ -581,7 +790,7 @@ impl Pipeline<'_> {
                 // sending, and these executions, reported as not sent, go
                 // with the next run.
                 Err(e) => {
-                    let _ = self.halted.set(format!("{e:#}"));
+                    let _ = plan.halted.set(format!("{e:#}"));
                 }
             }
         }
@@ -606,7 +815,7 @@ impl Pipeline<'_> {
             .open
             .entry((job.workflow, job.action))
             .or_insert_with(|| (next(), 0));
-        if !jobs.is_empty() && *bytes + size > self.batch_bytes {
+        if !jobs.is_empty() && *bytes + size > self.admission.plan.options.batch_bytes {
             let full = std::mem::replace(jobs, next());
             *bytes = 0;
             self.tasks.spawn(self.deliveries.batch(full));
@@ -736,7 +945,6 @@ pub async fn check_settings(
     Ok((all, located))
 }
 
-/// The values of `settings` at the secret JSON pointers.
 /// The JSON pointers of a settings document's secrets: those the component
 /// declares, and every top-level setting named like a secret (`…token…`,
 /// `…secret…`, `…password…`, `api_key`) even when it does not, so that no
@@ -759,6 +967,7 @@ fn secret_pointers(settings: &str, declared: &[String]) -> Vec<String> {
     pointers
 }
 
+/// The values of `settings` at the secret JSON pointers.
 fn secret_values(settings: &str, pointers: &[String]) -> Vec<String> {
     let Ok(doc) = serde_json::from_str::<Value>(settings) else {
         return Vec::new();

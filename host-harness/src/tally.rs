@@ -19,8 +19,8 @@ pub struct Tally {
     coverage: BTreeMap<String, Coverage>,
     /// Per event name: runs, sent, duplicates, skipped, failed.
     per_event: BTreeMap<String, [usize; 5]>,
-    /// Fingerprints of the (event name, event id) pairs sent.
-    sent: HashSet<u64>,
+    /// Per event name: fingerprints of the event ids sent.
+    sent: BTreeMap<String, HashSet<u64>>,
     /// Executions an earlier run settled.
     from_outbox: usize,
     /// The first [`Tally::KEPT_PROBLEMS`] problems, and how many in all.
@@ -36,7 +36,7 @@ impl Default for Tally {
             totals: Totals::default(),
             coverage: BTreeMap::new(),
             per_event: BTreeMap::new(),
-            sent: HashSet::new(),
+            sent: BTreeMap::new(),
             from_outbox: 0,
             problems: Vec::new(),
             problem_count: 0,
@@ -96,7 +96,11 @@ impl Tally {
                 Status::Accepted | Status::DryRun => {
                     row[1] += 1;
                     // Meta keeps the first event of a name and id.
-                    if !self.sent.insert(sent_print(name, e.event_id.as_deref())) {
+                    let sent = match self.sent.get_mut(name) {
+                        Some(sent) => sent,
+                        None => self.sent.entry(name.to_string()).or_default(),
+                    };
+                    if !sent.insert(id_print(e.event_id.as_deref())) {
                         row[2] += 1;
                     }
                     let name = e.event_name.as_deref().unwrap_or_default();
@@ -143,6 +147,48 @@ impl Tally {
             }
             self.problem(line);
         }
+    }
+
+    /// Adds the counts of `later`, a tally of the firings that come after
+    /// this one's: as if it had counted them too, in order.
+    pub fn append(&mut self, later: Tally) {
+        let Tally {
+            totals,
+            coverage,
+            per_event,
+            sent,
+            from_outbox,
+            problems,
+            problem_count,
+            all_delivered,
+        } = later;
+        self.totals.add(&totals);
+        for (name, c) in coverage {
+            self.coverage.entry(name).or_default().append(&c);
+        }
+        for (name, row) in per_event {
+            let mine = self.per_event.entry(name).or_default();
+            for (m, l) in mine.iter_mut().zip(row) {
+                *m += l;
+            }
+        }
+        // An event the later firings sent first was a duplicate if these
+        // sent it already.
+        for (name, ids) in sent {
+            if let Some(row) = self.per_event.get_mut(&name) {
+                let mine = self.sent.get(&name);
+                row[2] += ids
+                    .iter()
+                    .filter(|id| mine.is_some_and(|m| m.contains(*id)))
+                    .count();
+            }
+            self.sent.entry(name).or_default().extend(ids);
+        }
+        self.from_outbox += from_outbox;
+        let room = Self::KEPT_PROBLEMS.saturating_sub(self.problems.len());
+        self.problems.extend(problems.into_iter().take(room));
+        self.problem_count += problem_count;
+        self.all_delivered &= all_delivered;
     }
 
     fn problem(&mut self, line: String) {
@@ -256,9 +302,97 @@ impl Tally {
     }
 }
 
-/// The fingerprint of an event name and id.
-fn sent_print(name: &str, id: Option<&str>) -> u64 {
+/// The fingerprint of an event id.
+fn id_print(id: Option<&str>) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
-    (name, id).hash(&mut h);
+    id.hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ExecutionReport;
+    use action_host::wit::{MatchKeys, Problem};
+
+    /// Firings of every kind a tally counts: accepted events (some reusing
+    /// an event id, one from an earlier run), skipped and invalid ones,
+    /// lines that ran nothing, more problems than are kept word for word.
+    fn firings() -> Vec<FiringReport> {
+        (0..140)
+            .map(|i| {
+                let mut e = ExecutionReport::invalid_settings(
+                    "w",
+                    "a",
+                    &[Problem {
+                        path: "/pixel_id".into(),
+                        message: format!("missing {i}"),
+                    }],
+                );
+                e.event_name = Some(["Purchase", "Lead"][i % 2].into());
+                e.event_id = Some(format!("e{}", i % 37));
+                e.match_keys = if i % 3 == 0 {
+                    MatchKeys::EM
+                } else {
+                    MatchKeys::EM | MatchKeys::PH
+                };
+                e.from_outbox = i % 11 == 0;
+                e.status = match i % 5 {
+                    0..=2 => Status::Accepted,
+                    3 => Status::Skipped,
+                    _ => Status::Invalid,
+                };
+                let bad = i % 13 == 0;
+                FiringReport {
+                    firing_id: Some(format!("f{i}")),
+                    source: format!("f.jsonl:{}", i + 1),
+                    trigger_type: Some("t".into()),
+                    contact_id: Some("c".into()),
+                    status: if bad { Status::Error } else { e.status },
+                    error: bad.then(|| {
+                        InputError::new(std::path::Path::new("f.jsonl"), Some(i + 1), None, "bad")
+                    }),
+                    executions: if bad { Vec::new() } else { vec![e] },
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tallies_appended_in_order_count_as_one_over_all_the_firings() {
+        let all = firings();
+        let whole = Tally::of(&all);
+        assert!(whole.per_event.values().any(|row| row[2] > 0));
+        assert!(whole.problem_count > Tally::KEPT_PROBLEMS);
+        for cuts in [
+            vec![0],
+            vec![1],
+            vec![70],
+            vec![139],
+            vec![140],
+            vec![20, 50, 51, 120],
+        ] {
+            let mut parts = Vec::new();
+            let mut from = 0;
+            for &cut in cuts.iter().chain([&all.len()]) {
+                parts.push(Tally::of(&all[from..cut]));
+                from = cut;
+            }
+            let mut tally = parts.remove(0);
+            for later in parts {
+                tally.append(later);
+            }
+            assert_eq!(tally.totals(3), whole.totals(3), "cut at {cuts:?}");
+            assert_eq!(
+                tally.summary(5, &[], usize::MAX),
+                whole.summary(5, &[], usize::MAX),
+                "cut at {cuts:?}"
+            );
+            assert_eq!(tally.all_delivered(), whole.all_delivered());
+            assert_eq!(
+                format!("{:?}", tally.match_quality()),
+                format!("{:?}", whole.match_quality())
+            );
+        }
+    }
 }

@@ -58,9 +58,19 @@ pub struct ActionEngine {
     engine: Engine,
     pre: SendConversionEventPre<HostState>,
     limits: Limits,
-    ticker_stop: Arc<AtomicBool>,
+    /// Stops the epoch ticker once the last handle on the engine is gone.
+    _ticker: Arc<Ticker>,
     /// Connections to the Graph API kept open between executions.
     connections: Arc<Connections>,
+}
+
+/// The epoch ticker's stop switch, thrown when dropped.
+struct Ticker(Arc<AtomicBool>);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// How the component was loaded.
@@ -143,11 +153,26 @@ impl ActionEngine {
                 engine,
                 pre,
                 limits,
-                ticker_stop,
+                _ticker: Arc::new(Ticker(ticker_stop)),
                 connections: Arc::default(),
             },
             loaded,
         ))
+    }
+
+    /// Another handle on the same compiled action, instance pool and
+    /// limits, with kept-alive connections of its own: for executions
+    /// driven by another runtime. A connection is driven by a task of the
+    /// runtime that opened it, so one shared between runtimes would wake
+    /// another thread for every request, and die with its runtime.
+    pub fn with_own_connections(&self) -> ActionEngine {
+        ActionEngine {
+            engine: self.engine.clone(),
+            pre: self.pre.clone(),
+            limits: self.limits.clone(),
+            _ticker: self._ticker.clone(),
+            connections: Arc::default(),
+        }
     }
 
     /// The limits executions run under.
@@ -604,12 +629,6 @@ fn one_per_item<T>(
             items,
             results: results.len(),
         }))
-    }
-}
-
-impl Drop for ActionEngine {
-    fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
     }
 }
 

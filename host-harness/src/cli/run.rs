@@ -5,7 +5,7 @@ use super::{concurrency_range, load_engine};
 use action_host::Reuse;
 use anyhow::Result;
 use host_harness::report::{FiringReport, Report, Status};
-use host_harness::report_file::ReportFile;
+use host_harness::report_file::{ReportFile, ReportPart};
 use host_harness::retry::RetryPolicy;
 use host_harness::run::{DEFAULT_BATCH_BYTES, FiringSink, RunOptions, run_to};
 use std::io::IsTerminal;
@@ -66,24 +66,20 @@ pub struct Args {
     /// one action are sent in batches.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
     batch_size: u16,
-    /// Threads that run executions (1 to 64). By default, one per core
-    /// when `--batch-size` is above 1 (the component's work per request is
-    /// large enough to spread), and one otherwise (one event per request
-    /// mostly waits on HTTP, and wakeups across threads cost more than a
-    /// second core gains; see the README's Performance).
+    /// Threads that run the firings (1 to 64; default: one per core). Each
+    /// takes a stretch of the triggers file of about equal size, with its
+    /// own share of `--concurrency`; the report stays in file order. A dry
+    /// run takes one.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: Option<u16>,
 }
 
 impl Args {
-    /// The runtime threads this run asks for.
+    /// The threads this run asks for.
     pub fn threads(&self) -> usize {
         match self.threads {
             Some(n) => n.into(),
-            None if self.batch_size > 1 => {
-                std::thread::available_parallelism().map_or(1, |n| n.get().min(64))
-            }
-            None => 1,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get().min(64)),
         }
     }
 }
@@ -109,6 +105,7 @@ fn parse_graph_url(text: &str) -> Result<http::Uri, String> {
 }
 
 pub async fn main(args: Args) -> Result<ExitCode> {
+    let threads = args.threads();
     let outbox = match (args.outbox, args.no_outbox) {
         (_, true) => None,
         (Some(path), false) => Some(path),
@@ -138,6 +135,7 @@ pub async fn main(args: Args) -> Result<ExitCode> {
             max_attempts: args.max_attempts.max(1),
             ..RetryPolicy::default()
         },
+        threads,
     };
     let bar = progress_bar();
     let tick = |done: usize, total: usize| {
@@ -190,6 +188,18 @@ struct Output {
 }
 
 impl FiringSink for Output {
+    /// A run shows a dry run's firings as it goes, in one stretch: only the
+    /// report's firings are ever written in parts.
+    type Part = Option<ReportPart>;
+
+    fn part(&self) -> Result<Self::Part> {
+        self.file.part()
+    }
+
+    fn append(&mut self, report: &Report, part: Self::Part) -> Result<()> {
+        self.file.append(report, part)
+    }
+
     fn firing(&mut self, report: &Report, firing: FiringReport) -> Result<()> {
         if self.dry_run {
             print_dry_run(&firing)?;
