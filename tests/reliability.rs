@@ -801,6 +801,9 @@ async fn an_outbox_that_cannot_be_written_stops_the_run_with_its_report_and_lose
         &double.url(),
         "--report",
         &p("report.json"),
+        // Two stretches: both stop sending, and the report has both.
+        "--threads",
+        "2",
     ]
     .map(str::to_string)
     .to_vec();
@@ -843,6 +846,15 @@ async fn an_outbox_that_cannot_be_written_stops_the_run_with_its_report_and_lose
 /// has every firing, and the next run delivers the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outbox_full_before_the_last_firings_are_admitted_sends_none_of_them() {
+    an_outbox_full_before_the_last_firings_are_admitted(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_full_on_two_threads_sends_none_of_the_firings_it_could_not_admit() {
+    an_outbox_full_before_the_last_firings_are_admitted(2).await;
+}
+
+async fn an_outbox_full_before_the_last_firings_are_admitted(threads: usize) {
     let double = double().await;
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path(), 3_000, |_| false);
@@ -856,7 +868,10 @@ async fn an_outbox_full_before_the_last_firings_are_admitted_sends_none_of_them(
     )
     .unwrap();
     drop(conn);
-    let options = options(dir.path(), &double);
+    let options = RunOptions {
+        threads,
+        ..options(dir.path(), &double)
+    };
     let report = run(engine(), &options, &|_, _| {}).await.unwrap();
     assert_eq!(report.firings.len(), 3_000, "every firing is accounted for");
     assert!(!report.succeeded());
@@ -1031,6 +1046,17 @@ async fn a_token_quoted_back_by_the_server_never_leaks() {
 /// actions at concurrency 2 all deliver.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_actions_at_low_concurrency_stay_within_the_instance_pool() {
+    many_actions_at_low_concurrency(1).await;
+}
+
+/// Two stretches share one engine's instance pool, each with its share of
+/// the concurrency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_actions_on_two_threads_stay_within_the_instance_pool() {
+    many_actions_at_low_concurrency(2).await;
+}
+
+async fn many_actions_at_low_concurrency(threads: usize) {
     let double = double().await;
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path(), 30, |_| false);
@@ -1049,6 +1075,7 @@ async fn many_actions_at_low_concurrency_stay_within_the_instance_pool() {
     );
     let options = RunOptions {
         concurrency: 2,
+        threads,
         ..options(dir.path(), &double)
     };
     let report = run(engine, &options, &|_, _| {}).await.unwrap();
@@ -1240,6 +1267,15 @@ async fn a_batch_answered_short_is_reported_for_every_firing_and_kept() {
 /// stacks failed the executions past it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_highest_concurrency_has_room_for_every_execution_in_flight() {
+    the_highest_concurrency(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_highest_concurrency_on_two_threads_has_room_for_every_execution_in_flight() {
+    the_highest_concurrency(2).await;
+}
+
+async fn the_highest_concurrency(threads: usize) {
     let double = double_with(Chaos {
         rate: 0.0,
         kinds: Vec::new(),
@@ -1258,6 +1294,7 @@ async fn the_highest_concurrency_has_room_for_every_execution_in_flight() {
     );
     let options = RunOptions {
         concurrency: action_host::Limits::MAX_CONCURRENCY as usize,
+        threads,
         ..options(dir.path(), &double)
     };
     let report = run(engine, &options, &|_, _| {}).await.unwrap();
