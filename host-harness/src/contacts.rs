@@ -15,13 +15,16 @@ use std::sync::{Arc, Mutex};
 /// bytes a contact, with its share of the buckets), not the contact:
 /// [`ContactBook::get`] reads it again when a firing asks for it, so a run
 /// over millions of contacts holds the few it is working on, not the file.
+///
+/// A book reads through one open file at a time; a thread of its own takes
+/// [`ContactBook::another_reader`], which shares the index.
 #[derive(Debug, Default)]
 pub struct ContactBook {
     source: Option<Source>,
     /// Sorted by fingerprint, then by place in the file.
-    places: Vec<Place>,
+    places: Arc<Vec<Place>>,
     /// Where each print's places are.
-    buckets: Buckets,
+    buckets: Arc<Buckets>,
 }
 
 /// The file the book reads contacts from.
@@ -126,6 +129,31 @@ impl ContactBook {
             }
         }
         Ok(None)
+    }
+
+    /// Another book over the same index, reading the file through a handle
+    /// and parser of its own: for another thread, whose lookups then neither
+    /// wait for this book's nor move its place in the file (a CSV parser
+    /// reads on from its buffer when firings come in the contacts' order).
+    pub fn another_reader(&self) -> std::io::Result<ContactBook> {
+        let source = match &self.source {
+            None => None,
+            Some(source) => Some(Source {
+                path: source.path.clone(),
+                format: match &source.format {
+                    Format::Csv { columns, .. } => Format::Csv {
+                        columns: columns.clone(),
+                        reader: Mutex::new(csv_reader(File::open(&source.path)?)),
+                    },
+                    Format::Json(_) => Format::Json(Mutex::new(File::open(&source.path)?)),
+                },
+            }),
+        };
+        Ok(ContactBook {
+            source,
+            places: self.places.clone(),
+            buckets: self.buckets.clone(),
+        })
     }
 
     /// How many contacts.
@@ -319,12 +347,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
     let format = match layout {
         Layout::Csv(columns) => Format::Csv {
             columns,
-            reader: Mutex::new(
-                csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .from_reader(file),
-            ),
+            reader: Mutex::new(csv_reader(file)),
         },
         Layout::Json => Format::Json(Mutex::new(file)),
     };
@@ -333,13 +356,21 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
             path: path.to_path_buf(),
             format,
         }),
-        places: indexer.places,
-        buckets: Buckets::default(),
+        places: Arc::new(indexer.places),
+        buckets: Arc::default(),
     };
     let mut errors = indexer.errors;
     book.refuse_repeated_ids(path, &mut errors);
-    book.buckets = Buckets::new(&book.places);
+    book.buckets = Arc::new(Buckets::new(&book.places));
     Ok((book, errors))
+}
+
+/// The parser that reads a CSV record again where the index says it is.
+fn csv_reader(file: File) -> csv::Reader<File> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file)
 }
 
 /// The first byte that is not a byte-order mark or white space.
@@ -364,7 +395,8 @@ impl ContactBook {
     /// Keeps the first contact of each id: a later one with the same id is
     /// reported and left out.
     fn refuse_repeated_ids(&mut self, path: &Path, errors: &mut Vec<InputError>) {
-        self.places.sort_unstable_by_key(|p| (p.print, p.offset));
+        // The index is not shared yet: sorted in place, not copied.
+        Arc::make_mut(&mut self.places).sort_unstable_by_key(|p| (p.print, p.offset));
         let mut refused = Vec::new();
         for group in self.places.chunk_by(|a, b| a.print == b.print) {
             if group.len() < 2 {
@@ -392,8 +424,7 @@ impl ContactBook {
         }
         if !refused.is_empty() {
             let refused: HashSet<(u64, u64)> = refused.into_iter().collect();
-            self.places
-                .retain(|p| !refused.contains(&(p.print, p.offset)));
+            Arc::make_mut(&mut self.places).retain(|p| !refused.contains(&(p.print, p.offset)));
         }
     }
 }
@@ -856,6 +887,21 @@ mod tests {
                 assert_eq!(c.city.as_deref(), Some(city), "{ext}");
             }
             assert!(book.get("c500").unwrap().is_none(), "{ext}");
+            // Another reader on another thread, in the other direction,
+            // while this one reads on: each finds every contact whole.
+            let other = book.another_reader().unwrap();
+            let read = |book: &ContactBook, i: usize| {
+                let c = book.get(&format!("c{i}")).unwrap().unwrap();
+                assert_eq!(
+                    (c.id.as_str(), c.city.as_deref()),
+                    (&*format!("c{i}"), Some(city))
+                );
+            };
+            std::thread::scope(|s| {
+                s.spawn(|| (0..500).rev().for_each(|i| read(&other, i)));
+                (0..500).for_each(|i| read(&book, i));
+            });
+            assert_eq!(other.len(), 500, "{ext}");
         }
     }
 

@@ -25,7 +25,7 @@ use crate::retry::RetryPolicy;
 use crate::tally::Tally;
 use crate::workflow::{self, Workflow};
 use action_host::{ActionEngine, EgressPolicy, Redactor, Reuse, Secret, wit};
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use send_conversion_event::normalize::Sha256Digest;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -286,7 +286,6 @@ pub async fn run_to<S: FiringSink>(
         workflows,
         settings_problems,
         public_settings,
-        book,
         scan,
         outbox,
         halted: halted.clone(),
@@ -310,6 +309,9 @@ pub async fn run_to<S: FiringSink>(
     for (i, reader) in readers.enumerate() {
         let runner = Runner {
             plan: plan.clone(),
+            book: book
+                .another_reader()
+                .with_context(|| format!("cannot read {} again", options.contacts.display()))?,
             engine: Arc::new(engine.with_own_connections()),
             concurrency: shares[i + 1],
             settled: settled.clone(),
@@ -334,6 +336,7 @@ pub async fn run_to<S: FiringSink>(
     }
     let main = Runner {
         plan: plan.clone(),
+        book,
         engine,
         concurrency: shares[0],
         settled: settled.clone(),
@@ -412,7 +415,6 @@ struct Plan {
     workflows: Vec<Workflow>,
     settings_problems: Vec<Vec<Vec<wit::Problem>>>,
     public_settings: Vec<Vec<String>>,
-    book: ContactBook,
     scan: Scan,
     listened: BTreeSet<String>,
     /// The firings file's path as the report names it, written once.
@@ -427,6 +429,8 @@ struct Plan {
 /// One stretch of the firings, run on the runtime that awaits it.
 struct Runner {
     plan: Arc<Plan>,
+    /// The contacts, read through a file handle of the stretch's own.
+    book: ContactBook,
     engine: Arc<ActionEngine>,
     /// Its share of the run's executions in flight.
     concurrency: usize,
@@ -469,7 +473,10 @@ impl Runner {
             &options,
         );
         let mut pipeline = Pipeline {
-            admission: Admission { plan },
+            admission: Admission {
+                plan,
+                book: &self.book,
+            },
             deliveries,
             batch_size: if options.batch_size > 1 && !options.dry_run {
                 options.batch_size.min(1000)
@@ -504,6 +511,7 @@ impl Runner {
 /// their executions, and the jobs that will fill them.
 struct Admission<'a> {
     plan: &'a Plan,
+    book: &'a ContactBook,
 }
 
 impl Admission<'_> {
@@ -578,7 +586,7 @@ impl Admission<'_> {
             );
             return Unsettled::done(report);
         }
-        let contact = match plan.book.get(&rec.contact_id) {
+        let contact = match self.book.get(&rec.contact_id) {
             Ok(Some(contact)) => contact,
             Ok(None) => {
                 report.error = at(
