@@ -336,11 +336,20 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
     write_run_files(dir.path(), options.e2e_firings)?;
     let concurrency = options.concurrency.to_string();
     let report = dir.path().join("report.json").display().to_string();
-    for (label, extra) in [
-        ("one event per request", &[][..]),
-        ("`--batch-size 1000`", &["--batch-size", "1000"][..]),
+    // One event per request keeps a thread waiting on each answer: more in
+    // flight than the default keeps both threads busy.
+    let wide = (options.concurrency * 4).min(1024).to_string();
+    for (label, in_flight, extra) in [
+        ("one event per request", &concurrency, &[][..]),
+        ("one event per request", &wide, &[][..]),
+        (
+            "`--batch-size 1000`",
+            &concurrency,
+            &["--batch-size", "1000"][..],
+        ),
         (
             "`--batch-size 1000 --threads 1`",
+            &concurrency,
             &["--batch-size", "1000", "--threads", "1"][..],
         ),
     ] {
@@ -349,7 +358,7 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
         // system's work, not the run's).
         let _ = std::fs::remove_file(dir.path().join("firings.jsonl.outbox.db"));
         let _ = std::fs::remove_file(&report);
-        let mut args = vec!["--concurrency", &concurrency, "--report", &report];
+        let mut args = vec!["--concurrency", in_flight, "--report", &report];
         args.extend_from_slice(extra);
         let t = Instant::now();
         run_child(&exe, dir.path(), &double.url(), &args, cache.path(), false)
@@ -357,8 +366,7 @@ pub async fn bench(options: &BenchOptions, out: &mut dyn FnMut(&str)) -> Result<
             .with_context(|| format!("the end-to-end run, {label}"))?;
         let elapsed = t.elapsed();
         out(&format!(
-            "end to end, `run` {label} against the loopback double, outbox and report on, concurrency {}: {:.0} firings/s ({} firings in {:.2} s)",
-            options.concurrency,
+            "end to end, `run` {label} against the loopback double, outbox and report on, concurrency {in_flight}: {:.0} firings/s ({} firings in {:.2} s)",
             options.e2e_firings as f64 / elapsed.as_secs_f64(),
             options.e2e_firings,
             elapsed.as_secs_f64()

@@ -39,13 +39,25 @@ enum Command {
 fn main() -> ExitCode {
     allocator::configure();
     let command = Cli::parse().command;
-    // One thread drives every execution of a stretch of the firings; a run
-    // over more than one (see `run --threads`) starts the others' own. A
-    // guest that computes long yields every 50 ms (see the host's limits),
-    // so it cannot starve the others.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
+    let threads = match &command {
+        Command::Run(args) => args.runtime_threads(),
+        _ => 1,
+    };
+    // One thread drives every execution unless a batched run asks for more
+    // (see `run --threads`); a run of single events starts a runtime of its
+    // own for each stretch of its firings but the first. A guest that
+    // computes long yields every 50 ms (see the host's limits), so it cannot
+    // starve the others.
+    let runtime = if threads > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
     let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {

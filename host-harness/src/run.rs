@@ -67,11 +67,12 @@ pub struct RunOptions {
     /// When an action's executions share an instance ([`Reuse::NEVER`]: a
     /// fresh instance for each). Instances are never shared across actions.
     pub reuse: Reuse,
-    /// Threads that run the firings, at most: each takes a stretch of the
-    /// firings file of about equal size, with its own runtime, connections
-    /// and share of `concurrency`, so that no firing crosses between
-    /// threads. 1: the caller's runtime runs them all. A dry run, which
-    /// shows each firing as it goes, takes one.
+    /// Threads that run the firings, at most (and no more than
+    /// `concurrency`): each takes a stretch of the firings file of about
+    /// equal size, with its own runtime, connections and share of
+    /// `concurrency`, so that no firing crosses between threads. 1: the
+    /// caller's runtime runs them all. A dry run, which shows each firing
+    /// as it goes, takes one.
     pub threads: usize,
 }
 
@@ -305,7 +306,9 @@ pub async fn run_to<S: FiringSink>(
     };
     let mut readers = readers.into_iter();
     let first = readers.next();
-    let mut others = Vec::new();
+    // Everything a later stretch needs is made before any starts, so that
+    // what cannot be made stops the run before anything is sent.
+    let mut later = Vec::new();
     for (i, reader) in readers.enumerate() {
         let runner = Runner {
             plan: plan.clone(),
@@ -317,11 +320,14 @@ pub async fn run_to<S: FiringSink>(
             settled: settled.clone(),
             index: i + 1,
         };
-        let mut part = sink.part()?;
-        let header = report.clone();
+        later.push((runner, reader, sink.part()?, report.clone()));
+    }
+    let mut failure = None;
+    let mut others = Vec::new();
+    for (runner, reader, mut part, header) in later {
         let (done, result) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name(format!("run-stretch-{}", i + 1))
+        let started = std::thread::Builder::new()
+            .name(format!("run-stretch-{}", runner.index))
             .spawn(move || {
                 let ran = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -331,8 +337,17 @@ pub async fn run_to<S: FiringSink>(
                         runtime.block_on(runner.run(Some(reader), header, &mut part, &|_| {}))
                     });
                 let _ = done.send(ran.map(|tally| (tally, part)));
-            })?;
-        others.push(result);
+            });
+        match started {
+            Ok(_) => others.push(result),
+            // Its firings were not admitted: nothing of them is in the
+            // outbox, and the next run sends them.
+            Err(e) => {
+                failure.get_or_insert(
+                    anyhow::Error::from(e).context("cannot start a thread of the run"),
+                );
+            }
+        }
     }
     let main = Runner {
         plan: plan.clone(),
@@ -349,10 +364,11 @@ pub async fn run_to<S: FiringSink>(
         .await;
     // Every stretch is waited for, even after one failed: none is left
     // sending behind the caller's back.
-    let mut failure = None;
     match ran {
         Ok(tally) => report.tally = tally,
-        Err(e) => failure = Some(e),
+        Err(e) => {
+            failure.get_or_insert(e);
+        }
     }
     for mut result in others {
         let done = loop {
@@ -371,10 +387,8 @@ pub async fn run_to<S: FiringSink>(
                 report.tally.append(tally);
                 Ok(())
             });
-        if let Err(e) = appended
-            && failure.is_none()
-        {
-            failure = Some(e);
+        if let Err(e) = appended {
+            failure.get_or_insert(e);
         }
     }
     progress(all_settled(), total);

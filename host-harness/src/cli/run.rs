@@ -66,20 +66,43 @@ pub struct Args {
     /// one action are sent in batches.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
     batch_size: u16,
-    /// Threads that run the firings (1 to 64; default: one per core). Each
-    /// takes a stretch of the triggers file of about equal size, with its
-    /// own share of `--concurrency`; the report stays in file order. A dry
-    /// run takes one.
+    /// Threads that run executions (1 to 64; default: one per core). In
+    /// batched runs they share one runtime: a batch is work enough to move
+    /// between threads. One event per request, each thread takes a stretch
+    /// of the triggers file of about equal size with its own runtime and
+    /// share of `--concurrency`, since a single event is not (each crossing
+    /// wakes a thread); the report stays in file order. A dry run takes one.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: Option<u16>,
 }
 
 impl Args {
     /// The threads this run asks for.
-    pub fn threads(&self) -> usize {
+    fn threads(&self) -> usize {
         match self.threads {
             Some(n) => n.into(),
             None => std::thread::available_parallelism().map_or(1, |n| n.get().min(64)),
+        }
+    }
+
+    /// The worker threads of the runtime that drives the run: all of them
+    /// for batches, one otherwise.
+    pub fn runtime_threads(&self) -> usize {
+        if self.batch_size > 1 {
+            self.threads()
+        } else {
+            1
+        }
+    }
+
+    /// The stretches the triggers file is cut into, each on a thread of its
+    /// own: one for batches (their runtime's threads share the run),
+    /// one per thread otherwise.
+    fn stretches(&self) -> usize {
+        if self.batch_size > 1 {
+            1
+        } else {
+            self.threads()
         }
     }
 }
@@ -105,7 +128,7 @@ fn parse_graph_url(text: &str) -> Result<http::Uri, String> {
 }
 
 pub async fn main(args: Args) -> Result<ExitCode> {
-    let threads = args.threads();
+    let threads = args.stretches();
     let outbox = match (args.outbox, args.no_outbox) {
         (_, true) => None,
         (Some(path), false) => Some(path),
