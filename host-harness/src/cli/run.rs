@@ -33,9 +33,10 @@ pub struct Args {
     /// Run this component instead of the bundled one.
     #[arg(long)]
     component: Option<PathBuf>,
-    /// Executions in flight at once (1 to 1024).
-    #[arg(long, default_value_t = 8, value_parser = concurrency_range())]
-    concurrency: u32,
+    /// Executions in flight at once (1 to 1024; default: 32 one event per
+    /// request, 8 in batches, each of which holds a thousand events).
+    #[arg(long, value_parser = concurrency_range())]
+    concurrency: Option<u32>,
     /// Show the exact JSON each firing would send (hashes, no token) and
     /// send nothing.
     #[arg(long)]
@@ -85,6 +86,15 @@ impl Args {
         }
     }
 
+    /// Executions in flight at once. One event per request, each waits on
+    /// its answer most of its time: a request to Meta takes tens to
+    /// hundreds of milliseconds, and on loopback 8 in flight over two
+    /// threads left them idle between answers.
+    fn concurrency(&self) -> u32 {
+        self.concurrency
+            .unwrap_or(if self.batch_size > 1 { 8 } else { 32 })
+    }
+
     /// The worker threads of the runtime that drives the run: all of them
     /// for batches, one otherwise.
     pub fn runtime_threads(&self) -> usize {
@@ -129,6 +139,7 @@ fn parse_graph_url(text: &str) -> Result<http::Uri, String> {
 
 pub async fn main(args: Args) -> Result<ExitCode> {
     let threads = args.stretches();
+    let concurrency = args.concurrency();
     let outbox = match (args.outbox, args.no_outbox) {
         (_, true) => None,
         (Some(path), false) => Some(path),
@@ -137,13 +148,13 @@ pub async fn main(args: Args) -> Result<ExitCode> {
             args.triggers.display()
         ))),
     };
-    let engine = load_engine(args.component.as_ref(), args.concurrency, !args.no_cache)?;
+    let engine = load_engine(args.component.as_ref(), concurrency, !args.no_cache)?;
     let options = RunOptions {
         workflows: args.workflow,
         contacts: args.contacts,
         firings: args.triggers,
         graph_url: args.graph_url,
-        concurrency: args.concurrency as usize,
+        concurrency: concurrency as usize,
         dry_run: args.dry_run,
         record_requests: args.record_requests,
         outbox,
