@@ -82,6 +82,33 @@ async fn an_endless_loop_is_stopped_by_the_cpu_limit() {
     still_serves(&engine).await;
 }
 
+/// A handle with connections of its own, on another thread and runtime,
+/// keeps the CPU limit after the engine it came from is gone: the epoch
+/// ticker that stops a running guest lives as long as any handle.
+#[test]
+fn an_engine_handle_on_another_runtime_stops_an_endless_loop_after_its_engine_is_dropped() {
+    let engine = rogue();
+    let handle = engine.with_own_connections();
+    drop(engine);
+    let (done, stopped) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let exec = runtime.block_on(run(&handle, "loop"));
+        let _ = done.send(exec.result.err());
+        runtime.block_on(still_serves(&handle));
+    });
+    // Without the ticker nothing stops the guest, not even the wall clock:
+    // this thread waits for it, not the looping one.
+    let stopped = stopped
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the loop was never stopped: the epoch ticker stopped with the engine");
+    assert_eq!(stopped, Some(HostFailure::Cpu(Duration::from_millis(300))));
+    thread.join().expect("the handle serves on after the stop");
+}
+
 #[tokio::test]
 async fn grabbing_memory_is_stopped_by_the_memory_limit() {
     let engine = rogue();
