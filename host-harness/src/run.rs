@@ -455,11 +455,12 @@ struct Runner {
 
 impl Runner {
     /// Runs the firings `reader` gives into `sink`, calling `progress` as
-    /// they are settled; returns their tally.
+    /// they are settled; returns their tally. `report` is the run's report
+    /// before any firing, which the sink is shown and the tally starts in.
     async fn run<S: FiringSink>(
         self,
         reader: Option<firings::Reader>,
-        mut header: Report,
+        mut report: Report,
         sink: &mut S,
         progress: &dyn Fn(usize),
     ) -> Result<Tally> {
@@ -506,7 +507,7 @@ impl Runner {
         };
         let settled = &self.settled[self.index];
         let ran = pipeline
-            .run(reader, &mut header, sink, &|n| {
+            .run(reader, &mut report, sink, &|n| {
                 settled.store(n, Ordering::Relaxed);
                 progress(n)
             })
@@ -517,7 +518,7 @@ impl Runner {
         if let Some(writer) = writer {
             writer.await?;
         }
-        ran.map(|()| header.tally)
+        ran.map(|()| report.tally)
     }
 }
 

@@ -59,7 +59,7 @@ pub struct ActionEngine {
     pre: SendConversionEventPre<HostState>,
     limits: Limits,
     /// Stops the epoch ticker once the last handle on the engine is gone.
-    _ticker: Arc<Ticker>,
+    ticker: Arc<Ticker>,
     /// Connections to the Graph API kept open between executions.
     connections: Arc<Connections>,
 }
@@ -153,7 +153,7 @@ impl ActionEngine {
                 engine,
                 pre,
                 limits,
-                _ticker: Arc::new(Ticker(ticker_stop)),
+                ticker: Arc::new(Ticker(ticker_stop)),
                 connections: Arc::default(),
             },
             loaded,
@@ -170,7 +170,7 @@ impl ActionEngine {
             engine: self.engine.clone(),
             pre: self.pre.clone(),
             limits: self.limits.clone(),
-            _ticker: self._ticker.clone(),
+            ticker: self.ticker.clone(),
             connections: Arc::default(),
         }
     }
