@@ -118,10 +118,9 @@ fn cannot_read(path: &Path, e: std::io::Error) -> InputError {
 pub struct Scan {
     /// Non-blank lines.
     pub lines: usize,
-    /// Fingerprints of the ids found on more than one line.
-    repeated: HashSet<u64>,
-    /// Of the ids on more than one line, the first line each is read well
-    /// on: the one firing that id stands for.
+    /// Of the ids on more than one line (and any whose fingerprint is
+    /// another's), the first line each is read well on: the one firing
+    /// that id stands for. Empty in a file without repeats.
     first_good: HashMap<String, usize>,
     /// The stretches, in file order.
     stretches: Vec<Stretch>,
@@ -131,7 +130,6 @@ impl Default for Scan {
     fn default() -> Self {
         Scan {
             lines: 0,
-            repeated: HashSet::new(),
             first_good: HashMap::new(),
             stretches: vec![Stretch::WHOLE],
         }
@@ -160,14 +158,10 @@ impl Stretch {
 }
 
 impl Scan {
-    /// The first line a firing with `id` is read well on, when `id` is on
-    /// more than one line; none when it is not.
+    /// The first line a firing with `id` is read well on, when `id` may be
+    /// on more than one line; none when it is not.
     pub fn first_line_of(&self, id: &str) -> Option<usize> {
-        if self.repeated.contains(&fingerprint(id)) {
-            self.first_good.get(id).copied()
-        } else {
-            None
-        }
+        self.first_good.get(id).copied()
     }
 
     /// The file cut into at most as many stretches as the scan was asked
@@ -234,7 +228,6 @@ pub fn scan(path: &Path, stretches: usize) -> Result<Scan, InputError> {
         .collect();
     Ok(Scan {
         lines: count,
-        repeated,
         first_good,
         stretches,
     })

@@ -533,7 +533,7 @@ impl Admission<'_> {
     /// The firing on one line as the `seq`th of the run: its report, with a
     /// slot per action it runs, and the jobs that fill the empty slots.
     fn admit(
-        &mut self,
+        &self,
         seq: usize,
         line: Result<FiringRecord, BadFiring>,
         jobs: &mut Vec<Job>,
