@@ -1103,9 +1103,9 @@ async fn a_run_longer_than_its_window_reports_every_firing_in_file_order() {
     a_run_longer_than_its_window(1).await;
 }
 
-/// Three threads, each with its own stretch of the file: the report is
-/// still in file order, and an id repeated in a later stretch is still
-/// refused.
+/// Three threads, each taking the next of a score of stretches of the file
+/// once done with one: the report is still in file order, and an id
+/// repeated in a later stretch is still refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_on_three_threads_reports_every_firing_in_file_order() {
     a_run_longer_than_its_window(3).await;

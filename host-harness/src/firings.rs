@@ -112,8 +112,8 @@ fn cannot_read(path: &Path, e: std::io::Error) -> InputError {
 
 /// What a first pass over a firings file learns, keeping 8 bytes per line
 /// only while it reads: how many lines there are, which ids are on more
-/// than one line, and where to cut the file into stretches of about equal
-/// size that separate runners can read.
+/// than one line, and where to cut the file into stretches, longest first,
+/// that separate runners can read.
 #[derive(Debug)]
 pub struct Scan {
     /// Non-blank lines.
@@ -164,21 +164,60 @@ impl Scan {
         self.first_good.get(id).copied()
     }
 
-    /// The file cut into at most as many stretches as the scan was asked
-    /// for, in order; at least one.
+    /// The file cut into stretches, in order, each shorter than or about
+    /// as long as the one before; at least one, and one only for one
+    /// runner.
     pub fn stretches(&self) -> &[Stretch] {
         &self.stretches
     }
 }
 
-/// Reads the file at `path` for [`Scan`], with cuts for up to `stretches`
-/// stretches; a second time, and only then, when an id is on more than one
-/// line.
-pub fn scan(path: &Path, stretches: usize) -> Result<Scan, InputError> {
+/// The least a stretch is cut to, bytes: a few hundred firings, so that
+/// a stretch costs far more to run than to start.
+pub const LEAST_STRETCH: u64 = 64 << 10;
+
+/// Reads the file at `path` for [`Scan`], with cuts for `threads` runners
+/// that take its stretches in turn (one stretch for one); a second time,
+/// and only then, when an id is on more than one line.
+pub fn scan(path: &Path, threads: usize) -> Result<Scan, InputError> {
+    scan_cut(path, threads, LEAST_STRETCH)
+}
+
+/// The most stretches a file is cut into: each holds a file handle and a
+/// part of the report until the run ends.
+pub const MOST_STRETCHES: usize = 128;
+
+/// Where to cut `size` bytes for `threads` runners that each take the next
+/// stretch once done with theirs. Each stretch is a `2 × threads`th of what
+/// is left, and no less than `least`: the first are long, so that there are
+/// few, and the last short, so that the runners end close together, whichever
+/// ran faster. With more than [`MOST_STRETCHES`], the least is doubled.
+fn cuts(size: u64, threads: usize, mut least: u64) -> Vec<u64> {
+    loop {
+        let mut cuts = Vec::new();
+        if threads > 1 {
+            let mut at = 0;
+            loop {
+                at += ((size - at) / (2 * threads as u64)).max(least).max(1);
+                if at >= size {
+                    break;
+                }
+                cuts.push(at);
+            }
+        }
+        if cuts.len() < MOST_STRETCHES {
+            return cuts;
+        }
+        least = least.max(1) * 2;
+    }
+}
+
+fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError> {
     let size = std::fs::metadata(path)
         .map_err(|e| cannot_read(path, e))?
         .len();
-    let parts = stretches.max(1) as u64;
+    let cuts = cuts(size, threads, least);
+    let mut next_cut = 0;
     let mut starts = vec![(0u64, 0usize)];
     let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
     let mut prints = Vec::new();
@@ -186,10 +225,13 @@ pub fn scan(path: &Path, stretches: usize) -> Result<Scan, InputError> {
     while let Some(line) = lines.next_line() {
         let line = line.map_err(|e| cannot_read(path, e))?;
         count += 1;
-        // A stretch starts at the first line at or past each cut.
-        let cut = size * starts.len() as u64 / parts;
-        if starts.len() < parts as usize && line.offset >= cut && line.offset > 0 {
+        // A stretch starts at the first line at or past a cut; a line
+        // past more than one starts one stretch.
+        if cuts.get(next_cut).is_some_and(|&cut| line.offset >= cut) && line.offset > 0 {
             starts.push((line.offset, line.number - 1));
+            while cuts.get(next_cut).is_some_and(|&cut| cut <= line.offset) {
+                next_cut += 1;
+            }
         }
         if let Ok(text) = line.text
             && let Some(id) = quick_id(text)
@@ -516,6 +558,32 @@ mod tests {
     }
 
     #[test]
+    fn stretches_shrink_toward_the_end_of_the_file_down_to_the_least() {
+        assert!(cuts(1 << 30, 1, LEAST_STRETCH).is_empty());
+        assert!(cuts(LEAST_STRETCH, 2, LEAST_STRETCH).is_empty());
+        for (size, threads) in [(1u64 << 30, 2), (5_600_000, 2), (300_000, 3), (1 << 30, 16)] {
+            let cuts = cuts(size, threads, LEAST_STRETCH);
+            let mut bounds = vec![0];
+            bounds.extend(&cuts);
+            bounds.push(size);
+            let lengths: Vec<u64> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
+            let least = lengths[..lengths.len() - 1].iter().copied().min().unwrap();
+            assert!(least >= LEAST_STRETCH);
+            // The first is a (2 × threads)th of the file, or the least;
+            // none after it longer than the one before it, and none shorter
+            // than the least, except the last, which is what remains.
+            assert_eq!(lengths[0], (size / (2 * threads as u64)).max(least));
+            for pair in lengths[..lengths.len() - 1].windows(2) {
+                assert!(pair[1] <= pair[0] && pair[1] >= least, "{lengths:?}");
+            }
+            assert!(lengths[lengths.len() - 1] <= least, "{lengths:?}");
+            // A gigabyte on two threads: tens of stretches; on sixteen, at
+            // most the most.
+            assert!(lengths.len() <= if threads < 16 { 64 } else { MOST_STRETCHES });
+        }
+    }
+
+    #[test]
     fn stretches_read_together_are_the_file_read_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.jsonl");
@@ -541,10 +609,18 @@ mod tests {
         };
         let whole = lines(Reader::open(&path).unwrap());
         assert_eq!(whole.len(), 34);
-        for parts in [1, 2, 3, 5, 64] {
-            let scan = scan(&path, parts).unwrap();
+        // Cut to the least stretch of the run, and to single lines.
+        for (threads, least) in [
+            (1, 0),
+            (2, 0),
+            (3, 200),
+            (5, 1),
+            (64, 0),
+            (2, LEAST_STRETCH),
+        ] {
+            let scan = scan_cut(&path, threads, least).unwrap();
             let stretches = scan.stretches();
-            assert!(!stretches.is_empty() && stretches.len() <= parts);
+            assert!(!stretches.is_empty());
             assert_eq!(stretches[0].offset, 0);
             for pair in stretches.windows(2) {
                 assert_eq!(pair[0].end, pair[1].offset);
@@ -554,10 +630,10 @@ mod tests {
                 .iter()
                 .flat_map(|s| lines(Reader::open_stretch(&path, s).unwrap()))
                 .collect();
-            assert_eq!(read, whole, "{parts} stretches: {stretches:?}");
-            if parts > 1 {
-                assert!(stretches.len() > 1, "{parts}: {stretches:?}");
-            }
+            assert_eq!(read, whole, "{threads} threads: {stretches:?}");
+            // A file shorter than the least stretch is not cut.
+            let cut = threads > 1 && least < text.len() as u64 / 2;
+            assert_eq!(stretches.len() > 1, cut, "{threads}: {stretches:?}");
         }
     }
 }

@@ -8,12 +8,14 @@
 //! and each firing, once settled, goes to a [`FiringSink`] (the report
 //! file) and into the running [`Tally`], in file order.
 //!
-//! A run on more than one thread cuts the firings file into stretches of
-//! about equal size ([`firings::Scan`]), and runs each as above on a thread
-//! and runtime of its own, with its own connections, outbox writer and
-//! share of the executions in flight: nothing crosses between threads per
-//! firing. Each later stretch writes into a part of the sink, appended in
-//! file order; the outbox and its guarantees are the same.
+//! A run on more than one thread cuts the firings file into stretches,
+//! longest first ([`firings::Scan`]). Each thread, with a runtime of its
+//! own, its own connections and its share of the executions in flight,
+//! takes the next stretch once done with one, and runs it as above with an
+//! outbox writer of its own: nothing crosses between threads per firing,
+//! and the threads end close together, whichever ran faster. Each later
+//! stretch writes into a part of the sink, appended in file order; the
+//! outbox and its guarantees are the same.
 
 use crate::contacts::{self, ContactBook};
 use crate::delivery::{Context, Delivered, Deliveries, Job};
@@ -68,11 +70,11 @@ pub struct RunOptions {
     /// fresh instance for each). Instances are never shared across actions.
     pub reuse: Reuse,
     /// Threads that run the firings, at most (and no more than
-    /// `concurrency`): each takes a stretch of the firings file of about
-    /// equal size, with its own runtime, connections and share of
-    /// `concurrency`, so that no firing crosses between threads. 1: the
-    /// caller's runtime runs them all. A dry run, which shows each firing
-    /// as it goes, takes one.
+    /// `concurrency`): each, with its own runtime, connections and share of
+    /// `concurrency`, takes the next stretch of the firings file once done
+    /// with one, so that no firing crosses between threads and the threads
+    /// end close together. 1: the caller's runtime runs them all. A dry
+    /// run, which shows each firing as it goes, takes one.
     pub threads: usize,
 }
 
@@ -188,8 +190,9 @@ pub async fn run(
 ///
 /// With more than one of `options.threads`, the first stretch of the
 /// firings runs on the caller's runtime and goes straight to `sink`; each
-/// other runs on a thread of its own into a part of `sink`, appended in
-/// file order once the stretches before it are done.
+/// other runs on whichever thread (the caller's included) is free next,
+/// into a part of `sink`, appended in file order once every stretch is
+/// done.
 pub async fn run_to<S: FiringSink>(
     engine: Arc<ActionEngine>,
     options: &RunOptions,
@@ -295,9 +298,11 @@ pub async fn run_to<S: FiringSink>(
     });
 
     let total = plan.scan.lines;
-    let shares = shares(options.concurrency.max(1), readers.len().max(1));
+    let stretches = readers.len().max(1);
+    let threads = threads.min(stretches);
+    let shares = shares(options.concurrency.max(1), threads);
     let settled: Arc<Vec<AtomicUsize>> =
-        Arc::new((0..shares.len()).map(|_| AtomicUsize::new(0)).collect());
+        Arc::new((0..stretches).map(|_| AtomicUsize::new(0)).collect());
     let all_settled = || {
         settled
             .iter()
@@ -308,45 +313,45 @@ pub async fn run_to<S: FiringSink>(
     let first = readers.next();
     // Everything a later stretch needs is made before any starts, so that
     // what cannot be made stops the run before anything is sent.
-    let mut later = Vec::new();
+    let mut queue = VecDeque::new();
     for (i, reader) in readers.enumerate() {
-        let runner = Runner {
+        queue.push_back((i + 1, reader, sink.part()?));
+    }
+    let queue = Arc::new(StretchQueue(std::sync::Mutex::new(queue)));
+    let mut runners = Vec::new();
+    for (t, &concurrency) in shares.iter().enumerate().skip(1) {
+        runners.push(Runner {
             plan: plan.clone(),
             book: book
                 .another_reader()
                 .with_context(|| format!("cannot read {} again", options.contacts.display()))?,
             engine: Arc::new(engine.with_own_connections()),
-            concurrency: shares[i + 1],
+            concurrency,
             settled: settled.clone(),
-            index: i + 1,
-        };
-        later.push((runner, reader, sink.part()?, report.clone()));
+            thread: t,
+        });
     }
     let mut failure = None;
     let mut others = Vec::new();
-    for (runner, reader, mut part, header) in later {
+    for runner in runners {
         let (done, result) = tokio::sync::oneshot::channel();
+        let (queue, header) = (queue.clone(), report.clone());
         let started = std::thread::Builder::new()
-            .name(format!("run-stretch-{}", runner.index))
+            .name(format!("run-thread-{}", runner.thread))
             .spawn(move || {
                 let ran = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .map_err(anyhow::Error::from)
-                    .and_then(|runtime| {
-                        runtime.block_on(runner.run(Some(reader), header, &mut part, &|_| {}))
+                    .map(|runtime| {
+                        runtime.block_on(runner.run_queued::<S>(&queue, &header, &|_| {}))
                     });
-                let _ = done.send(ran.map(|tally| (tally, part)));
+                let _ = done.send(ran);
             });
-        match started {
-            Ok(_) => others.push(result),
-            // Its firings were not admitted: nothing of them is in the
-            // outbox, and the next run sends them.
-            Err(e) => {
-                failure.get_or_insert(
-                    anyhow::Error::from(e).context("cannot start a thread of the run"),
-                );
-            }
+        // A thread that cannot be started takes no stretch: the others,
+        // the caller's at least, take them all.
+        if started.is_ok() {
+            others.push(result);
         }
     }
     let main = Runner {
@@ -355,21 +360,27 @@ pub async fn run_to<S: FiringSink>(
         engine,
         concurrency: shares[0],
         settled: settled.clone(),
-        index: 0,
+        thread: 0,
     };
-    let ran = main
-        .run(first, report.clone(), sink, &|_| {
-            progress(all_settled(), total)
-        })
-        .await;
-    // Every stretch is waited for, even after one failed: none is left
-    // sending behind the caller's back.
-    match ran {
-        Ok(tally) => report.tally = tally,
+    let on_main = &|_| progress(all_settled(), total);
+    let mut parts = Vec::new();
+    let header = report.clone();
+    match main.run(0, first, header.clone(), sink, on_main).await {
+        Ok(tally) => {
+            report.tally = tally;
+            let (done, failed) = main.run_queued::<S>(&queue, &header, on_main).await;
+            parts.extend(done);
+            if let Some(e) = failed {
+                failure.get_or_insert(e);
+            }
+        }
         Err(e) => {
+            queue.close();
             failure.get_or_insert(e);
         }
     }
+    // Every thread is waited for, even after one failed: none is left
+    // sending behind the caller's back.
     for mut result in others {
         let done = loop {
             tokio::select! {
@@ -379,16 +390,30 @@ pub async fn run_to<S: FiringSink>(
                 }
             }
         };
-        let appended = done
-            .map_err(|_| anyhow::anyhow!("a thread of the run stopped unexpectedly"))
-            .and_then(|done| done)
-            .and_then(|(tally, part)| {
-                sink.append(&report, part)?;
-                report.tally.append(tally);
-                Ok(())
-            });
-        if let Err(e) = appended {
-            failure.get_or_insert(e);
+        match done {
+            Ok(Ok((done, failed))) => {
+                parts.extend(done);
+                if let Some(e) = failed {
+                    failure.get_or_insert(e);
+                }
+            }
+            Ok(Err(e)) => {
+                queue.close();
+                failure.get_or_insert(e);
+            }
+            Err(_) => {
+                failure.get_or_insert(anyhow::anyhow!("a thread of the run stopped unexpectedly"));
+            }
+        }
+    }
+    if failure.is_none() {
+        parts.sort_unstable_by_key(|(index, _, _)| *index);
+        for (_, tally, part) in parts {
+            if let Err(e) = sink.append(&report, part) {
+                failure.get_or_insert(e);
+                break;
+            }
+            report.tally.append(tally);
         }
     }
     progress(all_settled(), total);
@@ -440,7 +465,25 @@ struct Plan {
     redactor: Redactor,
 }
 
-/// One stretch of the firings, run on the runtime that awaits it.
+/// The stretches of the firings file after the first, with the parts of
+/// the sink they go to, for whichever thread is free next.
+struct StretchQueue<P>(std::sync::Mutex<VecDeque<(usize, firings::Reader, P)>>);
+
+impl<P> StretchQueue<P> {
+    /// The next stretch, its place among them, and its part.
+    fn next(&self) -> Option<(usize, firings::Reader, P)> {
+        self.0.lock().unwrap().pop_front()
+    }
+
+    /// Leaves the stretches not yet taken unread, once one has failed: their
+    /// firings are not in the outbox, and the next run sends them.
+    fn close(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+/// One thread of a run: it runs stretches of the firings, one after the
+/// other, on the runtime that awaits it.
 struct Runner {
     plan: Arc<Plan>,
     /// The contacts, read through a file handle of the stretch's own.
@@ -450,15 +493,46 @@ struct Runner {
     concurrency: usize,
     /// Firings settled so far, per stretch.
     settled: Arc<Vec<AtomicUsize>>,
-    index: usize,
+    /// Its place among the run's threads.
+    thread: usize,
 }
 
+/// The stretches a thread ran, each with its place, tally and part; and
+/// why it stopped, when a stretch failed.
+type Ran<P> = (Vec<(usize, Tally, P)>, Option<anyhow::Error>);
+
 impl Runner {
-    /// Runs the firings `reader` gives into `sink`, calling `progress` as
-    /// they are settled; returns their tally. `report` is the run's report
-    /// before any firing, which the sink is shown and the tally starts in.
+    /// Runs the stretches `queue` gives, each into its part, until none is
+    /// left or one fails; `report` is the run's report before any firing.
+    async fn run_queued<S: FiringSink>(
+        &self,
+        queue: &StretchQueue<S::Part>,
+        report: &Report,
+        progress: &dyn Fn(usize),
+    ) -> Ran<S::Part> {
+        let mut done = Vec::new();
+        while let Some((index, reader, mut part)) = queue.next() {
+            match self
+                .run(index, Some(reader), report.clone(), &mut part, progress)
+                .await
+            {
+                Ok(tally) => done.push((index, tally, part)),
+                Err(e) => {
+                    queue.close();
+                    return (done, Some(e));
+                }
+            }
+        }
+        (done, None)
+    }
+
+    /// Runs stretch `index`, the firings `reader` gives, into `sink`,
+    /// calling `progress` as they are settled; returns their tally.
+    /// `report` is the run's report before any firing, which the sink is
+    /// shown and the tally starts in.
     async fn run<S: FiringSink>(
-        self,
+        &self,
+        index: usize,
         reader: Option<firings::Reader>,
         mut report: Report,
         sink: &mut S,
@@ -477,7 +551,7 @@ impl Runner {
             ..plan.options.clone()
         };
         let deliveries = Deliveries::new(
-            self.engine,
+            self.engine.clone(),
             &plan.workflows,
             Context {
                 policy: plan.policy.clone(),
@@ -505,7 +579,7 @@ impl Runner {
             unsettled: VecDeque::new(),
             first: 0,
         };
-        let settled = &self.settled[self.index];
+        let settled = &self.settled[index];
         let ran = pipeline
             .run(reader, &mut report, sink, &|n| {
                 settled.store(n, Ordering::Relaxed);

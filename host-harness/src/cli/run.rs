@@ -69,10 +69,10 @@ pub struct Args {
     batch_size: u16,
     /// Threads that run executions (1 to 64; default: one per core). In
     /// batched runs they share one runtime: a batch is work enough to move
-    /// between threads. One event per request, each thread takes a stretch
-    /// of the triggers file of about equal size with its own runtime and
-    /// share of `--concurrency`, since a single event is not (each crossing
-    /// wakes a thread); the report stays in file order. A dry run takes one.
+    /// between threads. One event per request, each thread takes stretches
+    /// of the triggers file in turn, with its own runtime and share of
+    /// `--concurrency`, since a single event is not (each crossing wakes a
+    /// thread); the report stays in file order. A dry run takes one.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: Option<u16>,
 }
@@ -105,10 +105,10 @@ impl Args {
         }
     }
 
-    /// The stretches the triggers file is cut into, each on a thread of its
-    /// own: one for batches (their runtime's threads share the run),
-    /// one per thread otherwise.
-    fn stretches(&self) -> usize {
+    /// The threads that take stretches of the triggers file in turn: one
+    /// for batches (their runtime's threads share the run), all of them
+    /// otherwise.
+    fn stretch_threads(&self) -> usize {
         if self.batch_size > 1 {
             1
         } else {
@@ -138,7 +138,7 @@ fn parse_graph_url(text: &str) -> Result<http::Uri, String> {
 }
 
 pub async fn main(args: Args) -> Result<ExitCode> {
-    let threads = args.stretches();
+    let threads = args.stretch_threads();
     let concurrency = args.concurrency();
     let outbox = match (args.outbox, args.no_outbox) {
         (_, true) => None,
