@@ -5,9 +5,10 @@
 use crate::common::*;
 use graph_double::{Chaos, ChaosKind, DoubleConfig, Fault, GraphDouble, ReceivedEvent};
 use host_harness::outbox::{Outbox, State};
+use host_harness::report::{FiringReport, Report};
 use host_harness::report_file::ReportFile;
 use host_harness::retry::RetryPolicy;
-use host_harness::run::{RunOptions, WINDOW, run, run_to};
+use host_harness::run::{FiringSink, RunOptions, WINDOW, run, run_to};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -906,6 +907,107 @@ async fn an_outbox_full_before_the_last_firings_are_admitted(threads: usize) {
     let at_double = receipts(&double.received());
     assert_eq!(at_double.len(), 3_000, "nothing was lost");
     assert!(at_double.values().all(|(first, _)| *first == 1));
+}
+
+/// Where a run's firings go, failing at the `fail_at`th firing of the
+/// first part made: a report that cannot be written partway through a
+/// later stretch.
+struct FailingSink {
+    parts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    fail_at: Option<usize>,
+    taken: usize,
+}
+
+impl FiringSink for FailingSink {
+    type Part = FailingSink;
+
+    fn firing(&mut self, _: &Report, _: FiringReport) -> anyhow::Result<()> {
+        self.taken += 1;
+        anyhow::ensure!(
+            Some(self.taken) != self.fail_at,
+            "the report's disk is full"
+        );
+        Ok(())
+    }
+
+    fn part(&self) -> anyhow::Result<FailingSink> {
+        let made = self.parts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(FailingSink {
+            parts: self.parts.clone(),
+            fail_at: (made == 0).then_some(50),
+            taken: 0,
+        })
+    }
+
+    fn append(&mut self, _: &Report, part: FailingSink) -> anyhow::Result<()> {
+        self.taken += part.taken;
+        Ok(())
+    }
+}
+
+/// A stretch that fails on one of three threads (its part of the report
+/// cannot be written) ends the run with the error: the other threads take
+/// no stretch more, and what was sent is in the outbox, so that the next
+/// run sends the rest and Meta has each event once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stretch_failing_on_one_thread_stops_the_others_and_loses_nothing() {
+    let n = 6_000;
+    let double = double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), n, |_| false);
+    let options = RunOptions {
+        threads: 3,
+        ..options(dir.path(), &double)
+    };
+    let mut sink = FailingSink {
+        parts: Default::default(),
+        fail_at: None,
+        taken: 0,
+    };
+    let error = run_to(engine(), &options, &|_, _| {}, &mut sink)
+        .await
+        .expect_err("the run fails with its report");
+    assert!(
+        format!("{error:#}").contains("the report's disk is full"),
+        "{error:#}"
+    );
+    assert!(
+        sink.parts.load(std::sync::atomic::Ordering::SeqCst) > 3,
+        "the file was cut into more stretches than threads"
+    );
+
+    let recorded = Outbox::open_shared(options.outbox.as_ref().unwrap())
+        .unwrap()
+        .all()
+        .unwrap();
+    assert!(
+        recorded.len() < n,
+        "the stretches not yet taken were left: {} of {n} admitted",
+        recorded.len()
+    );
+    for id in receipts(&double.received()).keys() {
+        let i: usize = id.trim_start_matches("o").parse().unwrap();
+        assert!(
+            recorded
+                .keys()
+                .any(|k| k.starts_with(&format!("f{i}\u{1f}"))),
+            "{id} was sent unrecorded"
+        );
+    }
+
+    let sent = double.requests().len();
+    let again = run(engine(), &options, &|_, _| {}).await.unwrap();
+    assert!(again.succeeded(), "{}", again.summary(5));
+    let at_double = receipts(&double.received());
+    assert_eq!(at_double.len(), n, "nothing was lost");
+    assert!(at_double.values().all(|(first, _)| *first == 1));
+    // Only the executions in flight on the failing thread when it stopped
+    // can go twice, as after a kill.
+    assert!(
+        double.requests().len() <= n + options.concurrency,
+        "{sent} then {}",
+        double.requests().len()
+    );
 }
 
 /// Two runs over one outbox at once: the second refuses, naming the first
