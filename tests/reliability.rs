@@ -95,6 +95,23 @@ fn receipts(received: &[ReceivedEvent]) -> HashMap<String, (usize, usize)> {
     out
 }
 
+/// Every event the double received (order `o<i>`, from firing `f<i>`) has
+/// its execution in the outbox: nothing was sent unrecorded.
+fn assert_every_receipt_recorded<V, E>(
+    at_double: &HashMap<String, V>,
+    recorded: &HashMap<String, E>,
+) {
+    for id in at_double.keys() {
+        let i: usize = id.trim_start_matches("o").parse().unwrap();
+        assert!(
+            recorded
+                .keys()
+                .any(|k| k.starts_with(&format!("f{i}\u{1f}"))),
+            "{id} was sent unrecorded"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_firings_through_twenty_percent_faults_are_each_delivered_once() {
     ten_thousand_firings_through_faults(action_host::Reuse::default(), 1).await;
@@ -888,15 +905,7 @@ async fn an_outbox_full_before_the_last_firings_are_admitted(threads: usize) {
     // Only what the outbox holds went out.
     let at_double = receipts(&double.received());
     assert!(at_double.len() <= recorded.len() && recorded.len() < 3_000);
-    for id in at_double.keys() {
-        let n: usize = id.trim_start_matches("o").parse().unwrap();
-        assert!(
-            recorded
-                .keys()
-                .any(|k| k.starts_with(&format!("f{n}\u{1f}"))),
-            "{id} was sent unrecorded"
-        );
-    }
+    assert_every_receipt_recorded(&at_double, &recorded);
     assert_eq!(report.totals.accepted + report.totals.failed, 3_000);
 
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -985,15 +994,7 @@ async fn a_stretch_failing_on_one_thread_stops_the_others_and_loses_nothing() {
         "the stretches not yet taken were left: {} of {n} admitted",
         recorded.len()
     );
-    for id in receipts(&double.received()).keys() {
-        let i: usize = id.trim_start_matches("o").parse().unwrap();
-        assert!(
-            recorded
-                .keys()
-                .any(|k| k.starts_with(&format!("f{i}\u{1f}"))),
-            "{id} was sent unrecorded"
-        );
-    }
+    assert_every_receipt_recorded(&receipts(&double.received()), &recorded);
 
     let sent = double.requests().len();
     let again = run(engine(), &options, &|_, _| {}).await.unwrap();
