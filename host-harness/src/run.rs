@@ -339,17 +339,19 @@ pub async fn run_to<S: FiringSink>(
         let started = std::thread::Builder::new()
             .name(format!("run-thread-{}", runner.thread))
             .spawn(move || {
-                let ran = tokio::runtime::Builder::new_current_thread()
+                let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
-                    .build()
-                    .map_err(anyhow::Error::from)
-                    .map(|runtime| {
+                    .build();
+                let ran = match runtime {
+                    Ok(runtime) => {
                         runtime.block_on(runner.run_queued::<S>(&queue, &header, &|_| {}))
-                    });
+                    }
+                    Err(_) => (Vec::new(), None),
+                };
                 let _ = done.send(ran);
             });
-        // A thread that cannot be started takes no stretch: the others,
-        // the caller's at least, take them all.
+        // A thread that cannot be started, or cannot build its runtime,
+        // takes no stretch: the others, the caller's at least, take them all.
         if started.is_ok() {
             others.push(result);
         }
@@ -391,17 +393,16 @@ pub async fn run_to<S: FiringSink>(
             }
         };
         match done {
-            Ok(Ok((done, failed))) => {
+            Ok((done, failed)) => {
                 parts.extend(done);
                 if let Some(e) = failed {
                     failure.get_or_insert(e);
                 }
             }
-            Ok(Err(e)) => {
-                queue.close();
-                failure.get_or_insert(e);
-            }
+            // What its stretch did not settle stays pending in the outbox,
+            // or unread, and the next run sends it.
             Err(_) => {
+                queue.close();
                 failure.get_or_insert(anyhow::anyhow!("a thread of the run stopped unexpectedly"));
             }
         }
