@@ -191,8 +191,9 @@ pub async fn run(
 /// With more than one of `options.threads`, the first stretch of the
 /// firings runs on the caller's runtime and goes straight to `sink`; each
 /// other runs on whichever thread (the caller's included) is free next,
-/// into a part of `sink`, appended in file order once every stretch is
-/// done.
+/// into a part of `sink`, appended in file order as soon as it and those
+/// before it are done and the caller's thread is between two stretches of
+/// its own, or at the end.
 pub async fn run_to<S: FiringSink>(
     engine: Arc<ActionEngine>,
     options: &RunOptions,
@@ -317,7 +318,10 @@ pub async fn run_to<S: FiringSink>(
     for (i, reader) in readers.enumerate() {
         queue.push_back((i + 1, reader, sink.part()?));
     }
-    let queue = Arc::new(StretchQueue(std::sync::Mutex::new(queue)));
+    let queue = Arc::new(StretchQueue {
+        waiting: std::sync::Mutex::new(queue),
+        finished: Default::default(),
+    });
     let mut runners = Vec::new();
     for (t, &concurrency) in shares.iter().enumerate().skip(1) {
         runners.push(Runner {
@@ -342,13 +346,16 @@ pub async fn run_to<S: FiringSink>(
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build();
-                let ran = match runtime {
-                    Ok(runtime) => {
-                        runtime.block_on(runner.run_queued::<S>(&queue, &header, &|_| {}))
-                    }
-                    Err(_) => (Vec::new(), None),
+                let failed = match runtime {
+                    Ok(runtime) => runtime.block_on(runner.run_queued::<S>(
+                        &queue,
+                        &header,
+                        &|_| {},
+                        &mut || {},
+                    )),
+                    Err(_) => None,
                 };
-                let _ = done.send(ran);
+                let _ = done.send(failed);
             });
         // A thread that cannot be started, or cannot build its runtime,
         // takes no stretch: the others, the caller's at least, take them all.
@@ -365,13 +372,34 @@ pub async fn run_to<S: FiringSink>(
         thread: 0,
     };
     let on_main = &|_| progress(all_settled(), total);
-    let mut parts = Vec::new();
+    // The sink takes the stretches after the first in file order, as soon
+    // as each and those before it are done and this thread is between two
+    // of its own (none of its executions is then in flight).
+    let mut next = 1;
+    let mut take_finished =
+        |sink: &mut S, report: &mut Report, failure: &mut Option<anyhow::Error>| {
+            if failure.is_some() {
+                return;
+            }
+            while let Some((tally, part)) = queue.take(next) {
+                if let Err(e) = sink.append(report, part) {
+                    queue.close();
+                    *failure = Some(e);
+                    return;
+                }
+                report.tally.append(tally);
+                next += 1;
+            }
+        };
     let header = report.clone();
     match main.run(0, first, header.clone(), sink, on_main).await {
         Ok(tally) => {
             report.tally = tally;
-            let (done, failed) = main.run_queued::<S>(&queue, &header, on_main).await;
-            parts.extend(done);
+            let failed = main
+                .run_queued::<S>(&queue, &header, on_main, &mut || {
+                    take_finished(sink, &mut report, &mut failure)
+                })
+                .await;
             if let Some(e) = failed {
                 failure.get_or_insert(e);
             }
@@ -393,8 +421,7 @@ pub async fn run_to<S: FiringSink>(
             }
         };
         match done {
-            Ok((done, failed)) => {
-                parts.extend(done);
+            Ok(failed) => {
                 if let Some(e) = failed {
                     failure.get_or_insert(e);
                 }
@@ -407,16 +434,7 @@ pub async fn run_to<S: FiringSink>(
             }
         }
     }
-    if failure.is_none() {
-        parts.sort_unstable_by_key(|(index, _, _)| *index);
-        for (_, tally, part) in parts {
-            if let Err(e) = sink.append(&report, part) {
-                failure.get_or_insert(e);
-                break;
-            }
-            report.tally.append(tally);
-        }
-    }
+    take_finished(sink, &mut report, &mut failure);
     progress(all_settled(), total);
     if let Some(e) = failure {
         return Err(e);
@@ -467,19 +485,33 @@ struct Plan {
 }
 
 /// The stretches of the firings file after the first, with the parts of
-/// the sink they go to, for whichever thread is free next.
-struct StretchQueue<P>(std::sync::Mutex<VecDeque<(usize, firings::Reader, P)>>);
+/// the sink they go to, for whichever thread is free next; and those run to
+/// their end, until the sink takes them.
+struct StretchQueue<P> {
+    waiting: std::sync::Mutex<VecDeque<(usize, firings::Reader, P)>>,
+    finished: std::sync::Mutex<BTreeMap<usize, (Tally, P)>>,
+}
 
 impl<P> StretchQueue<P> {
     /// The next stretch, its place among them, and its part.
     fn next(&self) -> Option<(usize, firings::Reader, P)> {
-        self.0.lock().unwrap().pop_front()
+        self.waiting.lock().unwrap().pop_front()
     }
 
     /// Leaves the stretches not yet taken unread, once one has failed: their
     /// firings are not in the outbox, and the next run sends them.
     fn close(&self) {
-        self.0.lock().unwrap().clear();
+        self.waiting.lock().unwrap().clear();
+    }
+
+    /// Keeps stretch `index`, run to its end, for the sink.
+    fn finish(&self, index: usize, tally: Tally, part: P) {
+        self.finished.lock().unwrap().insert(index, (tally, part));
+    }
+
+    /// Stretch `index` once it is finished.
+    fn take(&self, index: usize) -> Option<(Tally, P)> {
+        self.finished.lock().unwrap().remove(&index)
     }
 }
 
@@ -498,33 +530,34 @@ struct Runner {
     thread: usize,
 }
 
-/// The stretches a thread ran, each with its place, tally and part; and
-/// why it stopped, when a stretch failed.
-type Ran<P> = (Vec<(usize, Tally, P)>, Option<anyhow::Error>);
-
 impl Runner {
     /// Runs the stretches `queue` gives, each into its part, until none is
-    /// left or one fails; `report` is the run's report before any firing.
+    /// left or one fails, calling `finished` after each is kept in `queue`;
+    /// `report` is the run's report before any firing. Returns why it
+    /// stopped, when a stretch failed.
     async fn run_queued<S: FiringSink>(
         &self,
         queue: &StretchQueue<S::Part>,
         report: &Report,
         progress: &dyn Fn(usize),
-    ) -> Ran<S::Part> {
-        let mut done = Vec::new();
+        finished: &mut dyn FnMut(),
+    ) -> Option<anyhow::Error> {
         while let Some((index, reader, mut part)) = queue.next() {
             match self
                 .run(index, Some(reader), report.clone(), &mut part, progress)
                 .await
             {
-                Ok(tally) => done.push((index, tally, part)),
+                Ok(tally) => {
+                    queue.finish(index, tally, part);
+                    finished();
+                }
                 Err(e) => {
                     queue.close();
-                    return (done, Some(e));
+                    return Some(e);
                 }
             }
         }
-        (done, None)
+        None
     }
 
     /// Runs stretch `index`, the firings `reader` gives, into `sink`,
