@@ -183,8 +183,8 @@ pub fn scan(path: &Path, threads: usize) -> Result<Scan, InputError> {
     scan_cut(path, threads, LEAST_STRETCH)
 }
 
-/// The most stretches a file is cut into: each holds a file handle and a
-/// part of the report until the run ends.
+/// The most stretches a file is cut into: each is opened, and given its
+/// part of the report (a file of its own), before the run starts.
 pub const MOST_STRETCHES: usize = 128;
 
 /// Where to cut `size` bytes for `threads` runners that each take the next

@@ -45,9 +45,8 @@ fn main() -> ExitCode {
     };
     // One thread drives every execution unless a batched run asks for more
     // (see `run --threads`); a run of single events starts a runtime of its
-    // own on each of its other threads. A guest that
-    // computes long yields every 50 ms (see the host's limits), so it cannot
-    // starve the others.
+    // own on each of its other threads. A guest that computes long yields
+    // every 50 ms (see the host's limits), so it cannot starve the others.
     let runtime = if threads > 1 {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
