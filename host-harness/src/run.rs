@@ -243,22 +243,39 @@ pub async fn run_to<S: FiringSink>(
     let redactor = Redactor::new(&secrets);
     let policy = Arc::new(EgressPolicy::graph(options.graph_url.clone()).with_secrets(&secrets));
 
-    let (book, errors) = contacts::load(&options.contacts);
-    input_errors.extend(errors);
     // No more threads than executions in flight: each takes its share.
     let threads = if options.dry_run {
         1
     } else {
         options.threads.clamp(1, options.concurrency.max(1))
     };
-    let (scan, readers) = match firings::scan(&options.firings, threads).and_then(|scan| {
-        let readers = scan
-            .stretches()
-            .iter()
-            .map(|s| firings::Reader::open_stretch(&options.firings, s))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((scan, readers))
-    }) {
+    let first_pass = || {
+        firings::scan(&options.firings, threads).and_then(|scan| {
+            let readers = scan
+                .stretches()
+                .iter()
+                .map(|s| firings::Reader::open_stretch(&options.firings, s))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((scan, readers))
+        })
+    };
+    // The firings file's first pass runs beside the contacts' indexing:
+    // two files, each read whole once before anything is sent.
+    let ((book, errors), scanned) = std::thread::scope(|scope| {
+        let scanning = std::thread::Builder::new()
+            .name("run-first-pass".into())
+            .spawn_scoped(scope, first_pass);
+        let loaded = contacts::load(&options.contacts);
+        let scanned = match scanning {
+            Ok(scanning) => scanning
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => first_pass(),
+        };
+        (loaded, scanned)
+    });
+    input_errors.extend(errors);
+    let (scan, readers) = match scanned {
         Ok(read) => read,
         Err(e) => {
             input_errors.push(e);
