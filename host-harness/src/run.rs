@@ -536,7 +536,7 @@ impl<P> StretchQueue<P> {
 /// other, on the runtime that awaits it.
 struct Runner {
     plan: Arc<Plan>,
-    /// The contacts, read through a file handle of the stretch's own.
+    /// The contacts, read through a file handle of the thread's own.
     book: ContactBook,
     engine: Arc<ActionEngine>,
     /// Its share of the run's executions in flight.
