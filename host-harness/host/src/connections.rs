@@ -5,9 +5,9 @@
 //! requests to one origin. So an answered connection goes back to its
 //! origin's idle list and the next request takes it, for at most
 //! [`IDLE_FOR`] and while the server keeps it open. A request that finds
-//! its reused connection closed under it before any answer goes once more,
-//! on a new connection: if the server did read it, Meta keeps one event per
-//! event id, so nothing is counted twice.
+//! its reused connection closed or reset under it before any answer goes
+//! once more, on a new connection: if the server did read it, Meta keeps
+//! one event per event id, so nothing is counted twice.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -232,7 +232,7 @@ async fn exchange(
     let response =
         match tokio::time::timeout(timeouts.first_byte, sender.send_request(outgoing)).await {
             Err(_) => return Tried::Failed(HttpError::ConnectionReadTimeout.into()),
-            Ok(Err(e)) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {
+            Ok(Err(e)) if closed_before_answer(&e) => {
                 return Tried::Closed(HttpError::from(e).into());
             }
             Ok(Err(e)) => return Tried::Failed(HttpError::from(e).into()),
@@ -266,6 +266,25 @@ async fn exchange(
         sender,
         keep,
     )
+}
+
+/// Whether `e` says the connection was gone before any answer came: closed
+/// by the server, or reset. A server, or a load balancer before it, that
+/// has dropped an idle connection on its side resets it when the next
+/// request arrives, and the reset reaches the request as an I/O error.
+fn closed_before_answer(e: &hyper::Error) -> bool {
+    use std::io::ErrorKind;
+    if e.is_canceled() || e.is_closed() || e.is_incomplete_message() {
+        return true;
+    }
+    std::error::Error::source(e)
+        .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+            )
+        })
 }
 
 /// Whether `Connection: close` is among `headers`.
@@ -419,6 +438,62 @@ mod tests {
             assert_eq!(post(&connections, &url).await.unwrap(), 200);
         }
         assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 5);
+    }
+
+    /// A server that answers the first request of each connection, then
+    /// resets the connection when the next request arrives, as a load
+    /// balancer does once it has dropped an idle connection on its side;
+    /// counts connections accepted.
+    async fn resetting_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    let mut buf = vec![0u8; 4096];
+                    // The first request: a head and a 2-byte body.
+                    while !got
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .is_some_and(|end| got.len() >= end + 6)
+                    {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let reply = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                    if sock.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    // The next request's first bytes: a reset, no answer.
+                    if matches!(sock.read(&mut buf).await, Ok(n) if n > 0) {
+                        let _ = sock.set_zero_linger();
+                    }
+                });
+            }
+        });
+        (format!("http://{addr}/v24.0/1/events"), accepted)
+    }
+
+    #[tokio::test]
+    async fn a_connection_reset_when_reused_is_replaced_and_nothing_fails() {
+        let (url, accepted) = resetting_server().await;
+        let connections = Arc::new(Connections::default());
+        for i in 0..10 {
+            match post(&connections, &url).await {
+                Ok(status) => assert_eq!(status, 200, "request {i}"),
+                Err(failed) => panic!("request {i} failed: {}", failed.detail),
+            }
+        }
+        // Every request after the first found its kept connection reset,
+        // and went once more on a new one.
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 10);
     }
 
     /// A self-signed certificate for `localhost` and 127.0.0.1 (valid
