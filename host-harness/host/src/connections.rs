@@ -457,10 +457,10 @@ mod tests {
                     let mut got = Vec::new();
                     let mut buf = vec![0u8; 4096];
                     // The first request: a head and a 2-byte body.
-                    while !got
+                    while got
                         .windows(4)
                         .position(|w| w == b"\r\n\r\n")
-                        .is_some_and(|end| got.len() >= end + 6)
+                        .is_none_or(|end| got.len() < end + 6)
                     {
                         match sock.read(&mut buf).await {
                             Ok(0) | Err(_) => return,
