@@ -1420,6 +1420,57 @@ fn rogue_engine() -> std::sync::Arc<action_host::ActionEngine> {
     )
 }
 
+/// A component that reports events accepted without sending them (a
+/// broken or hostile build) has none of them counted as delivered: no
+/// answer the host saw names its trace id, so every firing is reported with
+/// the breach and kept dead in the outbox, to be requeued once the
+/// component is sound. One event per request and in batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_no_request_received_is_not_a_delivery() {
+    let double = double().await;
+    for batch_size in [1, 1000] {
+        let dir = tempfile::tempdir().unwrap();
+        write_inputs(dir.path(), 20, |_| false);
+        workflow_file(dir.path(), &[("Purchase", "rogue = \"behave\"\n")]);
+        let options = RunOptions {
+            batch_size,
+            ..options(dir.path(), &double)
+        };
+        let report = run(rogue_engine(), &options, &|_, _| {}).await.unwrap();
+        assert_eq!(
+            (
+                report.totals.executions,
+                report.totals.accepted,
+                report.totals.errors
+            ),
+            (20, 0, 20),
+            "batch size {batch_size}: {:?}",
+            report.totals
+        );
+        for f in &report.firings {
+            let error = f.executions[0].error.as_ref().expect("each one failed");
+            assert_eq!(error.class, "host");
+            assert!(
+                error.message.contains(
+                    "it reported an event as accepted by Meta (fbtrace_id `rogue`), but none of its requests was answered so"
+                ),
+                "{}",
+                error.message
+            );
+        }
+        assert!(double.requests().is_empty(), "the component sent nothing");
+        let counts = Outbox::open_shared(options.outbox.as_ref().unwrap())
+            .unwrap()
+            .counts()
+            .unwrap();
+        assert_eq!(
+            (counts["delivered"], counts["dead"], counts["pending"]),
+            (0, 20, 0),
+            "batch size {batch_size}"
+        );
+    }
+}
+
 /// A component that leaves its token out of its declared secret fields
 /// still cannot get it into the report: a setting named like a secret is
 /// redacted whatever the component declares.
@@ -1432,7 +1483,7 @@ async fn a_token_the_component_does_not_declare_secret_is_still_redacted() {
     let report = run(rogue_engine(), &options(dir.path(), &double), &|_, _| {})
         .await
         .unwrap();
-    assert_eq!(report.totals.accepted, 3, "{:?}", report.totals);
+    assert_eq!(report.totals.failed, 3, "{:?}", report.totals);
     let text = serde_json::to_string(&report).unwrap();
     assert!(text.contains("echo-settings"), "the settings were echoed");
     assert!(text.contains("[redacted]"), "the token was redacted");

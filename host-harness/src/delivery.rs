@@ -265,7 +265,7 @@ impl Attempts {
                 return self.not_sent(error);
             }
             attempt += 1;
-            let exec = self.execute(job).await;
+            let exec = self.execute(job).await.require_acknowledgement();
             let verdict = retry::verdict(&exec.result);
             let mut r = ExecutionReport::from_execution(&self.workflow, &self.action, exec);
             r.attempts = attempt;
@@ -329,7 +329,10 @@ impl Attempts {
                 .await
                 .expect("semaphore stays open");
             let mut worker = self.worker();
-            let exec = worker.execute_batch(&self.settings, &items).await;
+            let exec = worker
+                .execute_batch(&self.settings, &items)
+                .await
+                .require_acknowledgement();
             self.give_back(worker);
             for (job, item) in group.iter_mut().zip(items) {
                 job.firing = Arc::new(item.firing);

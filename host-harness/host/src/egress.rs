@@ -223,6 +223,12 @@ pub enum ExchangeResult {
         status: u16,
         /// Body, as text, cut to [`EgressPolicy::max_recorded_body`].
         body: String,
+        /// Meta's trace id in a success answer, read from the whole body
+        /// before the record cuts it: the acknowledgement an outcome the
+        /// action reports as accepted must name (see
+        /// [`Execution::require_acknowledgement`](crate::Execution::require_acknowledgement)).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fbtrace_id: Option<String>,
     },
     /// The host refused the request.
     Denied {
@@ -300,6 +306,23 @@ impl Head {
     }
 }
 
+/// The `fbtrace_id` of a success answer (2xx) whose body is a JSON object
+/// that has one.
+fn success_trace_id(status: u16, body: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Ack<'a> {
+        #[serde(borrow)]
+        fbtrace_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    serde_json::from_str::<Ack>(body)
+        .ok()?
+        .fbtrace_id
+        .map(std::borrow::Cow::into_owned)
+}
+
 /// Records exchanges of one request into the execution's log.
 struct Recorder {
     policy: Arc<EgressPolicy>,
@@ -310,8 +333,9 @@ struct Recorder {
 impl Recorder {
     fn record(&self, sent_to: Option<String>, body: &[u8], result: ExchangeResult) {
         let result = match result {
-            ExchangeResult::Answered { status, body } => ExchangeResult::Answered {
+            ExchangeResult::Answered { status, body, .. } => ExchangeResult::Answered {
                 status,
+                fbtrace_id: success_trace_id(status, &body).map(|id| self.policy.redact(&id)),
                 body: self.kept(body.as_bytes()),
             },
             other => other,
@@ -531,6 +555,7 @@ async fn forward(
                 ExchangeResult::Answered {
                     status: answer.head.status.as_u16(),
                     body: String::from_utf8_lossy(&answer.body).into_owned(),
+                    fbtrace_id: None,
                 },
             );
             let response = http::Response::from_parts(answer.head, full(answer.body));
@@ -562,6 +587,7 @@ fn local(
         ExchangeResult::Answered {
             status,
             body: answer.to_string(),
+            fbtrace_id: None,
         },
     );
     let response = http::Response::builder()
@@ -659,6 +685,38 @@ mod tests {
             panic!("{:?}", log[0].result)
         };
         assert!(reason.contains("1 MiB (max_request_body)"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_success_answer_keeps_its_trace_id_whole_in_the_record() {
+        // The record keeps 8 bytes of each body; the trace id is read first.
+        let answer = r#"{"events_received":1,"messages":[],"fbtrace_id":"AbC-9_x"}"#;
+        let mut policy = EgressPolicy::graph(None).answered_locally_for_benchmarks(200, answer);
+        policy.max_recorded_body = 8;
+        let (r, log) = send(
+            policy,
+            request("https://graph.facebook.com/v24.0/1/events", "{}"),
+        )
+        .await;
+        assert_eq!(r.unwrap(), 200);
+        let ExchangeResult::Answered {
+            body, fbtrace_id, ..
+        } = &log[0].result
+        else {
+            panic!("{:?}", log[0].result)
+        };
+        assert!(!body.contains("AbC"), "{body}");
+        assert_eq!(fbtrace_id.as_deref(), Some("AbC-9_x"));
+
+        assert_eq!(success_trace_id(200, answer).as_deref(), Some("AbC-9_x"));
+        assert_eq!(
+            success_trace_id(400, r#"{"error":{"fbtrace_id":"E"},"fbtrace_id":"E"}"#),
+            None,
+            "a refusal acknowledges nothing"
+        );
+        assert_eq!(success_trace_id(200, "<html>ok</html>"), None);
+        assert_eq!(success_trace_id(200, r#"{"events_received":1}"#), None);
+        assert_eq!(success_trace_id(200, r#"{"fbtrace_id":7}"#), None);
     }
 
     #[tokio::test]

@@ -28,6 +28,13 @@ pub enum HostFailure {
         /// Results the component answered.
         results: usize,
     },
+    /// The component reported an event as accepted by Meta, but no request
+    /// of the execution was answered with that acknowledgement (see
+    /// [`Execution::require_acknowledgement`](crate::Execution::require_acknowledgement)).
+    Unacknowledged {
+        /// The trace id the component named as Meta's.
+        fbtrace_id: String,
+    },
 }
 
 impl HostFailure {
@@ -42,7 +49,10 @@ impl HostFailure {
     pub fn is_limit(&self) -> bool {
         !matches!(
             self,
-            HostFailure::Panic | HostFailure::Trap(_) | HostFailure::BatchResults { .. }
+            HostFailure::Panic
+                | HostFailure::Trap(_)
+                | HostFailure::BatchResults { .. }
+                | HostFailure::Unacknowledged { .. }
         )
     }
 }
@@ -69,6 +79,10 @@ impl std::fmt::Display for HostFailure {
             HostFailure::BatchResults { items, results } => write!(
                 f,
                 "the component broke the action contract: it answered {results} results for a batch of {items}"
+            ),
+            HostFailure::Unacknowledged { fbtrace_id } => write!(
+                f,
+                "the component broke the action contract: it reported an event as accepted by Meta (fbtrace_id `{fbtrace_id}`), but none of its requests was answered so; not counted as delivered"
             ),
         }
     }

@@ -56,7 +56,10 @@
 //!
 //! // Only graph.facebook.com, and the token redacted wherever it would show.
 //! let policy = Arc::new(EgressPolicy::graph(None).with_secrets([&token]));
-//! let exec = engine.execute(policy, &settings, &firing, &contact).await;
+//! let exec = engine
+//!     .execute(policy, &settings, &firing, &contact)
+//!     .await
+//!     .require_acknowledgement(); // accepted only if Meta's answer says so
 //! match exec.result {
 //!     Ok(Ok(outcome)) => println!("accepted: {} ({})", outcome.event_id, outcome.fbtrace_id),
 //!     Ok(Err(failure)) => println!("not accepted: {:?}", failure.error), // says whether to retry
@@ -67,15 +70,22 @@
 //! # }
 //! ```
 //!
+//! An execution's outcome is the component's word; before counting it as
+//! delivered, [`Execution::require_acknowledgement`] checks it against the
+//! answers the host saw (`host-harness run` does so for every execution).
+//!
 //! The modules, each one idea: `bindings` (the WIT contract as wasmtime
 //! sees it), `engine` (compile, cache, pool, pre-instantiate, execute),
 //! `limits` (what an execution may use and the meters that hold it to
-//! that), `failure` (why the host stopped one), `egress` (the one
-//! `WasiHttpHooks`), `cache` (the verified compiled-component cache) and
-//! `secrets` (the type that cannot print itself, and the redactor).
+//! that), `failure` (why the host stopped one), `acknowledgement` (whether
+//! Meta's answers back a reported delivery), `egress` (the one
+//! `WasiHttpHooks`), `connections` (kept-alive connections to the Graph
+//! API), `cache` (the verified compiled-component cache) and `secrets` (the
+//! type that cannot print itself, and the redactor).
 
 #![deny(missing_docs)]
 
+mod acknowledgement;
 mod bindings;
 mod cache;
 mod connections;
@@ -85,6 +95,7 @@ mod failure;
 mod limits;
 mod secrets;
 
+pub use acknowledgement::acknowledges;
 pub use bindings::wit;
 pub use cache::CacheUse;
 pub use egress::{EgressCap, EgressPolicy, Exchange, ExchangeResult, GRAPH_HOST};
