@@ -555,6 +555,7 @@ async fn forward(
                 ExchangeResult::Answered {
                     status: answer.head.status.as_u16(),
                     body: String::from_utf8_lossy(&answer.body).into_owned(),
+                    // Read by the recorder, from the whole body.
                     fbtrace_id: None,
                 },
             );
@@ -587,6 +588,7 @@ fn local(
         ExchangeResult::Answered {
             status,
             body: answer.to_string(),
+            // Read by the recorder, from the whole body.
             fbtrace_id: None,
         },
     );
