@@ -1471,6 +1471,43 @@ async fn an_acknowledgement_no_request_received_is_not_a_delivery() {
     }
 }
 
+/// The instance that claimed a delivery Meta never acknowledged serves no
+/// other execution, as after any host failure: through a component whose
+/// instance lies on its first call and fails every later one with its count
+/// of calls, one at a time, each execution (and each batch of two) meets a
+/// fresh instance, so each is the lie, caught, and none is a later call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_claimed_an_acknowledgement_serves_no_other_execution() {
+    let double = double().await;
+    for batch_size in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        write_inputs(dir.path(), 6, |_| false);
+        workflow_file(dir.path(), &[("Purchase", "rogue = \"claim-once\"\n")]);
+        let options = RunOptions {
+            batch_size,
+            concurrency: 1,
+            threads: 1,
+            ..options(dir.path(), &double)
+        };
+        let report = run(rogue_engine(), &options, &|_, _| {}).await.unwrap();
+        let messages: Vec<&str> = report
+            .firings
+            .iter()
+            .map(|f| {
+                let error = f.executions[0].error.as_ref().expect("none is accepted");
+                error.message.as_str()
+            })
+            .collect();
+        assert_eq!(messages.len(), 6);
+        for m in &messages {
+            assert!(
+                m.contains("reported an event as accepted by Meta"),
+                "batch size {batch_size}: {messages:?}"
+            );
+        }
+    }
+}
+
 /// A component that leaves its token out of its declared secret fields
 /// still cannot get it into the report: a setting named like a secret is
 /// redacted whatever the component declares.

@@ -217,8 +217,22 @@ impl Attempts {
                 .execute(&self.settings, &job.firing, &job.contact)
                 .await;
         }
-        self.give_back(worker);
+        let exec = exec.require_acknowledgement();
+        self.give_back_unless_it_lied(worker, &exec.result);
         exec
+    }
+
+    /// Gives `worker` back for later executions, unless its instance
+    /// claimed an acknowledgement Meta never gave: like any host failure,
+    /// that ends the instance.
+    fn give_back_unless_it_lied<T>(
+        &self,
+        worker: Worker,
+        result: &Result<Result<T, wit::Failure>, HostFailure>,
+    ) {
+        if !matches!(result, Err(HostFailure::Unacknowledged { .. })) {
+            self.give_back(worker);
+        }
     }
 
     /// The report of an execution not sent because the outbox failed.
@@ -265,7 +279,7 @@ impl Attempts {
                 return self.not_sent(error);
             }
             attempt += 1;
-            let exec = self.execute(job).await.require_acknowledgement();
+            let exec = self.execute(job).await;
             let verdict = retry::verdict(&exec.result);
             let mut r = ExecutionReport::from_execution(&self.workflow, &self.action, exec);
             r.attempts = attempt;
@@ -333,7 +347,7 @@ impl Attempts {
                 .execute_batch(&self.settings, &items)
                 .await
                 .require_acknowledgement();
-            self.give_back(worker);
+            self.give_back_unless_it_lied(worker, &exec.result);
             for (job, item) in group.iter_mut().zip(items) {
                 job.firing = Arc::new(item.firing);
                 job.contact = Arc::new(item.contact);
