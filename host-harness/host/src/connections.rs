@@ -351,45 +351,64 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A server that answers every request on a connection with 200 and
-    /// `{}`, closing each connection after `per_connection` requests;
-    /// counts connections accepted.
-    async fn server(per_connection: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    /// A server on a free port that serves each connection it accepts with
+    /// `connection`; counts connections accepted.
+    async fn serve<F, Done>(connection: F) -> (String, Arc<std::sync::atomic::AtomicUsize>)
+    where
+        F: Fn(tokio::net::TcpStream) -> Done + Send + 'static,
+        Done: std::future::Future<Output = ()> + Send + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let count = accepted.clone();
         tokio::spawn(async move {
             loop {
-                let (mut sock, _) = listener.accept().await.unwrap();
+                let (sock, _) = listener.accept().await.unwrap();
                 count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let mut got = Vec::new();
-                    let mut buf = vec![0u8; 4096];
-                    for _ in 0..per_connection {
-                        // One request: a head and a 2-byte body.
-                        loop {
-                            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n")
-                                && got.len() >= end + 4 + 2
-                            {
-                                got.drain(..end + 6);
-                                break;
-                            }
-                            let n = sock.read(&mut buf).await.unwrap_or(0);
-                            if n == 0 {
-                                return;
-                            }
-                            got.extend_from_slice(&buf[..n]);
-                        }
-                        let reply = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
-                        if sock.write_all(reply.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+                tokio::spawn(connection(sock));
             }
         });
         (format!("http://{addr}/v24.0/1/events"), accepted)
+    }
+
+    /// Reads one request (a head and a 2-byte body) from `sock` into `got`
+    /// and takes it off; false once the client closed.
+    async fn read_request(sock: &mut tokio::net::TcpStream, got: &mut Vec<u8>) -> bool {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n")
+                && got.len() >= end + 4 + 2
+            {
+                got.drain(..end + 6);
+                return true;
+            }
+            match sock.read(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// Answers 200 with `{}`.
+    async fn answer(sock: &mut tokio::net::TcpStream) -> bool {
+        let reply = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+        sock.write_all(reply.as_bytes()).await.is_ok()
+    }
+
+    /// A server that answers every request on a connection with 200 and
+    /// `{}`, closing each connection after `per_connection` requests;
+    /// counts connections accepted.
+    async fn server(per_connection: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        serve(move |mut sock| async move {
+            let mut got = Vec::new();
+            for _ in 0..per_connection {
+                if !read_request(&mut sock, &mut got).await || !answer(&mut sock).await {
+                    return;
+                }
+            }
+        })
+        .await
     }
 
     fn timeouts() -> Timeouts {
@@ -445,40 +464,18 @@ mod tests {
     /// balancer does once it has dropped an idle connection on its side;
     /// counts connections accepted.
     async fn resetting_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let count = accepted.clone();
-        tokio::spawn(async move {
-            loop {
-                let (mut sock, _) = listener.accept().await.unwrap();
-                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let mut got = Vec::new();
-                    let mut buf = vec![0u8; 4096];
-                    // The first request: a head and a 2-byte body.
-                    while got
-                        .windows(4)
-                        .position(|w| w == b"\r\n\r\n")
-                        .is_none_or(|end| got.len() < end + 6)
-                    {
-                        match sock.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => got.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let reply = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
-                    if sock.write_all(reply.as_bytes()).await.is_err() {
-                        return;
-                    }
-                    // The next request's first bytes: a reset, no answer.
-                    if matches!(sock.read(&mut buf).await, Ok(n) if n > 0) {
-                        let _ = sock.set_zero_linger();
-                    }
-                });
+        serve(|mut sock| async move {
+            let mut got = Vec::new();
+            if !read_request(&mut sock, &mut got).await || !answer(&mut sock).await {
+                return;
             }
-        });
-        (format!("http://{addr}/v24.0/1/events"), accepted)
+            // The next request's first bytes: a reset, no answer.
+            if got.is_empty() && !matches!(sock.read(&mut [0u8; 64]).await, Ok(n) if n > 0) {
+                return;
+            }
+            let _ = sock.set_zero_linger();
+        })
+        .await
     }
 
     #[tokio::test]
