@@ -12,7 +12,7 @@ use crate::{Exchange, ExchangeResult, Execution, HostFailure, wit};
 
 /// Whether one of `exchanges` is a success answer (2xx) that names
 /// `fbtrace_id` (an empty one matches a success answer without one).
-pub fn acknowledges(exchanges: &[Exchange], fbtrace_id: &str) -> bool {
+fn acknowledges(exchanges: &[Exchange], fbtrace_id: &str) -> bool {
     exchanges.iter().any(|x| match &x.result {
         ExchangeResult::Answered {
             status,

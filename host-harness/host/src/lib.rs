@@ -95,7 +95,6 @@ mod failure;
 mod limits;
 mod secrets;
 
-pub use acknowledgement::acknowledges;
 pub use bindings::wit;
 pub use cache::CacheUse;
 pub use egress::{EgressCap, EgressPolicy, Exchange, ExchangeResult, GRAPH_HOST};
