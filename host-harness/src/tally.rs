@@ -103,14 +103,19 @@ impl Tally {
                     if !sent.insert(id_print(e.event_id.as_deref())) {
                         row[2] += 1;
                     }
-                    let name = e.event_name.as_deref().unwrap_or_default();
-                    match self.coverage.get_mut(name) {
-                        Some(c) => c.add(e.match_keys),
-                        None => self
-                            .coverage
-                            .entry(name.to_string())
-                            .or_default()
-                            .add(e.match_keys),
+                    // An event an earlier run settled comes back from the
+                    // outbox without its match keys: the estimate is of the
+                    // events this run sent.
+                    if !e.from_outbox {
+                        let name = e.event_name.as_deref().unwrap_or_default();
+                        match self.coverage.get_mut(name) {
+                            Some(c) => c.add(e.match_keys),
+                            None => self
+                                .coverage
+                                .entry(name.to_string())
+                                .or_default()
+                                .add(e.match_keys),
+                        }
                     }
                 }
                 Status::Skipped => row[3] += 1,
@@ -356,6 +361,47 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// An accepted `Purchase` with `keys`, sent by this run or settled by
+    /// an earlier one.
+    fn accepted(keys: MatchKeys, from_outbox: bool) -> FiringReport {
+        let mut e = ExecutionReport::invalid_settings("w", "a", &[]);
+        e.status = Status::Accepted;
+        e.event_name = Some("Purchase".into());
+        e.event_id = Some(format!("e{}", u8::from(from_outbox)));
+        e.match_keys = keys;
+        e.from_outbox = from_outbox;
+        FiringReport {
+            firing_id: Some("f".into()),
+            source: "f.jsonl:1".into(),
+            trigger_type: Some("t".into()),
+            contact_id: Some("c".into()),
+            status: Status::Accepted,
+            error: None,
+            executions: vec![e],
+        }
+    }
+
+    #[test]
+    fn events_settled_by_an_earlier_run_leave_the_estimate_to_those_sent() {
+        // The outbox keeps no match keys: an earlier run's event comes back
+        // without any, and would read as an event that carried none.
+        let sent = accepted(MatchKeys::EM | MatchKeys::PH, false);
+        let earlier = accepted(MatchKeys::empty(), true);
+        let both = Tally::of(&[sent.clone(), earlier.clone()]);
+        assert_eq!(
+            format!("{:?}", both.match_quality()),
+            format!("{:?}", Tally::of(&[sent]).match_quality())
+        );
+        let resumed = Tally::of(&[earlier]);
+        assert!(resumed.match_quality().is_empty());
+        let summary = resumed.summary(5, &[], usize::MAX);
+        let row = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with("Purchase"))
+            .expect("a row for the event");
+        assert!(row.trim_end().ends_with("   -"), "no estimate: {row}");
     }
 
     #[test]
