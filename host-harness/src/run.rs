@@ -1076,12 +1076,12 @@ pub async fn check_settings(
     let mut located = Vec::new();
     for w in workflows {
         let mut per_action = Vec::new();
-        for a in &w.actions {
+        for (i, a) in w.actions.iter().enumerate() {
             let problems = engine.validate_settings(&a.settings).await?;
             for p in &problems {
                 located.push(InputError::new(
                     &w.file,
-                    w.line_of_field(&p.path),
+                    w.line_of_field(i, &p.path),
                     Some(&format!("settings{}", p.path)),
                     format!("{} ({})", p.message, a.name),
                 ));

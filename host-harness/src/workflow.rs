@@ -74,23 +74,48 @@ struct ActionFile {
 }
 
 impl Workflow {
-    /// The line of `file` where a settings field (the last segment of a
-    /// JSON pointer such as `/mapping/custom_data.value`) is written.
-    pub fn line_of_field(&self, pointer: &str) -> Option<usize> {
-        let key = pointer.rsplit('/').next().filter(|k| !k.is_empty())?;
-        self.text
-            .lines()
-            .position(|l| {
-                let l = l.trim_start();
-                let l = l.strip_prefix('"').unwrap_or(l);
-                l.starts_with(key)
-                    && l[key.len()..]
-                        .trim_start_matches('"')
-                        .trim_start()
-                        .starts_with(['=', ':'])
-            })
-            .map(|i| i + 1)
+    /// The line of `file` where a setting of action `action` (the last
+    /// segment of a JSON pointer such as `/mapping/custom_data.value`) is
+    /// written; see [`line_in_action`].
+    pub fn line_of_field(&self, action: usize, pointer: &str) -> Option<usize> {
+        line_in_action(&self.text, action, pointer)
     }
+}
+
+/// The 1-based line of `text` where `key` (the last segment of `pointer`)
+/// of action `action` is written: a line of that action's `[[actions]]`
+/// block that sets the key (`key = …`, `"key" = …`, also inside an inline
+/// table), else the block's first line. A file without such blocks (JSON)
+/// is searched whole, and its first line that sets the key is given.
+fn line_in_action(text: &str, action: usize, pointer: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let headers: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].trim() == "[[actions]]")
+        .collect();
+    let (from, to) = match headers.get(action) {
+        Some(&start) => (
+            start,
+            headers.get(action + 1).copied().unwrap_or(lines.len()),
+        ),
+        None => (0, lines.len()),
+    };
+    let key = pointer.rsplit('/').next().filter(|k| !k.is_empty());
+    let found = key.and_then(|key| (from..to).find(|&i| sets_key(lines[i], key)));
+    match (found, headers.get(action)) {
+        (Some(i), _) => Some(i + 1),
+        (None, Some(&start)) => Some(start + 1),
+        (None, None) => None,
+    }
+}
+
+/// Whether `line` sets `key`, bare or quoted, at its start or after `{` or
+/// `,` (an inline table), with `=` or `:`.
+fn sets_key(line: &str, key: &str) -> bool {
+    line.match_indices(key).any(|(at, _)| {
+        let before = line[..at].trim_end_matches('"').trim_end();
+        let after = line[at + key.len()..].trim_start_matches('"').trim_start();
+        (before.is_empty() || before.ends_with(['{', ','])) && after.starts_with(['=', ':'])
+    })
 }
 
 /// Loads every workflow of `paths` (files, or folders of `.toml`/`.json`).
@@ -142,93 +167,99 @@ pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> (Vec<Workflow>, Vec
                 ))
             }
             Ok(w) => workflows.push(w),
-            Err(e) => errors.push(e),
+            Err(problems) => errors.extend(problems),
         }
     }
     (workflows, errors)
 }
 
 /// Loads one workflow file; `${VAR}` is read from the environment only in
-/// the settings at `env_fields`.
-pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, InputError> {
-    let text = read_text(path)?;
+/// the settings at `env_fields`. A file with problems is not loaded, and
+/// each of its actions' problems is said, with its line.
+pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputError>> {
+    let text = read_text(path).map_err(|e| vec![e])?;
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let file: WorkflowFile = if is_json {
         serde_json::from_str(&text).map_err(|e| {
-            InputError::new(
+            vec![InputError::new(
                 path,
                 Some(e.line()),
                 None,
                 format!("not a valid workflow: {e}"),
-            )
+            )]
         })?
     } else {
         toml::from_str(&text).map_err(|e| {
             let line = e.span().map(|s| crate::input::line_of(&text, s.start));
-            InputError::new(
+            vec![InputError::new(
                 path,
                 line,
                 None,
                 format!("not a valid workflow: {}", e.message()),
-            )
+            )]
         })?
     };
     let _ = file.description;
     let mut actions: Vec<ActionConfig> = Vec::new();
+    let mut problems = Vec::new();
     for (i, a) in file.actions.into_iter().enumerate() {
         let at = format!("actions[{i}]");
-        if let Some(t) = a.action_type.as_deref().filter(|t| *t != ACTION_TYPE) {
-            return Err(InputError::new(
+        let mut problem = |key: &str, field: String, message: String| {
+            problems.push(InputError::new(
                 path,
-                None,
-                Some(&format!("{at}.type")),
-                format!("this host runs `{ACTION_TYPE}` actions, not `{t}`"),
+                line_in_action(&text, i, key),
+                Some(&field),
+                message,
             ));
+        };
+        if let Some(t) = a.action_type.as_deref().filter(|t| *t != ACTION_TYPE) {
+            problem(
+                "/type",
+                format!("{at}.type"),
+                format!("this host runs `{ACTION_TYPE}` actions, not `{t}`"),
+            );
         }
         let id = match a.id.map(|id| id.trim().to_string()) {
             Some(id) if id.is_empty() => {
-                return Err(InputError::new(
-                    path,
-                    None,
-                    Some(&format!("{at}.id")),
-                    "an action's id cannot be empty",
-                ));
+                problem(
+                    "/id",
+                    format!("{at}.id"),
+                    "an action's id cannot be empty".into(),
+                );
+                continue;
             }
             Some(id) => id,
             None => derived_id(&a.settings),
         };
         if let Some(j) = actions.iter().position(|o| o.id == id) {
-            return Err(InputError::new(
-                path,
-                None,
-                Some(&format!("{at}.id")),
+            problem(
+                "/id",
+                format!("{at}.id"),
                 format!(
                     "actions[{j}] and actions[{i}] are the same action `{id}` (same pixel and event); \
                      give each an `id` of its own, which names its executions in the outbox"
                 ),
-            ));
+            );
         }
-        let settings = resolve_env(a.settings, "", env_fields).map_err(|e| {
-            InputError::new(
-                path,
-                None,
-                Some(&format!("{at}.settings{}", e.at)),
-                e.message,
-            )
-        })?;
-        actions.push(ActionConfig {
-            id,
-            name: a.name.unwrap_or_else(|| format!("action {}", i + 1)),
-            settings: settings.to_string(),
-        });
+        match resolve_env(a.settings, "", env_fields) {
+            Ok(settings) => actions.push(ActionConfig {
+                id,
+                name: a.name.unwrap_or_else(|| format!("action {}", i + 1)),
+                settings: settings.to_string(),
+            }),
+            Err(e) => problem(&e.at, format!("{at}.settings{}", e.at), e.message),
+        }
     }
-    if actions.is_empty() {
-        return Err(InputError::new(
+    if actions.is_empty() && problems.is_empty() {
+        problems.push(InputError::new(
             path,
             None,
             Some("actions"),
             "the workflow has no action",
         ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
     }
     Ok(Workflow {
         name: file.name.unwrap_or_else(|| {
@@ -343,8 +374,8 @@ mod tests {
             s["access_token"],
             Value::String(std::env::var("HOME").unwrap())
         );
-        assert_eq!(w.line_of_field("/pixel_id"), Some(7));
-        assert_eq!(w.line_of_field("/event"), Some(9));
+        assert_eq!(w.line_of_field(0, "/pixel_id"), Some(7));
+        assert_eq!(w.line_of_field(0, "/event"), Some(9));
     }
 
     #[test]
@@ -372,11 +403,12 @@ mod tests {
     fn missing_env_and_bad_files_are_reported() {
         let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         write!(f, "trigger = \"t\"\n[[actions]]\nsettings = {{ access_token = \"${{NO_SUCH_VAR_42}}\" }}\n").unwrap();
-        let e = load(f.path(), &["/access_token".to_string()]).unwrap_err();
+        let e = only(load(f.path(), &["/access_token".to_string()]));
         assert!(e.to_string().contains("NO_SUCH_VAR_42"), "{e}");
+        assert_eq!(e.line, Some(3), "{e}");
         let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         write!(f, "trigger = \"t\"\n\nactions = 3\n").unwrap();
-        let e = load(f.path(), &[]).unwrap_err();
+        let e = only(load(f.path(), &[]));
         assert_eq!(e.line, Some(3), "{e}");
     }
 
@@ -388,7 +420,8 @@ mod tests {
             "trigger = \"t\"\n[[actions]]\n[actions.settings]\npixel_id = \"1\"\nevent = \"Lead\"\naccess_token = \"${{HOME}}\"\nmapping = {{ \"custom_data.leak\" = \"${{HOME}}\" }}\n"
         )
         .unwrap();
-        let e = load(f.path(), &["/access_token".to_string()]).unwrap_err();
+        let e = only(load(f.path(), &["/access_token".to_string()]));
+        assert_eq!(e.line, Some(7), "{e}");
         assert_eq!(
             e.field.as_deref(),
             Some("actions[0].settings/mapping/custom_data.leak"),
@@ -419,11 +452,74 @@ mod tests {
             "trigger = \"t\"\n[[actions]]\nsettings = {{ pixel_id = \"1\", event = \"Lead\" }}\n[[actions]]\nsettings = {{ pixel_id = \"1\", event = \"LEAD\", test_event_code = \"T\" }}\n"
         )
         .unwrap();
-        let e = load(f.path(), &[]).unwrap_err();
+        let e = only(load(f.path(), &[]));
         assert!(
             e.message
                 .contains("actions[0] and actions[1] are the same action `1/lead`"),
             "{e}"
         );
+        assert_eq!(e.line, Some(4), "the second action's block: {e}");
+    }
+
+    /// The one problem `loaded` found.
+    fn only(loaded: Result<Workflow, Vec<InputError>>) -> InputError {
+        let mut problems = loaded.expect_err("the file has a problem");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        problems.remove(0)
+    }
+
+    #[test]
+    fn every_problem_of_a_file_is_said_at_its_own_actions_line() {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        write!(
+            f,
+            "trigger = \"t\"\n\
+             [[actions]]\n\
+             id = \"a\"\n\
+             [actions.settings]\n\
+             pixel_id = \"1\"\n\
+             access_token = \"t\"\n\
+             [[actions]]\n\
+             id = \"a\"\n\
+             [actions.settings]\n\
+             pixel_id = \"2\"\n\
+             access_token = \"${{NO_SUCH_VAR_43}}\"\n\
+             [[actions]]\n\
+             type = \"send-email\"\n\
+             settings = {{ pixel_id = \"3\", access_token = \"${{NO_SUCH_VAR_44}}\" }}\n"
+        )
+        .unwrap();
+        let problems = load(f.path(), &["/access_token".to_string()]).unwrap_err();
+        let said: Vec<(Option<usize>, Option<&str>)> = problems
+            .iter()
+            .map(|p| (p.line, p.field.as_deref()))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (Some(8), Some("actions[1].id")),
+                (Some(11), Some("actions[1].settings/access_token")),
+                (Some(13), Some("actions[2].type")),
+                (Some(14), Some("actions[2].settings/access_token")),
+            ],
+            "{problems:?}"
+        );
+        assert!(problems[3].message.contains("NO_SUCH_VAR_44"));
+    }
+
+    #[test]
+    fn a_setting_is_found_in_its_own_actions_block() {
+        let text = "trigger = \"t\"\n[[actions]]\n[actions.settings]\npixel_id = \"1\"\n[[actions]]\nsettings = { event = \"Lead\", \"pixel_id\" = \"x\" }\n";
+        assert_eq!(line_in_action(text, 0, "/pixel_id"), Some(4));
+        assert_eq!(line_in_action(text, 1, "/pixel_id"), Some(6), "inline");
+        assert_eq!(
+            line_in_action(text, 1, "/event_source_url"),
+            Some(5),
+            "unwritten: the action's first line"
+        );
+        let json =
+            "{\n  \"actions\": [\n    {\"settings\": {\n      \"pixel_id\": \"1\"}}\n  ]\n}\n";
+        assert_eq!(line_in_action(json, 0, "/pixel_id"), Some(4));
+        assert_eq!(line_in_action(json, 0, "/event"), None);
     }
 }
