@@ -76,7 +76,9 @@ struct ActionFile {
 impl Workflow {
     /// The line of `file` where a setting of action `action` (the last
     /// segment of a JSON pointer such as `/mapping/custom_data.value`) is
-    /// written; see [`line_in_action`].
+    /// written, searched in that action's `[[actions]]` block (the block's
+    /// first line when the setting is not written there); in a file without
+    /// such blocks (JSON), the first line that sets it.
     pub fn line_of_field(&self, action: usize, pointer: &str) -> Option<usize> {
         line_in_action(&self.text, action, pointer)
     }
