@@ -91,8 +91,14 @@ impl Workflow {
 /// is searched whole, and its first line that sets the key is given.
 fn line_in_action(text: &str, action: usize, pointer: &str) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
+    // A header may carry a comment after it.
     let headers: Vec<usize> = (0..lines.len())
-        .filter(|&i| lines[i].trim() == "[[actions]]")
+        .filter(|&i| {
+            lines[i]
+                .trim()
+                .strip_prefix("[[actions]]")
+                .is_some_and(|rest| rest.is_empty() || rest.trim_start().starts_with('#'))
+        })
         .collect();
     let (from, to) = match headers.get(action) {
         Some(&start) => (
@@ -511,7 +517,7 @@ mod tests {
 
     #[test]
     fn a_setting_is_found_in_its_own_actions_block() {
-        let text = "trigger = \"t\"\n[[actions]]\n[actions.settings]\npixel_id = \"1\"\n[[actions]]\nsettings = { event = \"Lead\", \"pixel_id\" = \"x\" }\n";
+        let text = "trigger = \"t\"\n[[actions]]\n[actions.settings]\npixel_id = \"1\"\n[[actions]]  # leads\nsettings = { event = \"Lead\", \"pixel_id\" = \"x\" }\n";
         assert_eq!(line_in_action(text, 0, "/pixel_id"), Some(4));
         assert_eq!(line_in_action(text, 1, "/pixel_id"), Some(6), "inline");
         assert_eq!(
