@@ -1299,9 +1299,10 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
 }
 
 /// `zp`: lowercase without spaces or dashes. When the contact's country is
-/// known to be the US, the first five digits (ZIP+4 drops the +4); with no
-/// known country, the general rule, never dropped. Digits of any script and
-/// full-width forms are read as ASCII (`１００－０００１` is `1000001`).
+/// known to be the US, the first five digits (ZIP+4 drops the +4), with
+/// the leading zeros a spreadsheet took off put back (see [`us_zip`]); with
+/// no known country, the general rule, never dropped. Digits of any script
+/// and full-width forms are read as ASCII (`１００－０００１` is `1000001`).
 pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
     let s = ascii_forms(s);
     let z: String = if s.is_ascii() {
@@ -1316,17 +1317,37 @@ pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
             .collect()
     };
     if known.is_some_and(|c| c.alpha2 == "US") {
-        if z.len() >= 5 && z.bytes().all(|b| b.is_ascii_digit()) && matches!(z.len(), 5 | 9) {
-            let mut z = z;
-            z.truncate(5);
-            return Ok(z);
-        }
-        return Err("a US ZIP code has 5 digits (or ZIP+4)".into());
+        return us_zip(&z).ok_or_else(|| "a US ZIP code has 5 digits (or ZIP+4)".into());
     }
     if z.chars().count() < 2 {
         return Err("a postal code has at least two characters".into());
     }
     Ok(z)
+}
+
+/// The five digits of a US ZIP code (or ZIP+4) written as digits only.
+///
+/// A spreadsheet reads a ZIP code as a number and drops its leading zeros:
+/// every ZIP of New England and New Jersey (`02134`) comes out of one with
+/// four digits, and those of Puerto Rico, the Virgin Islands and Holtsville
+/// (`00601`, `00501`) with three. No ZIP code has fewer than five digits, so
+/// the zeros are put back where the digits left are one of those: four not
+/// starting with 0, three starting with 5 to 9, each also with a `+4`
+/// after it. Anything else is not a ZIP code.
+fn us_zip(digits: &str) -> Option<String> {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let first = digits.bytes().next()?;
+    let zeros = match digits.len() {
+        5 | 9 => 0,
+        4 | 8 if first != b'0' => 1,
+        3 | 7 if (b'5'..=b'9').contains(&first) => 2,
+        _ => return None,
+    };
+    let mut zip = "0".repeat(zeros);
+    zip.push_str(&digits[..5 - zeros]);
+    Some(zip)
 }
 
 /// `country`: ISO 3166-1 alpha-2, lowercase.
