@@ -227,6 +227,8 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
                 format!("this host runs `{ACTION_TYPE}` actions, not `{t}`"),
             );
         }
+        // An action with an empty id is not loaded, but its settings are
+        // still checked, so that every problem of the file is said at once.
         let id = match a.id.map(|id| id.trim().to_string()) {
             Some(id) if id.is_empty() => {
                 problem(
@@ -234,12 +236,14 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
                     format!("{at}.id"),
                     "an action's id cannot be empty".into(),
                 );
-                continue;
+                None
             }
-            Some(id) => id,
-            None => derived_id(&a.settings),
+            Some(id) => Some(id),
+            None => Some(derived_id(&a.settings)),
         };
-        if let Some(j) = actions.iter().position(|o| o.id == id) {
+        if let Some(id) = &id
+            && let Some(j) = actions.iter().position(|o| &o.id == id)
+        {
             problem(
                 "/id",
                 format!("{at}.id"),
@@ -249,13 +253,19 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
                 ),
             );
         }
-        match resolve_env(a.settings, "", env_fields) {
-            Ok(settings) => actions.push(ActionConfig {
+        let mut unresolved = Vec::new();
+        let settings = resolve_env(a.settings, "", env_fields, &mut unresolved);
+        for e in &unresolved {
+            problem(&e.at, format!("{at}.settings{}", e.at), e.message.clone());
+        }
+        if let Some(id) = id
+            && unresolved.is_empty()
+        {
+            actions.push(ActionConfig {
                 id,
                 name: a.name.unwrap_or_else(|| format!("action {}", i + 1)),
                 settings: settings.to_string(),
-            }),
-            Err(e) => problem(&e.at, format!("{at}.settings{}", e.at), e.message),
+            });
         }
     }
     if actions.is_empty() && problems.is_empty() {
@@ -267,6 +277,8 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
         ));
     }
     if !problems.is_empty() {
+        // In the order of the file, as its reader goes through it.
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
         return Err(problems);
     }
     Ok(Workflow {
@@ -304,18 +316,24 @@ struct EnvError {
 /// Replaces `${VAR}` by the environment's value in the strings at
 /// `env_fields`, so secrets stay out of workflow files. Anywhere else it is
 /// refused: expanding it there could carry an environment secret into the
-/// event Meta receives.
-fn resolve_env(v: Value, at: &str, env_fields: &[String]) -> Result<Value, EnvError> {
-    Ok(match v {
+/// event Meta receives. Every setting that cannot be resolved is added to
+/// `errors` (and left as written), so that a file's problems are said at
+/// once.
+fn resolve_env(v: Value, at: &str, env_fields: &[String], errors: &mut Vec<EnvError>) -> Value {
+    match v {
         Value::String(s) if !s.contains("${") => Value::String(s),
-        Value::String(s) if env_fields.iter().any(|f| f == at) => {
-            Value::String(substitute(&s).map_err(|var| EnvError {
-                at: at.to_string(),
-                message: format!("the environment variable `{var}` is not set"),
-            })?)
-        }
-        Value::String(_) => {
-            return Err(EnvError {
+        Value::String(s) if env_fields.iter().any(|f| f == at) => match substitute(&s) {
+            Ok(resolved) => Value::String(resolved),
+            Err(var) => {
+                errors.push(EnvError {
+                    at: at.to_string(),
+                    message: format!("the environment variable `{var}` is not set"),
+                });
+                Value::String(s)
+            }
+        },
+        Value::String(s) => {
+            errors.push(EnvError {
                 at: at.to_string(),
                 message: format!(
                     "`${{…}}` is read from the environment only in secret settings ({}); write this setting's value in the file",
@@ -326,23 +344,25 @@ fn resolve_env(v: Value, at: &str, env_fields: &[String]) -> Result<Value, EnvEr
                     }
                 ),
             });
+            Value::String(s)
         }
         Value::Array(a) => Value::Array(
             a.into_iter()
                 .enumerate()
-                .map(|(i, v)| resolve_env(v, &format!("{at}/{i}"), env_fields))
-                .collect::<Result<_, _>>()?,
+                .map(|(i, v)| resolve_env(v, &format!("{at}/{i}"), env_fields, errors))
+                .collect(),
         ),
         Value::Object(o) => Value::Object(
             o.into_iter()
                 .map(|(k, v)| {
                     let pointer = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                    resolve_env(v, &pointer, env_fields).map(|v| (k, v))
+                    let v = resolve_env(v, &pointer, env_fields, errors);
+                    (k, v)
                 })
-                .collect::<Result<_, _>>()?,
+                .collect(),
         ),
         other => other,
-    })
+    }
 }
 
 fn substitute(s: &str) -> Result<String, String> {
@@ -494,7 +514,12 @@ mod tests {
              access_token = \"${{NO_SUCH_VAR_43}}\"\n\
              [[actions]]\n\
              type = \"send-email\"\n\
-             settings = {{ pixel_id = \"3\", access_token = \"${{NO_SUCH_VAR_44}}\" }}\n"
+             settings = {{ pixel_id = \"3\", access_token = \"${{NO_SUCH_VAR_44}}\" }}\n\
+             [[actions]]\n\
+             id = \" \"\n\
+             [actions.settings]\n\
+             pixel_id = \"${{NO_SUCH_VAR_45}}\"\n\
+             access_token = \"${{NO_SUCH_VAR_46}}\"\n"
         )
         .unwrap();
         let problems = load(f.path(), &["/access_token".to_string()]).unwrap_err();
@@ -509,10 +534,19 @@ mod tests {
                 (Some(11), Some("actions[1].settings/access_token")),
                 (Some(13), Some("actions[2].type")),
                 (Some(14), Some("actions[2].settings/access_token")),
+                (Some(16), Some("actions[3].id")),
+                (Some(18), Some("actions[3].settings/pixel_id")),
+                (Some(19), Some("actions[3].settings/access_token")),
             ],
             "{problems:?}"
         );
         assert!(problems[3].message.contains("NO_SUCH_VAR_44"));
+        assert!(
+            problems[5].message.contains("only in secret settings"),
+            "{}",
+            problems[5].message
+        );
+        assert!(problems[6].message.contains("NO_SUCH_VAR_46"));
     }
 
     #[test]
