@@ -157,6 +157,61 @@ async fn a_forbidden_host_is_refused() {
 }
 
 #[tokio::test]
+async fn there_is_no_way_out_but_the_graph_api() {
+    // A component with raw sockets could send the contact's data anywhere
+    // without the egress policy seeing it; with the host's environment it
+    // could read the secrets the harness resolves from it.
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let udp = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
+    tcp.set_nonblocking(true).unwrap();
+    udp.set_nonblocking(true).unwrap();
+    assert!(
+        std::env::vars_os().next().is_some(),
+        "the host has an environment"
+    );
+
+    let engine = rogue();
+    let exec = run(&engine, &format!("around-the-host:{port}")).await;
+    let Ok(Err(wit::Failure {
+        error: wit::ActionError::Transport(t),
+        ..
+    })) = &exec.result
+    else {
+        panic!("{:?}", exec.result)
+    };
+    let said: std::collections::HashMap<&str, &str> = t
+        .message
+        .split("; ")
+        .filter_map(|part| part.split_once(' '))
+        .collect();
+    assert!(said["tcp"].ends_with(":access-denied"), "{}", t.message);
+    assert!(said["udp"].ends_with(":access-denied"), "{}", t.message);
+    // `localhost` always resolves where lookups are allowed.
+    assert!(said["lookup"].starts_with("resolve:"), "{}", t.message);
+    assert_eq!(
+        (said["env"], said["args"], said["dirs"], said["cwd"]),
+        ("0", "0", "0", "None"),
+        "{}",
+        t.message
+    );
+    assert!(exec.exchanges.is_empty(), "{:?}", exec.exchanges);
+
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        tcp.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "a connection arrived"
+    );
+    assert_eq!(
+        udp.recv(&mut [0; 64]).map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "a datagram arrived"
+    );
+    still_serves(&engine).await;
+}
+
+#[tokio::test]
 async fn a_request_that_never_answers_is_cut_by_the_wall_clock() {
     let (silent, _hold) = silent_server().await;
     let engine = rogue();
