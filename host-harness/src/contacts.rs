@@ -373,6 +373,16 @@ fn csv_reader(file: File) -> csv::Reader<File> {
         .from_reader(file)
 }
 
+/// Where the line after the one at byte `offset` of `path` starts, if
+/// one does.
+fn next_line_start(path: &Path, offset: u64) -> std::io::Result<Option<u64>> {
+    let mut file = BufReader::new(File::open(path)?);
+    file.seek(SeekFrom::Start(offset))?;
+    let mut skipped = Vec::new();
+    let n = file.read_until(b'\n', &mut skipped)?;
+    Ok(skipped.ends_with(b"\n").then_some(offset + n as u64))
+}
+
 /// The first byte that is not a byte-order mark or white space.
 fn first_character(reader: &mut impl BufRead) -> std::io::Result<Option<u8>> {
     if reader.fill_buf()?.starts_with(BOM) {
@@ -519,7 +529,7 @@ impl Indexer<'_> {
                         return Err(std::io::Error::new(e.kind(), e.to_string()));
                     }
                     let line = e.position().map(|p| p.line() as usize);
-                    let message = match e.kind() {
+                    let mut message = match e.kind() {
                         csv::ErrorKind::UnequalLengths {
                             expected_len, len, ..
                         } => {
@@ -527,6 +537,26 @@ impl Indexer<'_> {
                         }
                         _ => format!("malformed CSV row: {e}"),
                     };
+                    // A row that ran on over later lines and came out with
+                    // the wrong number of fields opened a quote it never
+                    // closed (`"José`): the rows it swallowed are read again
+                    // on their own, instead of all being lost with it.
+                    if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. })
+                        && let Some(start) = e.position().cloned()
+                        && let last = reader.position().line().saturating_sub(1)
+                        && last > start.line()
+                        && let Some(next) = next_line_start(path, base + start.byte())?
+                    {
+                        message = format!(
+                            "{message}: a quote opened on this line is not closed before line {last}, \
+                             so lines {}–{last} were read as one row; this row is left out and the lines \
+                             after it are read as rows of their own (write a quote inside a field as `\"\"`)",
+                            start.line()
+                        );
+                        let mut at = csv::Position::new();
+                        at.set_byte(next - base).set_line(start.line() + 1);
+                        reader.seek_raw(SeekFrom::Start(next), at)?;
+                    }
                     self.errors.push(InputError::new(path, line, None, message));
                 }
             }
@@ -828,6 +858,43 @@ mod tests {
             "{}",
             errors[0]
         );
+    }
+
+    #[test]
+    fn a_quote_never_closed_loses_its_own_row_only() {
+        for bom in ["", "\u{feff}"] {
+            let f = file(
+                ".csv",
+                &format!(
+                    "{bom}id,first_name,city\n\
+                     c1,Ada,\"Menlo\nPark\"\n\
+                     c2,\"José,Madrid\n\
+                     c3,Mary,London\n\
+                     c4,\"Ann, Jr\",Paris\n\
+                     c5,Bo,Oslo\n"
+                ),
+            );
+            let (book, errors) = load(f.path());
+            let said: Vec<_> = errors.iter().map(ToString::to_string).collect();
+            assert_eq!(said.len(), 1, "{said:?}");
+            assert!(
+                // The stray quote pairs with the one that opens c4's name.
+                said[0].contains(":4: the row has 4 fields but the header has 3")
+                    && said[0]
+                        .contains("not closed before line 6, so lines 4–6 were read as one row"),
+                "{}",
+                said[0]
+            );
+            let contact = |id: &str| book.get(id).unwrap();
+            let city = |id: &str| contact(id).unwrap().city.clone();
+            assert_eq!(city("c1").as_deref(), Some("Menlo\nPark"), "quoted");
+            assert!(contact("c2").is_none());
+            assert_eq!(city("c3").as_deref(), Some("London"));
+            let c4 = contact("c4").unwrap();
+            assert_eq!(c4.first_name.as_deref(), Some("Ann, Jr"));
+            assert_eq!(city("c5").as_deref(), Some("Oslo"));
+            assert_eq!(book.len(), 4);
+        }
     }
 
     #[test]
