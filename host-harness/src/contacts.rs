@@ -2,7 +2,7 @@
 //! array, or JSON lines. Standard columns become the contact's fields;
 //! every other column is a custom field reachable as `{{contact.<column>}}`.
 
-use crate::input::{BOM, InputError, Line, Lines, fingerprint, line_of_slice, read_text};
+use crate::input::{BOM, InputError, Line, Lines, fingerprint, read_text};
 use action_host::wit;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -599,25 +599,161 @@ impl Indexer<'_> {
             }
         };
         let base = if bom { BOM.len() as u64 } else { 0 };
-        let items: Vec<&serde_json::value::RawValue> = match serde_json::from_str(&text) {
-            Ok(i) => i,
-            Err(e) => {
-                self.errors.push(InputError::new(
-                    path,
-                    Some(e.line()),
-                    None,
-                    format!("not a JSON array of contacts: {e}"),
-                ));
-                return Ok(Layout::Json);
-            }
-        };
-        for raw in items {
-            let line = line_of_slice(&text, raw.get());
-            let offset = raw.get().as_ptr() as u64 - text.as_ptr() as u64;
-            let v: Value = serde_json::from_str(raw.get()).expect("already parsed");
-            self.add(base + offset, raw.get().len(), from_value(path, line, v));
+        let (elements, problems) = array_elements(&text);
+        for (line, message) in problems {
+            self.errors
+                .push(InputError::new(path, Some(line), None, message));
+        }
+        for Element { offset, text, line } in elements {
+            let v: Value = serde_json::from_str(text).expect("already parsed");
+            self.add(base + offset as u64, text.len(), from_value(path, line, v));
         }
         Ok(Layout::Json)
+    }
+}
+
+/// One element of a JSON array, as its text.
+struct Element<'a> {
+    /// Its byte offset in the array's text.
+    offset: usize,
+    /// Its JSON text.
+    text: &'a str,
+    /// The 1-based line it starts on.
+    line: usize,
+}
+
+/// The elements of the JSON array `text`, each read on its own, and the
+/// problems found, each with its line. An element that is not valid JSON
+/// is left out and reading goes on at the next line that opens an element
+/// as the first one was opened (its first character at the same column), so
+/// one broken contact does not take the others with it; a missing `,`
+/// between two elements is said, and both are read.
+fn array_elements(text: &str) -> (Vec<Element<'_>>, Vec<(usize, String)>) {
+    let bytes = text.as_bytes();
+    let skip_blank = |mut at: usize| {
+        while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        at
+    };
+    let column = |at: usize| {
+        at - bytes[..at]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |n| n + 1)
+    };
+    let mut lines = LineCounter::default();
+    let mut elements = Vec::new();
+    let mut problems = Vec::new();
+    let mut at = skip_blank(0);
+    if bytes.get(at) != Some(&b'[') {
+        problems.push((
+            lines.at(text, at),
+            "not a JSON array of contacts: the file does not start with `[`".to_string(),
+        ));
+        return (elements, problems);
+    }
+    at += 1;
+    let mut opening: Option<(usize, u8)> = None;
+    loop {
+        at = skip_blank(at);
+        let Some(&first) = bytes.get(at) else {
+            problems.push((
+                lines.at(text, at),
+                "the array of contacts is not closed with `]`".to_string(),
+            ));
+            break;
+        };
+        if first == b']' {
+            let rest = skip_blank(at + 1);
+            if rest < bytes.len() {
+                problems.push((
+                    lines.at(text, rest),
+                    "text after the array of contacts is not read".to_string(),
+                ));
+            }
+            break;
+        }
+        let opened = *opening.get_or_insert((column(at), first));
+        let mut reader = serde_json::Deserializer::from_str(&text[at..]);
+        match <&serde_json::value::RawValue as serde::Deserialize>::deserialize(&mut reader) {
+            Ok(raw) => {
+                let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                elements.push(Element {
+                    offset,
+                    text: raw.get(),
+                    line: lines.at(text, offset),
+                });
+                at = skip_blank(offset + raw.get().len());
+                match bytes.get(at) {
+                    Some(b',') => at += 1,
+                    Some(b']') | None => {}
+                    Some(_) => problems.push((
+                        lines.at(text, at),
+                        "a `,` is missing before this contact".to_string(),
+                    )),
+                }
+            }
+            Err(e) => {
+                let line = lines.at(text, at) + e.line() - 1;
+                let message = e.to_string();
+                let message = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(m, _)| m);
+                // The next line whose first character opens an element as
+                // the first element was opened.
+                let next = text[at..]
+                    .match_indices('\n')
+                    .skip(e.line() - 1)
+                    .map(|(n, _)| at + n + 1)
+                    .find(|&start| {
+                        let opens = skip_blank(start);
+                        opens - start == opened.0 && bytes.get(opens) == Some(&opened.1)
+                    });
+                problems.push((
+                    line,
+                    match next {
+                        Some(n) => format!(
+                            "a contact that is not valid JSON ({message}) is left out; \
+                             reading goes on at line {}",
+                            lines.at(text, n)
+                        ),
+                        None => format!(
+                            "a contact that is not valid JSON ({message}); \
+                             no contact after it can be told apart, so the rest of the file is not read"
+                        ),
+                    },
+                ));
+                match next {
+                    Some(n) => at = n,
+                    None => break,
+                }
+            }
+        }
+    }
+    (elements, problems)
+}
+
+/// The line of each of a series of offsets into one text, counted from
+/// the last one asked for: offsets asked in order cost one pass in all.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: usize,
+}
+
+impl LineCounter {
+    /// The 1-based line of `offset` in `text`; offsets at or after the
+    /// last one asked for.
+    fn at(&mut self, text: &str, offset: usize) -> usize {
+        let offset = offset.min(text.len());
+        debug_assert!(offset >= self.offset, "offsets are asked in order");
+        self.line += text.as_bytes()[self.offset..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.offset = offset;
+        self.line + 1
     }
 }
 
@@ -895,6 +1031,71 @@ mod tests {
             assert_eq!(city("c5").as_deref(), Some("Oslo"));
             assert_eq!(book.len(), 4);
         }
+    }
+
+    #[test]
+    fn a_broken_contact_in_a_json_array_loses_only_itself() {
+        // One contact a line, and pretty-printed; a comma missing inside a
+        // contact and between two.
+        let f = file(
+            ".json",
+            "[\n{\"id\": \"c1\"},\n{\"id\": \"c2\" \"email\": \"b@x.com\"},\n{\"id\": \"c3\"}\n{\"id\": \"c4\"}\n]\n",
+        );
+        let (book, errors) = load(f.path());
+        let said: Vec<_> = errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    Some(3),
+                    "a contact that is not valid JSON (expected `,` or `}`) is left out; reading goes on at line 4"
+                ),
+                (Some(5), "a `,` is missing before this contact"),
+            ]
+        );
+        assert_eq!(book.len(), 3);
+        assert!(book.get("c2").unwrap().is_none());
+        let f = file(
+            ".json",
+            "[\n  {\n    \"id\": \"c1\",\n    \"custom_fields\": {\n      \"x\": 1\n    }\n  },\n  {\n    \"id\": \"c2\",\n    \"email\": \"b@x.com\n  },\n  {\n    \"id\": \"c3\"\n  }",
+        );
+        let (book, errors) = load(f.path());
+        let said: Vec<_> = errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert_eq!(said[0].0, Some(10), "{said:?}");
+        assert!(
+            said[0].1.ends_with("reading goes on at line 12"),
+            "{said:?}"
+        );
+        assert_eq!(
+            said[1],
+            (Some(14), "the array of contacts is not closed with `]`")
+        );
+        for id in ["c1", "c3"] {
+            assert_eq!(book.get(id).unwrap().unwrap().id, id);
+        }
+        assert!(book.get("c2").unwrap().is_none());
+        // Minified on one line: nothing after a broken contact can be told
+        // apart, and that is said.
+        let f = file(
+            ".json",
+            r#"[{"id": "c1"}, {"id": "c2" "x": 1}, {"id": "c3"}]"#,
+        );
+        let (book, errors) = load(f.path());
+        assert_eq!(book.len(), 1);
+        assert!(
+            errors[0]
+                .message
+                .ends_with("so the rest of the file is not read"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]

@@ -61,12 +61,6 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// The 1-based line of a slice that borrows from `text`.
-pub fn line_of_slice(text: &str, slice: &str) -> usize {
-    let offset = (slice.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-    line_of(text, offset)
-}
-
 /// The UTF-8 byte-order mark some editors and spreadsheet exports put
 /// first in a file.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
