@@ -1300,7 +1300,7 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
 
 /// `zp`: lowercase without spaces or dashes. When the contact's country is
 /// known to be the US, the first five digits (ZIP+4 drops the +4), with
-/// the leading zeros a spreadsheet took off put back (see [`us_zip`]); with
+/// the leading zeros a spreadsheet took off put back (see `us_zip`); with
 /// no known country, the general rule, never dropped. Digits of any script
 /// and full-width forms are read as ASCII (`１００－０００１` is `1000001`).
 pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
