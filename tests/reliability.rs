@@ -8,7 +8,7 @@ use host_harness::outbox::{Outbox, State};
 use host_harness::report::{FiringReport, Report};
 use host_harness::report_file::ReportFile;
 use host_harness::retry::RetryPolicy;
-use host_harness::run::{FiringSink, RunOptions, WINDOW, run, run_to};
+use host_harness::run::{FiringSink, RunOptions, WINDOW, WINDOW_BYTES, run, run_to};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -1212,6 +1212,97 @@ async fn a_run_longer_than_its_window_reports_every_firing_in_file_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_on_three_threads_reports_every_firing_in_file_order() {
     a_run_longer_than_its_window(3).await;
+}
+
+/// Firings whose trigger data are large are held by their bytes as well as
+/// their count: 100 firings of 0.9 MB each (90 MB) are read about 75 at a
+/// time (64 MiB), where the count alone would have let all of them in
+/// (every firing's executions are in the outbox before any of them runs,
+/// so the outbox shows how far the run has read while the double holds its
+/// answers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_holds_large_firings_by_their_bytes() {
+    let n = 100;
+    let pad = 900_000;
+    let double = double_with(Chaos {
+        rate: 0.0,
+        kinds: Vec::new(),
+        latency: Duration::from_secs(1),
+        seed: 1,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), n, |_| false);
+    let path = dir.path().join("firings.jsonl");
+    let notes = format!(r#""notes":"{}","total""#, "x".repeat(pad));
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(r#""total""#, &notes);
+    std::fs::write(&path, text).unwrap();
+    let options = RunOptions {
+        threads: 1,
+        ..options(dir.path(), &double)
+    };
+    // What the run has read once it stops reading: nothing settles while
+    // the double holds its first answers.
+    let outbox = options.outbox.clone().unwrap();
+    let admitted = || {
+        Outbox::open_shared(&outbox)
+            .and_then(|o| o.counts())
+            .map_or(0, |c| c.values().sum::<u64>())
+    };
+    let watch = async {
+        let mut seen = (0, std::time::Instant::now());
+        while seen.0 == 0 || seen.1.elapsed() < Duration::from_millis(400) {
+            let now = admitted();
+            if now != seen.0 {
+                seen = (now, std::time::Instant::now());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        seen.0
+    };
+    let (report, read_at_once) = tokio::join!(run(engine(), &options, &|_, _| {}), watch);
+    let most = (WINDOW_BYTES / pad) as u64 + 1;
+    assert!(most < n as u64, "the firings hold more than the window");
+    assert!(
+        read_at_once <= most,
+        "{read_at_once} of {n} firings read at once, more than the {most} that {WINDOW_BYTES} bytes hold"
+    );
+    let report = report.unwrap();
+    assert_eq!(
+        report.totals.accepted,
+        n,
+        "{:?}: {:?}",
+        report.totals,
+        report
+            .firings
+            .iter()
+            .flat_map(|f| &f.executions)
+            .find_map(|e| e.error.as_ref().map(|e| e.message.clone()))
+    );
+    assert_eq!(receipts(&double.received()).len(), n);
+}
+
+/// A run asked for more executions at once than its engine's pool holds
+/// is refused before it sends anything, not failed an execution at a time.
+#[tokio::test]
+async fn a_run_past_its_engines_pool_is_refused_at_start() {
+    let double = double_with(Chaos::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path(), 3, |_| false);
+    let pool = engine().limits().max_concurrency as usize;
+    let options = RunOptions {
+        concurrency: pool + 1,
+        ..options(dir.path(), &double)
+    };
+    let refused = run(engine(), &options, &|_, _| {}).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("`Limits::max_concurrency`"),
+        "{refused}"
+    );
+    assert!(double.received().is_empty());
+    assert!(!dir.path().join("outbox.db").exists());
 }
 
 async fn a_run_longer_than_its_window(threads: usize) {

@@ -3,7 +3,8 @@
 //!
 //! A run is a pipeline with bounded memory, whatever the length of its
 //! files: the contacts file is indexed, not loaded ([`contacts`]); firings
-//! are read as room frees up, at most [`WINDOW`] of them unsettled at once;
+//! are read as room frees up, at most [`WINDOW`] of them (and
+//! [`WINDOW_BYTES`] of their input) unsettled at once;
 //! each chunk of them is written to the outbox before any of it is sent;
 //! and each firing, once settled, goes to a [`FiringSink`] (the report
 //! file) and into the running [`Tally`], in file order.
@@ -109,6 +110,12 @@ pub const DEFAULT_BATCH_BYTES: usize = 1 << 20;
 /// retry's backoff) holds the report's order, not the sending.
 pub const WINDOW: usize = 8192;
 
+/// The input of the firings read but not yet settled (their trigger data
+/// and contacts, as the component receives them), at most, beyond the one
+/// firing that goes past it: a window of [`WINDOW`] firings whose trigger
+/// data are each near their cap of 1 MiB would hold 8 GiB.
+pub const WINDOW_BYTES: usize = 64 << 20;
+
 /// Firings whose executions go to the outbox in one transaction.
 const CHUNK: usize = 1000;
 
@@ -202,6 +209,14 @@ pub async fn run_to<S: FiringSink>(
 ) -> Result<Report> {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // Past the engine's pool, executions would fail for want of an
+    // instance, each one a firing not delivered.
+    let pool = engine.limits().max_concurrency as usize;
+    anyhow::ensure!(
+        options.concurrency <= pool,
+        "a run of {} executions at once needs an engine whose `Limits::max_concurrency` is at least as much; this engine's is {pool}",
+        options.concurrency
+    );
     let descriptor = engine.describe().await?;
     let mut input_errors = Vec::new();
 
@@ -628,6 +643,7 @@ impl Runner {
             ready: VecDeque::new(),
             max_tasks: self.concurrency * 4,
             unsettled: VecDeque::new(),
+            unsettled_bytes: 0,
             first: 0,
         };
         let settled = &self.settled[index];
@@ -781,6 +797,7 @@ impl Admission<'_> {
             waiting: slots.iter().filter(|s| s.is_none()).count(),
             slots,
             report,
+            bytes: 0,
         }
     }
 }
@@ -792,6 +809,8 @@ struct Unsettled {
     slots: Vec<Option<ExecutionReport>>,
     /// Executions not finished.
     waiting: usize,
+    /// The input its executions hold until they finish, bytes.
+    bytes: usize,
 }
 
 impl Unsettled {
@@ -801,6 +820,7 @@ impl Unsettled {
             report,
             slots: Vec::new(),
             waiting: 0,
+            bytes: 0,
         }
     }
 
@@ -828,6 +848,8 @@ struct Pipeline<'a> {
     max_tasks: usize,
     /// Firings read and not yet given to the sink, in file order.
     unsettled: VecDeque<Unsettled>,
+    /// The input they hold, bytes.
+    unsettled_bytes: usize,
     /// The place in the run of the first of them.
     first: usize,
 }
@@ -842,13 +864,13 @@ impl Pipeline<'_> {
     ) -> Result<()> {
         loop {
             while let Some(lines) = reader.as_mut()
-                && self.unsettled.len() < WINDOW
+                && !self.window_full()
             {
                 if !self.admit_chunk(lines)? {
                     reader = None;
                 }
             }
-            if reader.is_none() || self.unsettled.len() >= WINDOW {
+            if reader.is_none() || self.window_full() {
                 // Nothing more joins the batches being filled: send them.
                 for (_, (jobs, _)) in std::mem::take(&mut self.open) {
                     if !jobs.is_empty() {
@@ -864,6 +886,7 @@ impl Pipeline<'_> {
             let before = self.first;
             while self.unsettled.front().is_some_and(|u| u.waiting == 0) {
                 let u = self.unsettled.pop_front().expect("front is there");
+                self.unsettled_bytes -= u.bytes;
                 let mut firing = u.report;
                 firing.executions = u.slots.into_iter().flatten().collect();
                 firing.settle();
@@ -885,6 +908,11 @@ impl Pipeline<'_> {
         }
     }
 
+    /// Whether no more firings may be read until some are settled.
+    fn window_full(&self) -> bool {
+        self.unsettled.len() >= WINDOW || self.unsettled_bytes >= WINDOW_BYTES
+    }
+
     /// Reads up to [`CHUNK`] firings, writes their executions to the
     /// outbox, and starts those not settled by an earlier run. Returns
     /// false at the end of the file.
@@ -892,12 +920,19 @@ impl Pipeline<'_> {
         let mut jobs = Vec::with_capacity(CHUNK);
         let mut more = true;
         for _ in 0..CHUNK {
+            if self.window_full() {
+                break;
+            }
             let Some(line) = lines.next() else {
                 more = false;
                 break;
             };
             let seq = self.first + self.unsettled.len();
-            let unsettled = self.admission.admit(seq, line, &mut jobs);
+            let before = jobs.len();
+            let mut unsettled = self.admission.admit(seq, line, &mut jobs);
+            // The executions of a firing share its input.
+            unsettled.bytes = jobs.get(before).map_or(0, Job::size);
+            self.unsettled_bytes += unsettled.bytes;
             self.unsettled.push_back(unsettled);
         }
         let plan = self.admission.plan;
