@@ -1284,6 +1284,49 @@ async fn a_run_holds_large_firings_by_their_bytes() {
     assert_eq!(receipts(&double.received()).len(), n);
 }
 
+/// An accepted execution's report keeps its HTTP exchanges only when asked
+/// (`--record-requests`), one event per request and in batches; failed
+/// ones always keep theirs. Kept exchanges never show the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_executions_keep_their_exchanges_only_when_asked() {
+    for batch_size in [1, 10] {
+        for record_requests in [false, true] {
+            let double = double().await;
+            double.inject(Fault {
+                status: 400,
+                code: Some(100),
+                subcode: Some(2804050),
+                is_transient: false,
+                message: None,
+                times: 1,
+                when_event_id: Some("o1".into()),
+                when_user_data: None,
+            });
+            let dir = tempfile::tempdir().unwrap();
+            write_inputs(dir.path(), 3, |_| false);
+            let options = RunOptions {
+                batch_size,
+                record_requests,
+                ..options(dir.path(), &double)
+            };
+            let report = run(engine(), &options, &|_, _| {}).await.unwrap();
+            let executions: Vec<_> = report.firings.iter().flat_map(|f| &f.executions).collect();
+            let case = format!("batches of {batch_size}, record_requests {record_requests}");
+            assert_eq!(executions.len(), 3, "{case}");
+            for e in executions {
+                let accepted = e.status == host_harness::report::Status::Accepted;
+                assert_eq!(
+                    !e.requests.is_empty(),
+                    record_requests || !accepted,
+                    "{case}: {e:?}"
+                );
+                let text = serde_json::to_string(&e.requests).unwrap();
+                assert!(!text.contains(TOKEN), "{case}: {text}");
+            }
+        }
+    }
+}
+
 /// A run asked for more executions at once than its engine's pool holds
 /// is refused before it sends anything, not failed an execution at a time.
 #[tokio::test]

@@ -283,6 +283,10 @@ impl Attempts {
             let verdict = retry::verdict(&exec.result);
             let mut r = ExecutionReport::from_execution(&self.workflow, &self.action, exec);
             r.attempts = attempt;
+            // What the report does not keep need not be scrubbed.
+            if !self.record_requests && r.status == Status::Accepted {
+                r.requests = Vec::new();
+            }
             r.redact(&self.context.redactor);
             let spent = attempt >= self.retry.max_attempts;
             self.record(&[(job.key.as_str(), &r, verdict)]).await;
@@ -486,9 +490,6 @@ impl Attempts {
                 "{} (gave up after {attempts}; the next run tries again)",
                 e.message
             );
-        }
-        if !self.record_requests && r.status == Status::Accepted {
-            r.requests = Vec::new();
         }
         r
     }
