@@ -501,6 +501,12 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     if text.as_bytes().windows(3).any(|w| w == b"(0)") {
         text = Cow::Owned(text.replace("(0)", ""));
     }
+    if scientific_notation(&text) {
+        return Err(
+            "a spreadsheet wrote this number in scientific notation (like 6.50555E+9), which lost its last digits: format the column as text and export it again"
+                .into(),
+        );
+    }
     let intl_plus = text.trim_start().starts_with('+');
     let mut digits = String::with_capacity(text.len());
     digits.extend(text.bytes().filter(u8::is_ascii_digit).map(char::from));
@@ -1298,6 +1304,19 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
     Ok(generic)
 }
 
+/// Whether `s` (lowercased) is a number as a spreadsheet shows a long one:
+/// a digit, maybe a decimal part, then an exponent (`6.50555e+9`).
+fn scientific_notation(s: &str) -> bool {
+    let Some((mantissa, exponent)) = s.trim().split_once('e') else {
+        return false;
+    };
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    let (whole, decimals) = mantissa.split_once(['.', ',']).unwrap_or((mantissa, "0"));
+    [whole, decimals, exponent]
+        .iter()
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// `zp`: lowercase without spaces or dashes. When the contact's country is
 /// known to be the US, the first five digits (ZIP+4 drops the +4), with
 /// the leading zeros a spreadsheet took off put back (see `us_zip`); with
@@ -1697,6 +1716,20 @@ mod tests {
             let r = norm(key, raw, "US");
             assert!(r.is_err(), "{key:?} {raw:?} gave {r:?}");
             assert!(!r.unwrap_err().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_phone_number_a_spreadsheet_wrote_in_scientific_notation_is_said_so() {
+        for raw in ["6.50555E+9", "1,6505551212E+10", "4.47946E+11", "6E9"] {
+            let why = norm(UserKey::Ph, raw, "US").unwrap_err();
+            assert!(why.contains("scientific notation"), "{raw}: {why}");
+        }
+        for raw in ["+1 650 555 1212 ext 9", "650-555-1212 e"] {
+            assert!(
+                norm(UserKey::Ph, raw, "US").is_ok(),
+                "{raw} is not in scientific notation"
+            );
         }
     }
 
