@@ -41,6 +41,7 @@ enum Format {
     /// building one costs more than reading a row.
     Csv {
         columns: Vec<Column>,
+        delimiter: u8,
         reader: Mutex<csv::Reader<File>>,
     },
     /// A JSON object (a line of JSON lines, or an element of an array).
@@ -49,7 +50,8 @@ enum Format {
 
 /// How the records of a file are written, as the first reading found.
 enum Layout {
-    Csv(Vec<Column>),
+    /// Its columns, and the byte that separates them.
+    Csv(Vec<Column>, u8),
     Json,
 }
 
@@ -141,9 +143,12 @@ impl ContactBook {
             Some(source) => Some(Source {
                 path: source.path.clone(),
                 format: match &source.format {
-                    Format::Csv { columns, .. } => Format::Csv {
+                    Format::Csv {
+                        columns, delimiter, ..
+                    } => Format::Csv {
                         columns: columns.clone(),
-                        reader: Mutex::new(csv_reader(File::open(&source.path)?)),
+                        delimiter: *delimiter,
+                        reader: Mutex::new(csv_reader(File::open(&source.path)?, *delimiter)),
                     },
                     Format::Json(_) => Format::Json(Mutex::new(File::open(&source.path)?)),
                 },
@@ -178,7 +183,9 @@ impl ContactBook {
         };
         let line = place.line as usize;
         let record = match &source.format {
-            Format::Csv { columns, reader } => {
+            Format::Csv {
+                columns, reader, ..
+            } => {
                 let mut reader = reader.lock().unwrap_or_else(|e| e.into_inner());
                 // A seek to where the reader is (firings in the contacts'
                 // order) reads on from its buffer.
@@ -345,9 +352,10 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
         _ => indexer.csv(reader, bom),
     }?;
     let format = match layout {
-        Layout::Csv(columns) => Format::Csv {
+        Layout::Csv(columns, delimiter) => Format::Csv {
             columns,
-            reader: Mutex::new(csv_reader(file)),
+            delimiter,
+            reader: Mutex::new(csv_reader(file, delimiter)),
         },
         Layout::Json => Format::Json(Mutex::new(file)),
     };
@@ -366,11 +374,33 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
 }
 
 /// The parser that reads a CSV record again where the index says it is.
-fn csv_reader(file: File) -> csv::Reader<File> {
+fn csv_reader(file: File, delimiter: u8) -> csv::Reader<File> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .from_reader(file)
+}
+
+/// The byte that separates the columns of a CSV header row: a comma, or
+/// what spreadsheets export with instead where the comma is the decimal
+/// mark (a semicolon), or a tab or a bar, whichever the header has most of
+/// outside quotes; a comma when it has none.
+fn delimiter_of(header: &[u8]) -> u8 {
+    let mut counts = [(b',', 0), (b';', 0), (b'\t', 0), (b'|', 0)];
+    let mut quoted = false;
+    for &b in header {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
+            c.1 += 1;
+        }
+    }
+    // The first of the most frequent: a comma on a tie.
+    counts
+        .iter()
+        .fold((b',', 0), |best, &c| if c.1 > best.1 { c } else { best })
+        .0
 }
 
 /// Where the line after the one at byte `offset` of `path` starts, if
@@ -485,8 +515,14 @@ impl Indexer<'_> {
             0
         };
         let path = self.path;
+        let delimiter = {
+            let buffered = reader.fill_buf()?;
+            let header = buffered.split(|b| *b == b'\n').next().unwrap_or_default();
+            delimiter_of(header)
+        };
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
+            .delimiter(delimiter)
             .from_reader(reader);
         let headers = match reader.headers() {
             Ok(h) => h.clone(),
@@ -497,7 +533,7 @@ impl Indexer<'_> {
                     None,
                     format!("unreadable header row: {e}"),
                 ));
-                return Ok(Layout::Csv(Vec::new()));
+                return Ok(Layout::Csv(Vec::new(), delimiter));
             }
         };
         if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
@@ -507,7 +543,7 @@ impl Indexer<'_> {
                 Some("id"),
                 "the header row has no `id` column",
             ));
-            return Ok(Layout::Csv(Vec::new()));
+            return Ok(Layout::Csv(Vec::new(), delimiter));
         }
         let columns: Vec<Column> = headers
             .iter()
@@ -561,7 +597,7 @@ impl Indexer<'_> {
                 }
             }
         }
-        Ok(Layout::Csv(columns))
+        Ok(Layout::Csv(columns, delimiter))
     }
 
     fn json_lines(&mut self, reader: BufReader<File>) -> std::io::Result<Layout> {
@@ -947,6 +983,35 @@ mod tests {
         assert_eq!(c.postal_code.as_deref(), Some("94025"));
         assert_eq!(c.custom_fields, r#"{"loyalty_tier":"gold"}"#);
         assert_eq!(book.len(), 2);
+    }
+
+    #[test]
+    fn a_spreadsheets_semicolons_tabs_or_bars_separate_columns_as_commas_do() {
+        for (sep, header_quote) in [(";", ""), ("\t", ""), ("|", ""), (";", "\"")] {
+            // A quoted column name with a comma in it does not fool the
+            // reading of the header.
+            let text = format!(
+                "id{sep}email{sep}{header_quote}City, town{header_quote}{sep}score\n\
+                 c1{sep}a@x.com{sep}Köln{sep}3,5\n\
+                 c2{sep}\"b@x.com{sep}c@x.com\"{sep}Paris{sep}4,0\n"
+            );
+            let f = file(".csv", &text);
+            let (book, errors) = load(f.path());
+            assert!(errors.is_empty(), "{sep:?}: {errors:?}");
+            let c1 = book.get("c1").unwrap().unwrap();
+            assert_eq!(c1.emails, ["a@x.com"], "{sep:?}");
+            assert_eq!(
+                c1.custom_fields, r#"{"City, town":"Köln","score":"3,5"}"#,
+                "{sep:?}"
+            );
+            // A quoted cell keeps the separator; a semicolon in a cell
+            // still separates two emails.
+            let c2 = book.get("c2").unwrap().unwrap();
+            let emails = if sep == ";" { 2 } else { 1 };
+            assert_eq!(c2.emails.len(), emails, "{sep:?}: {:?}", c2.emails);
+        }
+        assert_eq!(delimiter_of(b"id,email;phone"), b',', "a tie is a comma");
+        assert_eq!(delimiter_of(b"id"), b',', "one column");
     }
 
     #[test]
