@@ -920,7 +920,9 @@ impl Pipeline<'_> {
         let mut jobs = Vec::with_capacity(CHUNK);
         let mut more = true;
         for _ in 0..CHUNK {
-            if self.window_full() {
+            // A chunk is read whole past the window's count (its executions
+            // go to the outbox in one transaction), not past its bytes.
+            if self.unsettled_bytes >= WINDOW_BYTES {
                 break;
             }
             let Some(line) = lines.next() else {
