@@ -81,6 +81,18 @@ async fn double_with(chaos: Chaos) -> GraphDouble {
     .await
 }
 
+/// A double that takes `latency` to answer every request, and otherwise
+/// behaves.
+async fn double_answering_after(latency: Duration) -> GraphDouble {
+    double_with(Chaos {
+        rate: 0.0,
+        kinds: Vec::new(),
+        latency,
+        seed: 1,
+    })
+    .await
+}
+
 /// Per event id, how many receipts the double kept as first (not
 /// deduplicated) and in all.
 fn receipts(received: &[ReceivedEvent]) -> HashMap<String, (usize, usize)> {
@@ -1224,13 +1236,7 @@ async fn a_run_on_three_threads_reports_every_firing_in_file_order() {
 async fn a_run_holds_large_firings_by_their_bytes() {
     let n = 100;
     let pad = 900_000;
-    let double = double_with(Chaos {
-        rate: 0.0,
-        kinds: Vec::new(),
-        latency: Duration::from_secs(1),
-        seed: 1,
-    })
-    .await;
+    let double = double_answering_after(Duration::from_secs(1)).await;
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path(), n, |_| false);
     let path = dir.path().join("firings.jsonl");
@@ -1513,13 +1519,7 @@ async fn the_highest_concurrency_on_two_threads_has_room_for_every_execution_in_
 }
 
 async fn the_highest_concurrency(threads: usize) {
-    let double = double_with(Chaos {
-        rate: 0.0,
-        kinds: Vec::new(),
-        latency: Duration::from_millis(300),
-        seed: 1,
-    })
-    .await;
+    let double = double_answering_after(Duration::from_millis(300)).await;
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path(), 1100, |_| false);
     let limits = action_host::Limits {
