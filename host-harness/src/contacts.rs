@@ -710,7 +710,7 @@ fn array_elements(text: &str) -> (Vec<Element<'_>>, Vec<(usize, String)>) {
             }
             break;
         }
-        let opened = *opening.get_or_insert((column(at), first));
+        let opened = *opening.get_or_insert_with(|| (column(at), first));
         let mut reader = serde_json::Deserializer::from_str(&text[at..]);
         match <&serde_json::value::RawValue as serde::Deserialize>::deserialize(&mut reader) {
             Ok(raw) => {
