@@ -93,6 +93,16 @@ async fn double_answering_after(latency: Duration) -> GraphDouble {
     .await
 }
 
+/// The message of the first execution of `report` that failed, to say why
+/// a count is not what a test expects.
+fn first_error(report: &Report) -> Option<&str> {
+    report
+        .firings
+        .iter()
+        .flat_map(|f| &f.executions)
+        .find_map(|e| e.error.as_ref().map(|e| e.message.as_str()))
+}
+
 /// Per event id, how many receipts the double kept as first (not
 /// deduplicated) and in all.
 fn receipts(received: &[ReceivedEvent]) -> HashMap<String, (usize, usize)> {
@@ -1199,11 +1209,7 @@ async fn many_actions_at_low_concurrency(threads: usize) {
         (360, 0),
         "{:?}: {:?}",
         report.totals,
-        report
-            .firings
-            .iter()
-            .flat_map(|f| &f.executions)
-            .find_map(|e| e.error.as_ref().map(|e| e.message.clone()))
+        first_error(&report)
     );
 }
 
@@ -1281,11 +1287,7 @@ async fn a_run_holds_large_firings_by_their_bytes() {
         n,
         "{:?}: {:?}",
         report.totals,
-        report
-            .firings
-            .iter()
-            .flat_map(|f| &f.executions)
-            .find_map(|e| e.error.as_ref().map(|e| e.message.clone()))
+        first_error(&report)
     );
     assert_eq!(receipts(&double.received()).len(), n);
 }
