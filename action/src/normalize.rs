@@ -1376,17 +1376,101 @@ pub fn country(s: &str) -> Result<String, String> {
         .ok_or_else(|| "not a country name or ISO code Meta knows".to_string())
 }
 
-/// `client_ip_address`: a valid IPv4 or IPv6 address.
+/// `client_ip_address`: a valid IPv4 or IPv6 address. Servers and proxies
+/// record it in forms Meta does not read, which are cut to the address:
+/// with a port (`203.0.113.7:51234`, `[2001:db8::1]:443`), in brackets,
+/// as an `X-Forwarded-For` list (`203.0.113.7, 10.0.0.2`) or a `Forwarded`
+/// header's `for=` (`for="[2001:db8::1]:4711";proto=https`). Of a list,
+/// the first address on the public internet is the customer's (the ones
+/// before it are their own network's, the ones after it proxies'); a list
+/// of private addresses only gives its first.
 pub fn ip_address(s: &str) -> Result<String, String> {
-    match s.parse::<std::net::IpAddr>() {
+    if let Some(ip) = plain_ip(s) {
+        return Ok(written(s, ip));
+    }
+    let mut first = None;
+    for entry in s.split([',', ';']) {
+        let entry = trim(entry);
+        let entry = match entry.get(..4) {
+            Some(name) if name.eq_ignore_ascii_case("for=") => &entry[4..],
+            _ => entry,
+        };
+        let entry = entry.trim_matches('"');
+        let Some(ip) = plain_ip(entry).or_else(|| without_port(entry)) else {
+            continue;
+        };
+        if public(ip) {
+            return Ok(ip.to_string());
+        }
+        first.get_or_insert(ip);
+    }
+    first
+        .map(|ip| ip.to_string())
+        .ok_or_else(|| "not an IPv4 or IPv6 address".into())
+}
+
+fn plain_ip(s: &str) -> Option<std::net::IpAddr> {
+    s.parse().ok()
+}
+
+/// `ip` as Meta reads it, written from `text`, which parsed to it.
+fn written(text: &str, ip: std::net::IpAddr) -> String {
+    match ip {
         // The parser takes only the dotted form with no leading zeros, which
         // is how an IPv4 address is written back: the text is kept rather
         // than formatted again.
-        Ok(std::net::IpAddr::V4(_)) => Ok(s.to_string()),
+        std::net::IpAddr::V4(_) => text.to_string(),
         // IPv6 has one canonical form (RFC 5952: lowercase, zeros
         // compressed), which the text may not be in.
-        Ok(ip) => Ok(ip.to_string()),
-        Err(_) => Err("not an IPv4 or IPv6 address".into()),
+        ip => ip.to_string(),
+    }
+}
+
+/// The address of `host:port`, `[v6]:port` or `[v6]`.
+fn without_port(s: &str) -> Option<std::net::IpAddr> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (v6, after) = rest.split_once(']')?;
+        let port_ok = after.is_empty()
+            || after
+                .strip_prefix(':')
+                .is_some_and(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .filter(|_| port_ok)
+            .map(Into::into);
+    }
+    // One colon: an IPv4 address and its port (IPv6 has at least two).
+    let (v4, port) = s.split_once(':')?;
+    port.parse::<u16>().ok()?;
+    v4.parse::<std::net::Ipv4Addr>().ok().map(Into::into)
+}
+
+/// Whether `ip` can be a customer's address as a server on the internet
+/// sees it: not a private, shared (carrier-grade NAT), loopback, link-local
+/// or unspecified one. The documentation ranges count as public, as
+/// examples use them.
+fn public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => public(v4.into()),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
     }
 }
 
@@ -1583,6 +1667,32 @@ mod tests {
         for text in texts {
             let parsed = text.parse::<std::net::IpAddr>().map(|ip| ip.to_string());
             assert_eq!(ip_address(&text).ok(), parsed.ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_forwarded_list_gives_its_first_public_address() {
+        for (list, customer) in [
+            ("100.64.0.9, 203.0.113.7", "203.0.113.7"),
+            ("127.0.0.1,169.254.1.1 , 198.51.100.4", "198.51.100.4"),
+            ("fd00::1, fe80::2, ::1, 2001:db8::2", "2001:db8::2"),
+            (
+                "::ffff:10.0.0.1, [::ffff:203.0.113.7]:80",
+                "::ffff:203.0.113.7",
+            ),
+            ("For=192.0.2.60;proto=http, for=unknown", "192.0.2.60"),
+            ("_hidden, 10.1.2.3:8080, 172.31.0.1", "10.1.2.3"),
+        ] {
+            assert_eq!(ip_address(list).as_deref(), Ok(customer), "{list}");
+        }
+        for not_one in [
+            "1.2.3.4:",
+            "[2001:db8::1",
+            "[1.2.3.4]:80",
+            "2001:db8::1:80:",
+            ", ,",
+        ] {
+            assert!(ip_address(not_one).is_err(), "{not_one}");
         }
     }
 
