@@ -442,20 +442,31 @@ pub fn build_with(
                     .digest(key, raw, &locale)
                     .map(|d| (UserValue::Sha256(d), false))
             } else {
-                normalize::normalize(key, raw, &locale).map(|n| match n {
-                    Normalized::Plain(p) | Normalized::Hashed(p)
-                        if !key.hashed()
-                            || (key == UserKey::ExternalId && !settings.hash_external_id) =>
-                    {
-                        (UserValue::Plain(p), false)
-                    }
-                    Normalized::Plain(p) => (UserValue::Plain(p), true),
-                    n => (
-                        n.digest()
-                            .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
-                        false,
-                    ),
-                })
+                normalize::normalize(key, raw, &locale)
+                    .and_then(|n| match n {
+                        Normalized::Plain(born)
+                            if key == UserKey::Db
+                                && born.as_bytes()
+                                    > latest_birth(firing.occurred_at).as_slice() =>
+                        {
+                            Err("a date of birth after the day of the event".into())
+                        }
+                        n => Ok(n),
+                    })
+                    .map(|n| match n {
+                        Normalized::Plain(p) | Normalized::Hashed(p)
+                            if !key.hashed()
+                                || (key == UserKey::ExternalId && !settings.hash_external_id) =>
+                        {
+                            (UserValue::Plain(p), false)
+                        }
+                        Normalized::Plain(p) => (UserValue::Plain(p), true),
+                        n => (
+                            n.digest()
+                                .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
+                            false,
+                        ),
+                    })
             };
             match value {
                 Ok((value, to_hash)) => {
@@ -543,6 +554,31 @@ pub fn build_with(
             warnings,
         })
     }
+}
+
+/// The latest date of birth, `YYYYMMDD`, of a customer who took part in an
+/// event at `event_time` (Unix seconds): its day in UTC, or the next, as the
+/// customer's day may be a day ahead of UTC.
+fn latest_birth(event_time: i64) -> [u8; 8] {
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = event_time.div_euclid(86_400) + 1 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut out = [b'0'; 8];
+    for (value, at, width) in [(year.clamp(0, 9999), 0, 4), (month, 4, 2), (day, 6, 2)] {
+        let mut v = value;
+        for place in (at..at + width).rev() {
+            out[place] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    out
 }
 
 /// The checks Meta applies to a whole request, done before sending.
@@ -856,6 +892,45 @@ mod tests {
         );
         let body = e.to_json();
         assert!(!body.contains("Ada"), "no raw personal data in {body}");
+    }
+
+    #[test]
+    fn a_date_of_birth_after_the_events_day_is_dropped() {
+        // The order was placed on 2025-12-29 (UTC); the customer's day may
+        // already be the 30th.
+        for (born, kept) in [
+            ("1990-05-26", true),
+            ("2025-12-29", true),
+            ("2025-12-30", true),
+            ("2025-12-31", false),
+            ("2026-01-01", false),
+            ("12/31/2099", false),
+        ] {
+            let mut c = contact();
+            c.date_of_birth = Some(born.into());
+            let b = build(&settings(""), &c, &order(), NOW).unwrap();
+            let sent: Value = serde_json::from_str(&b.event.to_json()).unwrap();
+            assert_eq!(sent["user_data"].get("db").is_some(), kept, "{born}");
+            let warned = b.warnings.iter().any(|w| {
+                w.field == "user_data.db" && w.message.contains("after the day of the event")
+            });
+            assert_eq!(warned, !kept, "{born}: {:?}", b.warnings);
+        }
+    }
+
+    #[test]
+    fn the_latest_birth_is_the_day_after_the_events_in_utc() {
+        for (at, day) in [
+            (0, b"19700102"),
+            (86_399, b"19700102"),
+            (86_400, b"19700103"),
+            (951_782_400, b"20000301"), // 2000-02-29, a leap day
+            (1_767_225_599, b"20260101"),
+            (-1, b"19700101"),
+            (4_102_444_800, b"21000102"),
+        ] {
+            assert_eq!(&latest_birth(at), day, "{at}");
+        }
     }
 
     #[test]
