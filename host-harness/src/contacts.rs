@@ -306,7 +306,8 @@ fn set(contact: &mut wit::Contact, field: Standard, value: &str) {
 }
 
 /// Reads the contacts file at `path` once and indexes it; the format
-/// follows the extension (`.csv`, `.json`, `.jsonl`/`.ndjson`), else the
+/// follows the extension (`.csv`, `.json`, `.jsonl`/`.ndjson`; a `.json`
+/// file whose first line is a whole object holds JSON lines), else the
 /// first character. Bad records are reported, in file order, and skipped;
 /// the rest are found by [`ContactBook::get`]. A JSON array is read whole
 /// once (CSV and JSON lines are read a record at a time).
@@ -338,6 +339,13 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
     let mut reader = BufReader::new(File::open(path)?);
     let bom = reader.fill_buf()?.starts_with(BOM);
     let first = first_character(&mut reader)?;
+    // A `.json` file whose first line is a whole contact holds one contact
+    // per line, as a `.jsonl` file does: exports name them either way.
+    let lines_of_objects = ext == "json" && first == Some(b'{') && {
+        let mut line = String::new();
+        reader.read_line(&mut line).is_ok()
+            && serde_json::from_str::<Value>(&line).is_ok_and(|v| v.is_object())
+    };
     reader.seek(SeekFrom::Start(0))?;
     let mut indexer = Indexer {
         path,
@@ -347,6 +355,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
     let layout = match (ext.as_str(), first) {
         ("csv", _) => indexer.csv(reader, bom),
         ("jsonl" | "ndjson", _) => indexer.json_lines(reader),
+        ("json", _) if lines_of_objects => indexer.json_lines(reader),
         ("json", _) | (_, Some(b'[')) => indexer.json_array(bom),
         (_, Some(b'{')) => indexer.json_lines(reader),
         _ => indexer.csv(reader, bom),
@@ -683,10 +692,13 @@ fn array_elements(text: &str) -> (Vec<Element<'_>>, Vec<(usize, String)>) {
     let mut problems = Vec::new();
     let mut at = skip_blank(0);
     if bytes.get(at) != Some(&b'[') {
-        problems.push((
-            lines.at(text, at),
-            "not a JSON array of contacts: the file does not start with `[`".to_string(),
-        ));
+        let why = if bytes.get(at) == Some(&b'{') {
+            "not a JSON array of contacts, nor one contact per line: the file does not start \
+             with `[`, and its first line is not a whole contact"
+        } else {
+            "not a JSON array of contacts: the file does not start with `[`"
+        };
+        problems.push((lines.at(text, at), why.to_string()));
         return (elements, problems);
     }
     at += 1;
@@ -1180,6 +1192,27 @@ mod tests {
             r#"{"tier":"x"}"#
         );
         assert_eq!(errors[0].line, Some(2));
+    }
+
+    #[test]
+    fn a_json_file_of_json_lines_is_read_as_lines() {
+        let f = file(
+            ".json",
+            "\u{feff}{\"id\":\"a\",\"email\":\"a@x.com\"}\n{\"id\":\"b\"}\n{oops\n{\"id\":\"c\"}\n",
+        );
+        let (book, errors) = load(f.path());
+        assert_eq!(book.len(), 3, "{errors:?}");
+        assert_eq!(book.get("a").unwrap().unwrap().emails, ["a@x.com"]);
+        assert!(book.get("c").unwrap().is_some());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, Some(3));
+        // One contact written over several lines is no JSON lines: the
+        // file is refused as an array would be, at its first line.
+        let f = file(".json", "{\n \"id\": \"a\"\n}\n");
+        let (book, errors) = load(f.path());
+        assert_eq!(book.len(), 0);
+        assert_eq!(errors[0].line, Some(1));
+        assert!(errors[0].message.contains("not a JSON array"), "{errors:?}");
     }
 
     #[test]
