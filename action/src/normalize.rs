@@ -476,7 +476,8 @@ fn ascii_form(c: char) -> char {
 /// A number written with `+` or `00` (or `011` in North America) is
 /// international; otherwise the national trunk prefix is removed and the
 /// calling code of `country` put in front. `(0)` after a country code is a
-/// trunk marker and is dropped. Extensions and letters are removed. Digits
+/// trunk marker and is dropped, and so is a `0` there where it can only be
+/// one. Extensions and letters are removed. Digits
 /// of any script and full-width forms are read as ASCII ([`ascii_forms`]).
 pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     let folded = ascii_forms(trim(s));
@@ -527,6 +528,7 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
         Some(prefix) => {
             let zeros = digits[prefix..].bytes().take_while(|b| *b == b'0').count();
             digits.drain(..prefix + zeros);
+            drop_trunk_after_code(&mut digits);
             // Argentina's national `15` kept after the country code
             // (`+54 11 15 1234 5678`, `+54 9 11 15 …`) is no part of it.
             match digits.strip_prefix("54") {
@@ -549,6 +551,34 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
         ));
     }
     Ok(full)
+}
+
+/// Takes out a trunk `0` written after the country code (`+49 030 1234567`
+/// is `+49 30 1234567`), as people write the national number they know
+/// after the code, where every country of that code dials `0` before its
+/// national numbers (which then never start with `0`). Italy's `0`, and
+/// those of the countries whose numbers start with it, are part of the
+/// number and stay.
+fn drop_trunk_after_code(digits: &mut String) {
+    // A country code is one to three digits: most numbers have no `0`
+    // in the places after one, and are spared the search.
+    let Some(places) = digits.as_bytes().get(1..4) else {
+        return;
+    };
+    if !places.contains(&b'0') {
+        return;
+    }
+    // Country codes are a prefix code: every country that matches has
+    // the same one.
+    let mut countries = regions::COUNTRIES.iter().filter(|c| {
+        digits.starts_with(c.calling_code) && digits[c.calling_code.len()..].starts_with('0')
+    });
+    let Some(first) = countries.next() else {
+        return;
+    };
+    if first.trunk_prefix == "0" && countries.all(|c| c.trunk_prefix == "0") {
+        digits.remove(first.calling_code.len());
+    }
 }
 
 /// Where a phone number's extension starts, if it has one.

@@ -262,7 +262,7 @@ pub static COUNTRIES: &[Country] = &[
     c("SZ", "SWZ", "268", "", "Eswatini"),
     c("TC", "TCA", "1", "1", "Turks and Caicos Islands"),
     c("TD", "TCD", "235", "", "Chad"),
-    c("TF", "ATF", "262", "", "French Southern Territories"),
+    c("TF", "ATF", "262", "0", "French Southern Territories"),
     c("TG", "TGO", "228", "", "Togo"),
     c("TH", "THA", "66", "0", "Thailand"),
     c("TJ", "TJK", "992", "8", "Tajikistan"),
