@@ -361,7 +361,7 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
 /// allowed; a local part that starts or ends with a dot or has two dots in
 /// a row is refused, as Meta's libraries refuse it. What mail programs and
 /// exports wrap around an address is removed (`mailto:`, `Name <…>`, a
-/// domain's final dot), and so are [`invisible`] characters; full-width
+/// domain's final dot, a list's `,` or `;`, quotes or brackets), and so are [`invisible`] characters; full-width
 /// forms are read as ASCII, as IDNA maps them in a domain.
 pub fn email(s: &str) -> Result<String, String> {
     let mut e = if s.is_ascii() {
@@ -382,6 +382,20 @@ pub fn email(s: &str) -> Result<String, String> {
     }
     if e.starts_with("mailto:") {
         e.drain(.."mailto:".len());
+    }
+    // What a list or a quotation leaves around an address: `a@b.com,`,
+    // `"a@b.com"`, `'a@b.com'`, `(a@b.com)`. None of them can end a domain.
+    let bare = e.trim_end_matches([',', ';']).trim_end();
+    let bare = match (bare.as_bytes().first(), bare.as_bytes().last()) {
+        (Some(b'"'), Some(b'"')) | (Some(b'\''), Some(b'\'')) | (Some(b'('), Some(b')'))
+            if bare.len() > 2 =>
+        {
+            bare[1..bare.len() - 1].trim()
+        }
+        _ => bare,
+    };
+    if bare.len() != e.len() {
+        e = bare.to_string();
     }
     if e.ends_with('.') && !e.ends_with("..") {
         e.pop();

@@ -21,6 +21,13 @@ CASES = [
     ("em", " John.Doe@Example.COM ", "US", "john.doe@example.com"),
     ("em", "tést@gmail.com", "US", "tést@gmail.com"),
     ("em", "MAILTO:info@Example.org", "US", "info@example.org"),
+    # What a list or a quotation leaves around an address.
+    ("em", "john@example.com,", "US", "john@example.com"),
+    ("em", "John@Example.com;", "US", "john@example.com"),
+    ("em", '"john@example.com"', "US", "john@example.com"),
+    ("em", "'john@example.com'", "US", "john@example.com"),
+    ("em", "(john@example.com)", "US", "john@example.com"),
+    ("em", "o'brien@example.com", "US", "o'brien@example.com"),
     ("em", "first.last+tag@sub.example.co.uk", "GB", "first.last+tag@sub.example.co.uk"),
     ("em", "ÜSER@BÜCHER.DE", "DE", "üser@bücher.de"),
     ("em", "用户@例子.广告", "CN", "用户@例子.广告"),
