@@ -659,7 +659,9 @@ fn national_to_international(digits: &str, country: &Country) -> Result<String, 
     // international ones, so a long number starting with the code is taken
     // as international.
     if digits.starts_with(cc) && digits.len() >= 10 + cc.len().saturating_sub(1) {
-        return Ok(digits.to_string());
+        let mut full = digits.to_string();
+        drop_trunk_after_code(&mut full);
+        return Ok(full);
     }
     Ok(prefixed(cc, digits))
 }
