@@ -1346,7 +1346,25 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 /// is unknown, a value naming a US state or Canadian province is still
 /// coded, and any other is kept by the general rule, never dropped.
 pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
-    let s: &str = &ascii_forms(s);
+    let folded = ascii_forms(s);
+    let mut s: &str = &folded;
+    let mut known = known;
+    // An ISO 3166-2 code (`US-CA`, `CA-ON`, `DE-BY`) names the subdivision
+    // after its country's code: the contact's country, or, when that is
+    // unknown, the United States or Canada, whose codes are read.
+    if let Some((country, code)) = s.trim().split_once('-')
+        && country.len() == 2
+        && (1..=3).contains(&code.len())
+        && code.bytes().all(|b| b.is_ascii_alphanumeric())
+        && let Some(named) = regions::country(country)
+        && match known {
+            Some(own) => own.alpha2 == named.alpha2,
+            None => matches!(named.alpha2, "US" | "CA"),
+        }
+    {
+        known = Some(named);
+        s = code;
+    }
     let scope = known.map(|c| c.alpha2);
     match scope {
         Some("US" | "CA") | None => {

@@ -209,6 +209,12 @@ CASES = [
     ("st", "ca", "US", "ca"),
     ("st", "New York", "US", "ny"),
     ("st", "Texas", "US", "tx"),
+    # ISO 3166-2 codes: the subdivision after its country's code.
+    ("st", "US-CA", "US", "ca"),
+    ("st", "us-ny", None, "ny"),
+    ("st", "CA-QC", None, "qc"),
+    ("st", "CA-AL", None, None),
+    ("st", "DE-BY", "DE", "by"),
     ("st", "District of Columbia", "US", "dc"),
     ("st", "Puerto Rico", "US", "pr"),
     ("st", "Ontario", "CA", "on"),
