@@ -2,7 +2,8 @@
 //! calling codes, so a value typed any common way maps to the code Meta
 //! matches on. Never a guess: an unknown name is `None`.
 
-use crate::country_names::COUNTRY_NAMES;
+use crate::country_names::{ENTRIES, STARTS};
+use std::cmp::Ordering;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -306,7 +307,8 @@ pub static COUNTRIES: &[Country] = &[
 ];
 
 /// Other names people type for a country, already folded (see [`fold`]),
-/// beside the ISO and CLDR names of [`COUNTRY_NAMES`]; they come first.
+/// beside the generated ISO and CLDR names (`country_names`); they come
+/// first.
 static COUNTRY_ALIASES: &[(&str, &str)] = &[
     ("unitedstatesofamerica", "US"),
     ("america", "US"),
@@ -462,14 +464,36 @@ pub fn country(s: &str) -> Option<&'static Country> {
             .find(|(alias, _)| *alias == folded)
             .map(|(_, code)| *code)
     };
-    let generated = COUNTRY_NAMES
-        .binary_search_by(|(name, _)| name.as_bytes().cmp(folded.as_bytes()))
-        .ok()
-        .map(|i| COUNTRY_NAMES[i].1);
     named(COUNTRY_ALIASES)
-        .or(generated)
+        .or_else(|| generated_name(&folded))
         .and_then(by_alpha2)
         .or_else(|| COUNTRIES.iter().find(|c| folds_to(c.name, &folded)))
+}
+
+/// The generated names (see `country_names`), each with the alpha-2 code it
+/// names, sorted by the names' bytes.
+#[cfg(test)]
+fn generated_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    STARTS.windows(2).map(|w| generated_entry(w[0], w[1]))
+}
+
+fn generated_entry(start: u16, end: u16) -> (&'static str, &'static str) {
+    ENTRIES[usize::from(start)..usize::from(end)].split_at(usize::from(end - start) - 2)
+}
+
+/// The alpha-2 code a generated name (already folded) names.
+fn generated_name(folded: &str) -> Option<&'static str> {
+    let (mut low, mut high) = (0, STARTS.len() - 1);
+    while low < high {
+        let mid = (low + high) / 2;
+        let (name, code) = generated_entry(STARTS[mid], STARTS[mid + 1]);
+        match name.as_bytes().cmp(folded.as_bytes()) {
+            Ordering::Less => low = mid + 1,
+            Ordering::Greater => high = mid,
+            Ordering::Equal => return Some(code),
+        }
+    }
+    None
 }
 
 /// The ISO alpha-2 code (upper case) of a typed country.
@@ -674,15 +698,22 @@ mod tests {
 
     #[test]
     fn the_generated_names_are_folded_and_sorted() {
-        for (name, code) in COUNTRY_NAMES {
+        let names: Vec<_> = generated_names().collect();
+        assert_eq!(names.len() + 1, STARTS.len());
+        assert_eq!(usize::from(*STARTS.last().unwrap()), ENTRIES.len());
+        for (name, code) in &names {
             assert_eq!(fold(name), *name, "not folded as `fold` folds");
             assert!(by_alpha2(code).is_some(), "{code}");
+            assert_eq!(generated_name(name), Some(*code), "{name} is found");
         }
         assert!(
-            COUNTRY_NAMES
+            names
                 .windows(2)
                 .all(|w| w[0].0.as_bytes() < w[1].0.as_bytes())
         );
+        for absent in ["", "a", "zzzz", "narnia", "aaaa"] {
+            assert_eq!(generated_name(absent), None);
+        }
     }
 
     #[test]
