@@ -1,7 +1,7 @@
 //! Trigger firings, one JSON object per line:
 //! `{"id": "...", "type": "order_placed", "contact_id": "...",
 //!   "occurred_at": "2026-11-26T10:00:00Z", "data": {...}}`.
-//! `occurred_at` is RFC 3339 or Unix seconds.
+//! `occurred_at` is RFC 3339 or a Unix time in seconds or milliseconds.
 
 use crate::input::{InputError, Line, Lines, fingerprint};
 use action_host::wit;
@@ -381,29 +381,10 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
             ));
         }
     };
-    let occurred_at = match fields.occurred_at {
-        Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s.trim())
-            .map(|t| t.timestamp())
-            .map_err(|e| {
-                bad(
-                    some_id.clone(),
-                    Some("occurred_at"),
-                    format!("not an RFC 3339 time such as 2026-11-26T10:00:00Z: {e}"),
-                )
-            })?,
-        Some(Value::Number(n)) => match n.as_i64() {
-            // Milliseconds are common; Unix seconds stay below 1e11 until 5138.
-            Some(t) if t > 100_000_000_000 => t / 1000,
-            Some(t) if t > 0 => t,
-            _ => {
-                return Err(bad(
-                    some_id,
-                    Some("occurred_at"),
-                    "not a positive Unix time".into(),
-                ));
-            }
-        },
-        _ => {
+    let occurred_at = match fields.occurred_at.as_ref().map(unix_time) {
+        Some(Ok(t)) => t,
+        Some(Err(why)) => return Err(bad(some_id, Some("occurred_at"), why)),
+        None => {
             return Err(bad(
                 some_id,
                 Some("occurred_at"),
@@ -448,6 +429,49 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
     })
 }
 
+/// When a firing happened, in Unix seconds: an RFC 3339 time, or a Unix time
+/// in seconds or milliseconds, as a number (fractions dropped) or as digits
+/// in a string, as exports write numbers.
+fn unix_time(v: &Value) -> Result<i64, String> {
+    let t = match v {
+        Value::String(s)
+            if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            s.trim().parse::<i64>().ok()
+        }
+        Value::String(s) => {
+            let s = s.trim();
+            return chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| t.timestamp())
+                .map_err(|e| {
+                    // A local time parses whole only without a zone.
+                    let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                        .iter()
+                        .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok());
+                    if local {
+                        "a time without its zone: add Z for UTC or its offset, such as \
+                         2026-11-26T10:00:00+01:00"
+                            .into()
+                    } else {
+                        format!("not an RFC 3339 time such as 2026-11-26T10:00:00Z: {e}")
+                    }
+                });
+        }
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 1e15)
+                .map(|f| f as i64)
+        }),
+        _ => return Err("not a time: an RFC 3339 text or a Unix time".into()),
+    };
+    match t {
+        // Milliseconds are common; Unix seconds stay below 1e11 until 5138.
+        Some(t) if t > 100_000_000_000 => Ok(t / 1000),
+        Some(t) if t > 0 => Ok(t),
+        _ => Err("not a positive Unix time".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,6 +487,38 @@ mod tests {
         assert_eq!(r.firing.occurred_at, 1_795_687_200);
         assert_eq!(r.firing.data, r#"{"order":{"total":5}}"#);
         assert_eq!(r.line, 3);
+    }
+
+    #[test]
+    fn a_time_is_read_in_the_forms_platforms_write_it() {
+        for (written, at) in [
+            (r#""2026-11-26T10:00:00Z""#, 1_795_687_200),
+            (r#""2026-11-26 10:00:00+00:00""#, 1_795_687_200),
+            (r#""2026-11-26T11:00:00.250+01:00""#, 1_795_687_200),
+            ("1795687200", 1_795_687_200),
+            ("1795687200.75", 1_795_687_200),
+            ("1795687200000", 1_795_687_200),
+            (r#""1795687200""#, 1_795_687_200),
+            (r#"" 1795687200000 ""#, 1_795_687_200),
+        ] {
+            let line =
+                format!(r#"{{"id":"a","type":"t","contact_id":"c","occurred_at":{written}}}"#);
+            let r = parse_line(Path::new("f.jsonl"), 1, &line).unwrap();
+            assert_eq!(r.firing.occurred_at, at, "{written}");
+        }
+        for (written, why) in [
+            (r#""2026-11-26T10:00:00""#, "without its zone"),
+            (r#""2026-11-26 10:00:00.5""#, "without its zone"),
+            (r#""26/11/2026""#, "not an RFC 3339 time"),
+            ("-5", "not a positive Unix time"),
+            (r#""""#, "not an RFC 3339 time"),
+            ("true", "not a time"),
+        ] {
+            let line =
+                format!(r#"{{"id":"a","type":"t","contact_id":"c","occurred_at":{written}}}"#);
+            let e = parse_line(Path::new("f.jsonl"), 1, &line).unwrap_err();
+            assert!(e.error.to_string().contains(why), "{written}: {}", e.error);
+        }
     }
 
     #[test]
