@@ -30,6 +30,7 @@ pub mod outcome;
 pub mod regions;
 pub mod settings;
 pub mod sha256_lanes;
+pub mod suggest;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

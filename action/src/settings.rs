@@ -5,6 +5,7 @@ use crate::mapping::{self, Template};
 use crate::names::{ActionSource, EventName, STANDARD_EVENTS};
 use crate::outcome::Problem;
 use crate::regions;
+use crate::suggest;
 use serde_json::{Map, Value};
 
 /// The Graph API version used when the settings name none.
@@ -128,13 +129,14 @@ pub fn parse(json: &str) -> Result<Settings, Vec<Problem>> {
     let mut problems = Vec::new();
     for key in obj.keys() {
         if !KNOWN_FIELDS.contains(&key.as_str()) {
-            problems.push(Problem::new(
-                format!("/{key}"),
-                format!(
+            let message = match suggest::closest(key, &KNOWN_FIELDS) {
+                Some(meant) => format!("unknown setting `{key}`: did you mean `{meant}`?"),
+                None => format!(
                     "unknown setting `{key}`; known settings: {}",
                     KNOWN_FIELDS.join(", ")
                 ),
-            ));
+            };
+            problems.push(Problem::new(format!("/{key}"), message));
         }
     }
 
@@ -368,9 +370,12 @@ fn parse_mapping(m: &Map<String, Value>, problems: &mut Vec<Problem>) -> Vec<(St
     for (param, template) in m {
         let path = format!("/mapping/{param}");
         if !mapping::is_mappable(param) {
+            let meant = suggest::closest(param, &mapping::MAPPABLE_PARAMS)
+                .map(|p| format!("; did you mean `{p}`?"))
+                .unwrap_or_else(|| " (see the README for the list)".into());
             problems.push(Problem::new(
                 path,
-                format!("`{param}` is not a Meta parameter this action can set (see the README for the list)"),
+                format!("`{param}` is not a Meta parameter this action can set{meant}"),
             ));
             continue;
         }
@@ -504,6 +509,26 @@ mod tests {
         assert_eq!(s.action_source, ActionSource::Website);
         assert_eq!(s.default_country, "US");
         assert!(s.hash_external_id);
+    }
+
+    #[test]
+    fn a_misspelt_setting_or_parameter_is_told_what_was_meant() {
+        let problems = parse(
+            r#"{"pixel_id":"123","access_token":"tok","event":"Lead","evnt_source_url":"https://x",
+                "mapping":{"user_data.email":"{{contact.email}}","custom_data.value":"1","event_idd":"x"}}"#,
+        )
+        .unwrap_err();
+        let said = |path: &str| {
+            problems
+                .iter()
+                .find(|p| p.path == path)
+                .map(|p| p.message.clone())
+                .unwrap_or_default()
+        };
+        assert!(said("/evnt_source_url").ends_with("did you mean `event_source_url`?"));
+        assert!(said("/mapping/user_data.email").ends_with("did you mean `user_data.em`?"));
+        assert!(said("/mapping/event_idd").ends_with("did you mean `event_id`?"));
+        assert_eq!(problems.len(), 3, "{problems:?}");
     }
 
     #[test]

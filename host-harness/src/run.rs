@@ -728,16 +728,17 @@ impl Admission<'_> {
             return Unsettled::done(report);
         }
         if !plan.listened.contains(rec.firing.trigger_type.as_str()) {
+            let listened = if plan.listened.is_empty() {
+                "no workflow could be read".to_string()
+            } else {
+                let types: Vec<&str> = plan.listened.iter().map(String::as_str).collect();
+                format!("workflows listen for: {}", types.join(", "))
+            };
             report.error = at(
                 "type",
                 format!(
-                    "no workflow listens for trigger type `{}` (workflows listen for: {})",
+                    "no workflow listens for trigger type `{}` ({listened})",
                     rec.firing.trigger_type,
-                    plan.listened
-                        .iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
                 ),
             );
             return Unsettled::done(report);
