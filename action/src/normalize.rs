@@ -361,8 +361,9 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
 /// allowed; a local part that starts or ends with a dot or has two dots in
 /// a row is refused, as Meta's libraries refuse it. What mail programs and
 /// exports wrap around an address is removed (`mailto:`, `Name <…>`, a
-/// domain's final dot, a list's `,` or `;`, quotes or brackets), and so are [`invisible`] characters; full-width
-/// forms are read as ASCII, as IDNA maps them in a domain.
+/// domain's final dot, a list's `,` or `;`, quotes or brackets), and so
+/// are [`invisible`] characters; full-width forms are read as ASCII, as
+/// IDNA maps them in a domain.
 pub fn email(s: &str) -> Result<String, String> {
     let mut e = if s.is_ascii() {
         trim(s).to_ascii_lowercase()
