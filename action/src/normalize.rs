@@ -987,11 +987,6 @@ const MONTH_FIRST: [&str; 12] = [
     "US", "PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW", "PH", "BZ",
 ];
 
-/// Where dates are written year first, also with two digits of the year
-/// (`90/05/26`, `90.05.26.`): a short date with a two-digit year is no
-/// date of birth to guess there.
-const YEAR_FIRST: [&str; 9] = ["CN", "JP", "KR", "KP", "TW", "HU", "MN", "LT", "SE"];
-
 /// Month words by how they start, lowercase: English, then German, French,
 /// Spanish, Portuguese, Italian, Dutch, the Nordic languages, Polish,
 /// Turkish, Hungarian, Thai and Russian (whose dates name the month in the genitive,
@@ -1192,9 +1187,9 @@ fn ordinal_day(part: &str) -> &str {
 /// year, month and day marks of Chinese, Japanese and Korean
 /// (`1990年5月26日`), with the year in a Japanese era (`平成2年5月26日`,
 /// `H2.5.26`) or in Taiwan's Minguo years (`民國79年5月26日`), and, for a
-/// contact in Thailand, in the Buddhist era (`26/05/2533`). A two-digit
-/// year written last (`05/26/90`) is read as spreadsheets read it, except
-/// where dates are written year first. Impossible dates are refused.
+/// contact in Thailand, in the Buddhist era (`26/05/2533`). Impossible
+/// dates are refused, and so is a year of two digits (`05/26/90`), which
+/// could be of either century, as Meta's own parameter builder refuses it.
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     let folded = match ascii_forms(trim(s)) {
         // Year, month and day marks (`1990年5月26日`, `1990년 5월 26일`)
@@ -1247,24 +1242,19 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
                     .map(|&(_, month)| month)
             };
             if let Some(m) = month_word(a) {
-                (last_year(c)?, m, num(b)?)
+                (written_year(c)?, m, num(b)?)
             } else if let Some(m) = month_word(b) {
                 // The year first (`1990. május 26.`) or last (`26 May 1990`).
                 if a.len() == 4 {
                     (num(a)?, m, num(c)?)
                 } else {
-                    (last_year(c)?, m, num(a)?)
+                    (written_year(c)?, m, num(a)?)
                 }
             } else if a.len() == 4 {
                 only_real((num(a)?, num(b)?, num(c)?), (num(a)?, num(c)?, num(b)?))
-            } else if c.len() == 4
-                || (c.len() == 2
-                    && a.len() <= 2
-                    && b.len() <= 2
-                    && !YEAR_FIRST.contains(&country.alpha2))
-            {
-                let y = last_year(c)?;
-                let (month_first, day_first) = ((y, num(a)?, num(b)?), (y, num(b)?, num(a)?));
+            } else if c.len() == 4 {
+                let (month_first, day_first) =
+                    ((num(c)?, num(a)?, num(b)?), (num(c)?, num(b)?, num(a)?));
                 // The country decides, unless only one reading is a real
                 // date (`31/12/1990` is day first anywhere).
                 if MONTH_FIRST.contains(&country.alpha2) {
@@ -1273,7 +1263,7 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
                     only_real(day_first, month_first)
                 }
             } else {
-                return Err("the year must have four digits".into());
+                return Err(TWO_DIGIT_YEAR.into());
             }
         }
         _ => return Err("not a date Meta can read; write it like 1990-05-26".into()),
@@ -1311,17 +1301,15 @@ fn only_real(preferred: (u32, u32, u32), other: (u32, u32, u32)) -> (u32, u32, u
     }
 }
 
-/// The year written last in a date: four digits, or two as a spreadsheet's
-/// short date writes them (`05/26/90`), read in the window spreadsheets
-/// read them in, 1930 to 2029. A birth in 2029 or before 1930 written so
-/// is misread, and one after the event is then dropped for it.
-fn last_year(s: &str) -> Result<u32, String> {
-    let year = num(s)?;
-    Ok(match s.len() {
-        2 if year < 30 => 2000 + year,
-        2 => 1900 + year,
-        _ => year,
-    })
+const TWO_DIGIT_YEAR: &str = "the year must have four digits (a year of two could be of either century): write it like 1990-05-26";
+
+/// The year of a date written with its month's name (`26 May 1990`): four
+/// digits.
+fn written_year(s: &str) -> Result<u32, String> {
+    if s.len() == 2 {
+        return Err(TWO_DIGIT_YEAR.into());
+    }
+    num(s)
 }
 
 fn num(s: &str) -> Result<u32, String> {
@@ -1899,7 +1887,7 @@ mod tests {
             (UserKey::Ge, "other"),
             (UserKey::Db, "1990-02-30"),
             (UserKey::Db, "13/13/1990"),
-            (UserKey::Db, "1/2/3"),
+            (UserKey::Db, "26/05/90"),
             (UserKey::Country, "Narnia"),
             (UserKey::St, "Bavaria"),
             (UserKey::ClientIpAddress, "300.1.1.1"),

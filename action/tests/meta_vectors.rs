@@ -244,18 +244,6 @@ const DIFFERENCES: &[Difference] = &[
             c.key == UserKey::Db && c.meta.is_none() && c.ours.is_some_and(|o| o > "20261126")
         },
     },
-    Difference {
-        reason: "a year written with two digits last, as a spreadsheet's short date writes it (`12/31/90`), is read in the spreadsheets' window, 1930 to 2029; the library refuses it",
-        applies: |c| {
-            c.key == UserKey::Db
-                && c.meta.is_none()
-                && c.ours.is_some()
-                && c.input
-                    .rsplit(|ch: char| !ch.is_ascii_digit())
-                    .find(|g| !g.is_empty())
-                    .is_some_and(|year| year.len() == 2)
-        },
-    },
 ];
 
 #[test]
