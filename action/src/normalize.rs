@@ -1338,18 +1338,16 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
     let folded = ascii_forms(s);
     let mut s: &str = &folded;
     let mut known = known;
-    // An ISO 3166-2 code (`US-CA`, `CA-ON`, `DE-BY`) names the subdivision
-    // after its country's code: the contact's country, or, when that is
-    // unknown, the United States or Canada, whose codes are read.
+    // An ISO 3166-2 code of a US state or Canadian province (`US-CA`,
+    // `CA-ON`) names it after its country's code, which must be the
+    // contact's when that is known. Other countries' states keep the
+    // general rule, under which Meta reads them.
     if let Some((country, code)) = s.trim().split_once('-')
         && country.len() == 2
-        && (1..=3).contains(&code.len())
-        && code.bytes().all(|b| b.is_ascii_alphanumeric())
+        && code.len() == 2
         && let Some(named) = regions::country(country)
-        && match known {
-            Some(own) => own.alpha2 == named.alpha2,
-            None => matches!(named.alpha2, "US" | "CA"),
-        }
+        && matches!(named.alpha2, "US" | "CA")
+        && known.is_none_or(|own| own.alpha2 == named.alpha2)
     {
         known = Some(named);
         s = code;

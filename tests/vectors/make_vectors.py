@@ -211,7 +211,7 @@ CASES = [
     ("st", "us-ny", None, "ny"),
     ("st", "CA-QC", None, "qc"),
     ("st", "CA-AL", None, None),
-    ("st", "DE-BY", "DE", "by"),
+    ("st", "DE-BY", "DE", "deby"),
     ("st", "District of Columbia", "US", "dc"),
     ("st", "Puerto Rico", "US", "pr"),
     ("st", "Ontario", "CA", "on"),
