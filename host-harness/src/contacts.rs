@@ -339,12 +339,20 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
     let mut reader = BufReader::new(File::open(path)?);
     let bom = reader.fill_buf()?.starts_with(BOM);
     let first = first_character(&mut reader)?;
-    // A `.json` file whose first line is a whole contact holds one contact
-    // per line, as a `.jsonl` file does: exports name them either way.
+    // A `.json` file whose first or second line is a whole contact holds
+    // one contact per line, as a `.jsonl` file does: exports name them
+    // either way. (A pretty-printed object has neither; the second line
+    // counts so that a broken first contact loses only itself.)
     let lines_of_objects = ext == "json" && first == Some(b'{') && {
-        let mut line = String::new();
-        reader.read_line(&mut line).is_ok()
-            && serde_json::from_str::<Value>(&line).is_ok_and(|v| v.is_object())
+        let mut whole = false;
+        for _ in 0..2 {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            whole |= serde_json::from_str::<Value>(&line).is_ok_and(|v| v.is_object());
+        }
+        whole
     };
     reader.seek(SeekFrom::Start(0))?;
     let mut indexer = Indexer {
@@ -1206,6 +1214,12 @@ mod tests {
         assert!(book.get("c").unwrap().is_some());
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].line, Some(3));
+        // A broken first contact loses only itself.
+        let f = file(".json", "{oops\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n");
+        let (book, errors) = load(f.path());
+        assert_eq!(book.len(), 2, "{errors:?}");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, Some(1));
         // One contact written over several lines is no JSON lines: the
         // file is refused as an array would be, at its first line.
         let f = file(".json", "{\n \"id\": \"a\"\n}\n");
