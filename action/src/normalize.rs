@@ -651,6 +651,11 @@ fn national_to_international(digits: &str, country: &Country) -> Result<String, 
             _ => Ok(digits.to_string()),
         };
     }
+    // Lithuania dialled `8` before its national numbers until 2025, and
+    // `0` since: both are written.
+    if cc == "370" && digits.len() == 9 && digits.starts_with('8') {
+        return Ok(prefixed(cc, &digits[1..]));
+    }
     let trunk = country.trunk_prefix;
     if !trunk.is_empty() && digits.starts_with(trunk) {
         return Ok(prefixed(cc, &digits[trunk.len()..]));

@@ -180,7 +180,7 @@ pub static COUNTRIES: &[Country] = &[
     c("LK", "LKA", "94", "0", "Sri Lanka"),
     c("LR", "LBR", "231", "0", "Liberia"),
     c("LS", "LSO", "266", "", "Lesotho"),
-    c("LT", "LTU", "370", "8", "Lithuania"),
+    c("LT", "LTU", "370", "0", "Lithuania"),
     c("LU", "LUX", "352", "", "Luxembourg"),
     c("LV", "LVA", "371", "", "Latvia"),
     c("LY", "LBY", "218", "0", "Libya"),
