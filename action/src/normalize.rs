@@ -730,7 +730,14 @@ fn letters(s: &str, digits: bool) -> String {
             .collect();
         return String::from_utf8(kept).expect("ASCII stays UTF-8");
     }
-    let lower = s.nfc().collect::<String>().to_lowercase();
+    // Half-width katakana and Hangul, as older Japanese and Korean systems
+    // store names, are the letters people type at full width (`ﾀﾛｳ` is
+    // `タロウ`, `ｶﾞ` is `ガ`): their compatibility forms.
+    let lower = if s.chars().any(|c| ('\u{FF61}'..='\u{FFDC}').contains(&c)) {
+        s.nfkc().collect::<String>().to_lowercase()
+    } else {
+        s.nfc().collect::<String>().to_lowercase()
+    };
     let mut out = String::with_capacity(lower.len());
     let mut attached = false;
     for c in lower.nfc() {

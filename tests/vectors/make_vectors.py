@@ -120,6 +120,10 @@ CASES = [
     ("ph", "0", "GB", None),
     # fn, ln
     ("fn", "Mary Ann", "US", "maryann"),
+    # Half-width katakana, as older Japanese systems store names.
+    ("fn", "ﾀﾛｳ", "JP", "タロウ"),
+    ("ln", "ﾔﾏﾀﾞ", "JP", "ヤマダ"),
+    ("ct", "ﾄｳｷｮｳ", "JP", "トウキョウ"),
     ("ln", "O'Brien", "IE", "obrien"),
     ("fn", "José", "ES", "josé"),
     ("fn", "  JOHN ", "US", "john"),
