@@ -412,6 +412,10 @@ pub fn email(s: &str) -> Result<String, String> {
                 '@' | ',' | ';' | ':' | '<' | '>' | '(' | ')' | '[' | ']' | '"' | '\\'
             )
     };
+    // RFC 5321's limits, in bytes: no mailbox is longer.
+    if local.len() > 64 || e.len() > 254 {
+        return Err("longer than an email address can be (64 bytes before @, 254 in all)".into());
+    }
     if local.is_empty() || local.chars().any(bad) {
         return Err("the part before @ is empty or has spaces or forbidden characters".into());
     }
@@ -427,6 +431,7 @@ pub fn email(s: &str) -> Result<String, String> {
         || !tld_ok
         || domain.split('.').any(|l| {
             l.is_empty()
+                || l.len() > 63
                 || l.starts_with('-')
                 || l.ends_with('-')
                 || !l.chars().all(|c| c.is_alphanumeric() || c == '-')

@@ -28,6 +28,12 @@ CASES = [
     ("em", "'john@example.com'", "US", "john@example.com"),
     ("em", "(john@example.com)", "US", "john@example.com"),
     ("em", "o'brien@example.com", "US", "o'brien@example.com"),
+    # RFC 5321's limits: 64 bytes before @, 254 in all; DNS's: 63 a label.
+    ("em", "a" * 64 + "@example.com", "US", "a" * 64 + "@example.com"),
+    ("em", "a" * 65 + "@example.com", "US", None),
+    ("em", "a@" + ("b" * 63 + ".") * 3 + "b" * 56 + ".com", "US", "a@" + ("b" * 63 + ".") * 3 + "b" * 56 + ".com"),
+    ("em", "a@" + ("b" * 63 + ".") * 3 + "b" * 57 + ".com", "US", None),
+    ("em", "a@" + "b" * 64 + ".com", "US", None),
     ("em", "first.last+tag@sub.example.co.uk", "GB", "first.last+tag@sub.example.co.uk"),
     ("em", "ÜSER@BÜCHER.DE", "DE", "üser@bücher.de"),
     ("em", "用户@例子.广告", "CN", "用户@例子.广告"),
