@@ -359,7 +359,8 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
 
 /// `em`: trimmed, NFC, lowercase, `local@domain.tld`. Unicode letters
 /// allowed; a local part that starts or ends with a dot or has two dots in
-/// a row is refused, as Meta's libraries refuse it. What mail programs and
+/// a row is refused, as Meta's libraries refuse it, and so is an address
+/// longer than a mailbox can be (RFC 5321). What mail programs and
 /// exports wrap around an address is removed (`mailto:`, `Name <…>`, a
 /// domain's final dot, a list's `,` or `;`, quotes or brackets), and so
 /// are [`invisible`] characters; full-width forms are read as ASCII, as
