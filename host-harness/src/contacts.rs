@@ -2,7 +2,7 @@
 //! array, or JSON lines. Standard columns become the contact's fields;
 //! every other column is a custom field reachable as `{{contact.<column>}}`.
 
-use crate::input::{BOM, InputError, Line, Lines, fingerprint, read_text};
+use crate::input::{BOM, InputError, Line, Lines, fingerprint, json_problem, read_text};
 use action_host::wit;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -630,7 +630,7 @@ impl Indexer<'_> {
             let parsed = match text {
                 Err(()) => Err(at("the line is not valid UTF-8 text".into())),
                 Ok(text) => serde_json::from_str::<Value>(text)
-                    .map_err(|e| at(format!("not valid JSON: {e}")))
+                    .map_err(|e| at(json_problem(&e)))
                     .and_then(|v| from_value(path, number, v))
                     .map(|record| (record, text.len())),
             };

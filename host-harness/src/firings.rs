@@ -3,7 +3,7 @@
 //!   "occurred_at": "2026-11-26T10:00:00Z", "data": {...}}`.
 //! `occurred_at` is RFC 3339 or a Unix time in seconds or milliseconds.
 
-use crate::input::{InputError, Line, Lines, fingerprint};
+use crate::input::{InputError, Line, Lines, fingerprint, json_problem};
 use action_host::wit;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -331,7 +331,7 @@ impl Fields {
         {
             return Ok(fields);
         }
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| json_problem(&e))?;
         let Value::Object(mut obj) = v else {
             return Err("a firing must be a JSON object".into());
         };
@@ -487,6 +487,22 @@ mod tests {
         assert_eq!(r.firing.occurred_at, 1_795_687_200);
         assert_eq!(r.firing.data, r#"{"order":{"total":5}}"#);
         assert_eq!(r.line, 3);
+    }
+
+    #[test]
+    fn data_nested_too_deep_is_said_to_be_so() {
+        let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
+        let line = format!(
+            r#"{{"id":"a","type":"t","contact_id":"c","occurred_at":1,"data":{{"x":{deep}}}}}"#
+        );
+        let e = parse_line(Path::new("f.jsonl"), 4, &line).unwrap_err();
+        assert!(
+            e.error
+                .to_string()
+                .starts_with("f.jsonl:4: nested more than 128 levels deep at line 1 column"),
+            "{}",
+            e.error
+        );
     }
 
     #[test]

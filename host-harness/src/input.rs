@@ -177,6 +177,16 @@ pub fn fingerprint(id: &str) -> u64 {
     h.finish()
 }
 
+/// Why a line is not one JSON value, in the user's words: a value nested
+/// deeper than the reader follows is valid JSON, and is said to be too deep.
+pub fn json_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.strip_prefix("recursion limit exceeded") {
+        Some(at) => format!("nested more than 128 levels deep{at}"),
+        None => format!("not valid JSON: {text}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
