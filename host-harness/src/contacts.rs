@@ -307,7 +307,8 @@ fn set(contact: &mut wit::Contact, field: Standard, value: &str) {
 
 /// Reads the contacts file at `path` once and indexes it; the format
 /// follows the extension (`.csv`, `.json`, `.jsonl`/`.ndjson`; a `.json`
-/// file whose first line is a whole object holds JSON lines), else the
+/// file whose first or second line is a whole object holds JSON lines),
+/// else the
 /// first character. Bad records are reported, in file order, and skipped;
 /// the rest are found by [`ContactBook::get`]. A JSON array is read whole
 /// once (CSV and JSON lines are read a record at a time).
