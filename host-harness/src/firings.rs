@@ -434,28 +434,27 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
 /// in a string, as exports write numbers.
 fn unix_time(v: &Value) -> Result<i64, String> {
     let t = match v {
-        Value::String(s)
-            if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            s.trim().parse::<i64>().ok()
-        }
         Value::String(s) => {
             let s = s.trim();
-            return chrono::DateTime::parse_from_rfc3339(s)
-                .map(|t| t.timestamp())
-                .map_err(|e| {
-                    // A local time parses whole only without a zone.
-                    let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-                        .iter()
-                        .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok());
-                    if local {
-                        "a time without its zone: add Z for UTC or its offset, such as \
-                         2026-11-26T10:00:00+01:00"
-                            .into()
-                    } else {
-                        format!("not an RFC 3339 time such as 2026-11-26T10:00:00Z: {e}")
-                    }
-                });
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                s.parse::<i64>().ok()
+            } else {
+                return chrono::DateTime::parse_from_rfc3339(s)
+                    .map(|t| t.timestamp())
+                    .map_err(|e| {
+                        // A local time parses whole only without a zone.
+                        let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                            .iter()
+                            .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok());
+                        if local {
+                            "a time without its zone: add Z for UTC or its offset, such as \
+                             2026-11-26T10:00:00+01:00"
+                                .into()
+                        } else {
+                            format!("not an RFC 3339 time such as 2026-11-26T10:00:00Z: {e}")
+                        }
+                    });
+            }
         }
         Value::Number(n) => n.as_i64().or_else(|| {
             n.as_f64()
