@@ -494,8 +494,9 @@ fn ascii_form(c: char) -> char {
 
 /// `ph`: digits with the country calling code, no `+`, no leading zeros.
 ///
-/// A number written with `+` or `00` (or `011` in North America) is
-/// international; otherwise the national trunk prefix is removed and the
+/// A number written with `+`, `00` or the international prefix its
+/// country dials (`011` in North America, `010` in Japan)
+/// is international; otherwise the national trunk prefix is removed and the
 /// calling code of `country` put in front. `(0)` after a country code is a
 /// trunk marker and is dropped, and so is a `0` there where it can only be
 /// one. Extensions and letters are removed. Digits
@@ -538,10 +539,10 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     // Where the number after an international prefix starts, if it has one.
     let international = if intl_plus {
         Some(0)
+    } else if let Some(prefix) = own_exit_code(&digits, country) {
+        Some(prefix.len())
     } else if digits.starts_with("00") {
         Some(2)
-    } else if country.calling_code == "1" && digits.starts_with("011") {
-        Some(3)
     } else {
         None
     };
@@ -657,10 +658,19 @@ fn national_to_international(digits: &str, country: &Country) -> Result<String, 
             _ => Ok(digits.to_string()),
         };
     }
-    // Lithuania dialled `8` before its national numbers until 2025, and
-    // `0` since: both are written.
-    if cc == "370" && digits.len() == 9 && digits.starts_with('8') {
-        return Ok(prefixed(cc, &digits[1..]));
+    if let Some(national) = after_old_trunk(digits, cc) {
+        return Ok(prefixed(cc, national));
+    }
+    // Brazil's long-distance calls name a carrier after the trunk `0`
+    // (`0 21 11 91234-5678`, Claro's 21): the number is what follows it.
+    if cc == "55"
+        && matches!(digits.len(), 13 | 14)
+        && digits
+            .get(1..3)
+            .is_some_and(|carrier| BRAZILIAN_CARRIERS.contains(&carrier))
+        && digits.starts_with('0')
+    {
+        return Ok(prefixed(cc, &digits[3..]));
     }
     let trunk = country.trunk_prefix;
     if !trunk.is_empty() && digits.starts_with(trunk) {
@@ -676,6 +686,75 @@ fn national_to_international(digits: &str, country: &Country) -> Result<String, 
         return Ok(full);
     }
     Ok(prefixed(cc, digits))
+}
+
+/// International call prefixes other than `00`, by the calling code of
+/// the country that dials them, longest first where one starts another.
+/// Each is read only before a calling code: `010 44 20 7946 0018`, written
+/// in Japan, is a London number.
+const EXIT_CODES: &[(&str, &[&str])] = &[
+    // North America.
+    ("1", &["011"]),
+    // Russia and Kazakhstan: `8`, a pause, then `10`.
+    ("7", &["810"]),
+    // Belarus, as Russia.
+    ("375", &["810"]),
+    ("61", &["0011"]),
+    ("81", &["010"]),
+    // South Korea: each carrier's own.
+    ("82", &["00700", "001", "002", "005", "006", "008"]),
+    // Colombia: `00` and the carrier's digit.
+    ("57", &["005", "007", "009"]),
+];
+
+/// The carrier selection codes of Brazil's main carriers, dialled after
+/// `0` (long distance) or `00` (international).
+const BRAZILIAN_CARRIERS: &[&str] = &["12", "14", "15", "21", "23", "25", "31", "41", "43"];
+
+/// The international call prefix `digits` starts with, among those of
+/// `country` beyond `00`, when a calling code follows it.
+fn own_exit_code<'a>(digits: &'a str, country: &Country) -> Option<&'a str> {
+    let cc = country.calling_code;
+    let mut own = EXIT_CODES
+        .iter()
+        .filter(|(code, _)| *code == cc)
+        .flat_map(|(_, prefixes)| prefixes.iter().copied());
+    let prefix = own.find(|p| digits.starts_with(p)).or_else(|| {
+        // Brazil: `00`, then the carrier.
+        let prefix = digits.get(..4)?;
+        (cc == "55" && prefix.starts_with("00") && BRAZILIAN_CARRIERS.contains(&&prefix[2..]))
+            .then_some(prefix)
+    })?;
+    let rest = &digits[prefix.len()..];
+    regions::COUNTRIES
+        .iter()
+        .any(|c| rest.starts_with(c.calling_code))
+        .then_some(&digits[..prefix.len()])
+}
+
+/// Trunk prefixes of before, still written in contacts: `(calling code,
+/// prefix, digits of the national number after it)`.
+const OLD_TRUNKS: &[(&str, &str, usize)] = &[
+    // Lithuania dialled `8` before its national numbers until 2025, and
+    // `0` since.
+    ("370", "8", 8),
+    // Belarus dials `8`, then the area code written with its `0` (`8 029
+    // 123-45-67`, `8 017 …`); the `0` alone is read as its trunk prefix.
+    ("375", "80", 9),
+    ("375", "8", 9),
+    // Ukraine dialled `8` before the `0` it dials now (`8 067 …`).
+    ("380", "80", 9),
+];
+
+/// The national number after an old trunk prefix of the country with
+/// calling code `cc`, when `digits` are written with one.
+fn after_old_trunk<'a>(digits: &'a str, cc: &str) -> Option<&'a str> {
+    OLD_TRUNKS
+        .iter()
+        .find(|(code, prefix, rest)| {
+            *code == cc && digits.len() == prefix.len() + rest && digits.starts_with(prefix)
+        })
+        .map(|(_, prefix, _)| &digits[prefix.len()..])
 }
 
 /// Argentina writes a mobile number nationally as area code (two to four

@@ -77,7 +77,9 @@ pub static COUNTRIES: &[Country] = &[
     c("BT", "BTN", "975", "", "Bhutan"),
     c("BV", "BVT", "47", "", "Bouvet Island"),
     c("BW", "BWA", "267", "", "Botswana"),
-    c("BY", "BLR", "375", "8", "Belarus"),
+    // Dialled `8 0` before national numbers, written `0` too (see the
+    // old trunk prefixes of `normalize`).
+    c("BY", "BLR", "375", "0", "Belarus"),
     c("BZ", "BLZ", "501", "", "Belize"),
     c("CA", "CAN", "1", "1", "Canada"),
     c("CC", "CCK", "61", "0", "Cocos (Keeling) Islands"),
