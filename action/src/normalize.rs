@@ -551,6 +551,7 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
             let zeros = digits[prefix..].bytes().take_while(|b| *b == b'0').count();
             digits.drain(..prefix + zeros);
             drop_trunk_after_code(&mut digits);
+            drop_old_trunk_after_code(&mut digits);
             // Argentina's national `15` kept after the country code
             // (`+54 11 15 1234 5678`, `+54 9 11 15 …`) is no part of it.
             match digits.strip_prefix("54") {
@@ -683,6 +684,7 @@ fn national_to_international(digits: &str, country: &Country) -> Result<String, 
     if digits.starts_with(cc) && digits.len() >= 10 + cc.len().saturating_sub(1) {
         let mut full = digits.to_string();
         drop_trunk_after_code(&mut full);
+        drop_old_trunk_after_code(&mut full);
         return Ok(full);
     }
     Ok(prefixed(cc, digits))
@@ -744,7 +746,26 @@ const OLD_TRUNKS: &[(&str, &str, usize)] = &[
     ("375", "8", 9),
     // Ukraine dialled `8` before the `0` it dials now (`8 067 …`).
     ("380", "80", 9),
+    // Chile, Poland and Czechia dialled `0` before national numbers until
+    // they closed their numbering plans (2016, 2005, 2002), and many still
+    // write it (`09 8765 4321`, `022 123 45 67`).
+    ("56", "0", 9),
+    ("48", "0", 9),
+    ("420", "0", 9),
 ];
+
+/// Takes out an old trunk prefix written after the country code, as a
+/// national number written the old way is (`+48 022 123 45 67`).
+fn drop_old_trunk_after_code(digits: &mut String) {
+    let old = OLD_TRUNKS.iter().find(|(code, prefix, rest)| {
+        digits.len() == code.len() + prefix.len() + rest
+            && digits.starts_with(code)
+            && digits[code.len()..].starts_with(prefix)
+    });
+    if let Some((code, prefix, _)) = old {
+        digits.replace_range(code.len()..code.len() + prefix.len(), "");
+    }
+}
 
 /// The national number after an old trunk prefix of the country with
 /// calling code `cc`, when `digits` are written with one.
