@@ -560,18 +560,9 @@ pub fn build_with(
 /// event at `event_time` (Unix seconds): its day in UTC, or the next, as the
 /// customer's day may be a day ahead of UTC.
 fn latest_birth(event_time: i64) -> [u8; 8] {
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = event_time.div_euclid(86_400) + 1 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::normalize::civil_from_days(event_time.div_euclid(86_400) + 1);
     let mut out = [b'0'; 8];
-    for (value, at, width) in [(year.clamp(0, 9999), 0, 4), (month, 4, 2), (day, 6, 2)] {
+    for (value, at, width) in [(year, 0, 4), (month, 4, 2), (day, 6, 2)] {
         let mut v = value;
         for place in (at..at + width).rev() {
             out[place] = b'0' + (v % 10) as u8;

@@ -1305,7 +1305,8 @@ fn ordinal_day(part: &str) -> &str {
 /// year, month and day marks of Chinese, Japanese and Korean
 /// (`1990年5月26日`), with the year in a Japanese era (`平成2年5月26日`,
 /// `H2.5.26`) or in Taiwan's Minguo years (`民國79年5月26日`), and, for a
-/// contact in Thailand, in the Buddhist era (`26/05/2533`). Impossible
+/// contact in Thailand, in the Buddhist era (`26/05/2533`), and a date
+/// written as its midnight in UTC in milliseconds (`643680000000`). Impossible
 /// dates are refused, and so is a year of two digits (`05/26/90`), which
 /// could be of either century, as Meta's own parameter builder refuses it.
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
@@ -1315,6 +1316,10 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
         Cow::Owned(text) => Cow::Owned(text.replace(['年', '月', '日', '년', '월', '일'], "-")),
         ascii => ascii,
     };
+    if let Some(days) = midnight_in_milliseconds(&folded) {
+        let (y, m, d) = civil_from_days(days);
+        return written_date(y, m, d);
+    }
     let gregorian = from_japanese_era(&folded);
     let s: &str = gregorian.as_deref().unwrap_or(&folded);
     // ISO date-times: keep the date.
@@ -1391,6 +1396,11 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     if country.alpha2 == "TH" && (2443..=2643).contains(&y) {
         y -= 543;
     }
+    written_date(y, m, d)
+}
+
+/// `YYYYMMDD` of a plausible date of birth.
+fn written_date(y: u32, m: u32, d: u32) -> Result<String, String> {
     if !(1900..=2100).contains(&y) {
         return Err("the year is not a plausible year of birth".into());
     }
@@ -1406,6 +1416,38 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// The days since 1970-01-01 of a date written as its midnight in UTC in
+/// milliseconds since then, as HubSpot's older APIs and exports write
+/// date properties (`643680000000` is 1990-05-26): a whole number of days,
+/// which no other number in a date of birth field is by chance.
+fn midnight_in_milliseconds(s: &str) -> Option<i64> {
+    const DAY: i64 = 86_400_000;
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if !(8..=13).contains(&digits.len())
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || digits.starts_with('0')
+    {
+        return None;
+    }
+    let ms: i64 = s.parse().ok()?;
+    (ms % DAY == 0).then_some(ms / DAY)
+}
+
+/// The civil date `days` after 1970-01-01 (Howard Hinnant's algorithm),
+/// as year, month and day; a year before 0 is 0.
+pub(crate) fn civil_from_days(days: i64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year.clamp(0, 9999) as u32, month as u32, day as u32)
 }
 
 /// `preferred`, unless it is no real date and `other` is.

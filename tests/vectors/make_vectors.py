@@ -194,6 +194,10 @@ CASES = [
     ("ge", "x", "US", None),
     ("ge", "non-binary", "US", None),
     # db
+    # A date stored as its midnight in UTC, in milliseconds (HubSpot).
+    ("db", "643680000000", "US", "19900526"),
+    ("db", "-315619200000", "DE", "19600101"),
+    ("db", "643680000001", "US", None),
     ("db", "1990-05-26", "US", "19900526"),
     ("db", "1990/05/26", "US", "19900526"),
     ("db", "1990.05.26", "DE", "19900526"),
