@@ -430,7 +430,7 @@ pub fn build_with(
         let take = if key.multi() { usize::MAX } else { 1 };
         let (mut seen, mut sent) = (0, false);
         let mut dropped: Vec<String> = Vec::new();
-        raws.for_each_text(&mut |raw| {
+        let mut one = |raw: &str| {
             seen += 1;
             if seen > take {
                 return;
@@ -475,7 +475,15 @@ pub fn build_with(
                 }
                 Err(why) => dropped.push(why),
             }
-        });
+        };
+        if matches!(key, UserKey::Em | UserKey::Ph) {
+            raws.for_each_text(&mut |raw| match normalize::list_items(key, raw) {
+                Some(items) => items.for_each(&mut one),
+                None => one(raw),
+            });
+        } else {
+            raws.for_each_text(&mut one);
+        }
         for why in &dropped {
             let of = if seen > 1 {
                 format!(" (one of {seen} values)")
@@ -945,6 +953,34 @@ mod tests {
                 normalize::sha256_hex("b@example.com")
             ])
         );
+    }
+
+    #[test]
+    fn a_field_that_holds_several_values_sends_each() {
+        let mut c = contact();
+        c.emails = vec![
+            "ada@example.com; Ada.Lovelace@Example.com".into(),
+            "\"Lovelace, Ada\" <ada@example.org>".into(),
+        ];
+        c.phones = vec!["(650) 555-1212 / (650) 555-1313".into()];
+        let b = build(&settings(""), &c, &order(), NOW).unwrap();
+        let sent: Value = serde_json::from_str(&b.event.to_json()).unwrap();
+        let hashes = |values: &[&str]| -> Value {
+            values.iter().map(|v| normalize::sha256_hex(v)).collect()
+        };
+        assert_eq!(
+            sent["user_data"]["em"],
+            hashes(&[
+                "ada@example.com",
+                "ada.lovelace@example.com",
+                "ada@example.org"
+            ])
+        );
+        assert_eq!(
+            sent["user_data"]["ph"],
+            hashes(&["16505551212", "16505551313"])
+        );
+        assert!(b.warnings.is_empty(), "{:?}", b.warnings);
     }
 
     #[test]

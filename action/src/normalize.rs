@@ -156,6 +156,33 @@ impl UserKey {
     }
 }
 
+/// The values of a field that holds several, as CRMs export a contact's
+/// addresses or numbers in one column (`a@example.com; b@example.com`,
+/// `650-555-1212 / 650-555-1313`): `None` unless the key takes several
+/// and every part is a whole value by itself (an address with its `@`, a
+/// number of seven digits or more), so that a name's comma
+/// (`"Doe, John" <john@example.com>`) or an area code's slash
+/// (`030/1234567`) never splits one.
+pub fn list_items(key: UserKey, raw: &str) -> Option<impl Iterator<Item = &str>> {
+    let (separators, whole): (&[char], fn(&str) -> bool) = match key {
+        UserKey::Em => (&[',', ';'], |p| p.contains('@')),
+        UserKey::Ph => (&[',', ';', '/'], |p| {
+            p.chars().filter(|c| c.is_numeric()).count() >= 7
+        }),
+        _ => return None,
+    };
+    // Most values hold none: a scan of their bytes spares them the search.
+    let phone = key == UserKey::Ph;
+    if !raw
+        .bytes()
+        .any(|b| b == b',' || b == b';' || (phone && b == b'/'))
+    {
+        return None;
+    }
+    let parts = || raw.split(separators).filter(|p| !is_blank(p));
+    (parts().nth(1).is_some() && parts().all(whole)).then(parts)
+}
+
 /// A value ready to hash, or a hash the platform already had.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Normalized {
@@ -2075,6 +2102,33 @@ mod tests {
                 norm(UserKey::Ph, raw, "US").is_ok(),
                 "{raw} is not in scientific notation"
             );
+        }
+    }
+
+    #[test]
+    fn a_field_is_split_only_where_every_part_is_a_whole_value() {
+        let items = |key, raw| list_items(key, raw).map(Iterator::collect::<Vec<_>>);
+        assert_eq!(
+            items(UserKey::Em, "a@example.com, b@example.com;"),
+            Some(vec!["a@example.com", " b@example.com"])
+        );
+        assert_eq!(
+            items(UserKey::Ph, "+1 650 555 1212; ٠١٠٠ ١٢٣ ٤٥٦٧"),
+            Some(vec!["+1 650 555 1212", " ٠١٠٠ ١٢٣ ٤٥٦٧"])
+        );
+        for (key, raw) in [
+            // A display name's comma, an address alone.
+            (UserKey::Em, "\"Doe, John\" <john@example.com>"),
+            (UserKey::Em, "john@example.com,"),
+            // An area code's slash, a dial string's pause, an extension.
+            (UserKey::Ph, "030/1234567"),
+            (UserKey::Ph, "5551212,,123"),
+            (UserKey::Ph, "650 555 1212, ext. 12"),
+            // Keys that take one value, or whose commas are their own.
+            (UserKey::Fn, "Ada, Augusta"),
+            (UserKey::Ct, "Washington, D.C."),
+        ] {
+            assert_eq!(items(key, raw), None, "{raw}");
         }
     }
 
