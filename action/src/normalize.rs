@@ -1581,8 +1581,10 @@ fn scientific_notation(s: &str) -> bool {
 
 /// `zp`: lowercase without spaces or dashes. When the contact's country is
 /// known to be the US, the first five digits (ZIP+4 drops the +4), with
-/// the leading zeros a spreadsheet took off put back (see `us_zip`); with
-/// no known country, the general rule, never dropped. Digits of any script
+/// the leading zeros a spreadsheet took off put back (see `us_zip`); in a
+/// European country whose codes have no letters, without the country's
+/// letters written before it (`D-10115` is `10115`); with no known
+/// country, the general rule, never dropped. Digits of any script
 /// and full-width forms are read as ASCII (`１００－０００１` is `1000001`).
 pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
     let s = ascii_forms(s);
@@ -1600,10 +1602,68 @@ pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
     if known.is_some_and(|c| c.alpha2 == "US") {
         return us_zip(&z).ok_or_else(|| "a US ZIP code has 5 digits (or ZIP+4)".into());
     }
+    let z = match known.and_then(|c| without_country_prefix(&z, c)) {
+        Some(code) => code.to_string(),
+        None => z,
+    };
     if z.chars().count() < 2 {
         return Err("a postal code has at least two characters".into());
     }
     Ok(z)
+}
+
+/// The letters written before a postal code to name its country, by the
+/// European custom of addressing mail abroad (`D-10115`, `CH-8001`,
+/// `F-75001`: the country's code or its old letters on cars); then the
+/// number of digits of the country's codes, and of the letters after them
+/// (the Netherlands' `1234 AB`). Latvia's `LV-1010` and Lithuania's
+/// `LT-01100` are not here: the letters are part of their codes.
+const POSTAL_PREFIXES: &[(&str, &[&str], &[usize], usize)] = &[
+    ("AT", &["at", "a"], &[4], 0),
+    ("BE", &["be", "b"], &[4], 0),
+    ("BG", &["bg"], &[4], 0),
+    ("CH", &["ch"], &[4], 0),
+    ("CZ", &["cz"], &[5], 0),
+    ("DE", &["de", "d"], &[5], 0),
+    ("DK", &["dk"], &[4], 0),
+    ("ES", &["es", "e"], &[5], 0),
+    ("FI", &["fin", "fi", "sf"], &[5], 0),
+    ("FR", &["fr", "f"], &[5], 0),
+    ("GR", &["gr"], &[5], 0),
+    ("HR", &["hr"], &[5], 0),
+    ("HU", &["hu", "h"], &[4], 0),
+    ("IT", &["it", "i"], &[5], 0),
+    ("LI", &["fl", "li"], &[4], 0),
+    ("LU", &["lu", "l"], &[4], 0),
+    ("NL", &["nl"], &[4], 2),
+    ("NO", &["no", "n"], &[4], 0),
+    ("PL", &["pl"], &[5], 0),
+    ("PT", &["pt", "p"], &[7, 4], 0),
+    ("RO", &["ro"], &[6], 0),
+    ("SE", &["se", "s"], &[5], 0),
+    ("SI", &["slo", "si"], &[4], 0),
+    ("SK", &["sk"], &[5], 0),
+];
+
+/// `code` (lowercase letters and digits) without the letters written
+/// before it to name `country`, when they are there and the rest is a
+/// whole code of that country.
+fn without_country_prefix<'a>(code: &'a str, country: &Country) -> Option<&'a str> {
+    let (_, prefixes, digits, letters) = POSTAL_PREFIXES
+        .iter()
+        .find(|(alpha2, ..)| *alpha2 == country.alpha2)?;
+    let whole = |rest: &str| {
+        let (rest, letters) = (rest.as_bytes(), *letters);
+        digits.iter().any(|&d| {
+            rest.len() == d + letters
+                && rest[..d].iter().all(u8::is_ascii_digit)
+                && rest[d..].iter().all(u8::is_ascii_lowercase)
+        })
+    };
+    prefixes
+        .iter()
+        .filter_map(|prefix| code.strip_prefix(prefix))
+        .find(|rest| whole(rest))
 }
 
 /// The five digits of a US ZIP code (or ZIP+4) written as digits only.

@@ -283,6 +283,15 @@ CASES = [
     ("zp", "100-0001", "JP", "1000001"),
     ("zp", "2000", "AU", "2000"),
     ("zp", "123", "US", None),
+    # The country's letters written before the code, as European mail to
+    # another country has them; Latvia's are part of its codes.
+    ("zp", "D-10115", "DE", "10115"),
+    ("zp", "CH-8001", "CH", "8001"),
+    ("zp", "F-75001", "FR", "75001"),
+    ("zp", "NL-1234 AB", "NL", "1234ab"),
+    ("zp", "P-1000-001", "PT", "1000001"),
+    ("zp", "LV-1010", "LV", "lv1010"),
+    ("zp", "D-10115", None, "d10115"),
     # The leading zeros a spreadsheet took off a US ZIP code.
     ("zp", "2134", "US", "02134"),
     ("zp", "2134-5678", "US", "02134"),
