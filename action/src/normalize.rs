@@ -587,7 +587,7 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
                 None => digits,
             }
         }
-        None => national_to_international(&digits, country)?,
+        None => national_to_international(&digits, country).map_err(|why| vanity(&text, why))?,
     };
     // Mexico's mobile `1` after the country code went with its dialling
     // prefixes in 2019: `+52 1 55 1234 5678` is `52 55 1234 5678`.
@@ -595,12 +595,29 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
         full.remove(2);
     }
     if !(7..=15).contains(&full.len()) {
-        return Err(format!(
-            "{} digits with the country code; a phone number has 7 to 15",
-            full.len()
+        return Err(vanity(
+            &text,
+            format!(
+                "{} digits with the country code; a phone number has 7 to 15",
+                full.len()
+            ),
         ));
     }
     Ok(full)
+}
+
+/// `why` a number was refused, and that its letters were not read as the
+/// digits they stand for on a keypad when it has some after its first
+/// digit (`1-800-FLOWERS`): a business's number, or one to write in digits.
+fn vanity(text: &str, why: String) -> String {
+    let after_digit = text
+        .find(|c: char| c.is_ascii_digit())
+        .map_or("", |at| &text[at..]);
+    if after_digit.bytes().filter(u8::is_ascii_alphabetic).count() >= 3 {
+        format!("{why}; letters are not read as a keypad's digits: write the number in digits")
+    } else {
+        why
+    }
 }
 
 /// Takes out a trunk `0` written after the country code (`+49 030 1234567`
@@ -2149,6 +2166,25 @@ mod tests {
             assert!(r.is_err(), "{key:?} {raw:?} gave {r:?}");
             assert!(!r.unwrap_err().is_empty());
         }
+    }
+
+    #[test]
+    fn a_number_written_with_letters_is_said_to_need_digits() {
+        for (raw, country) in [("1-800-FLOWERS", "US"), ("+1 800 FLOWERS", "GB")] {
+            let why = norm(UserKey::Ph, raw, country).unwrap_err();
+            assert!(why.contains("write the number in digits"), "{raw}: {why}");
+        }
+        // A label around a number is no vanity number, and a number too
+        // short without letters is not said to have any.
+        assert_eq!(
+            norm(UserKey::Ph, "650 555 1212 mobile", "US"),
+            Ok("16505551212".to_string())
+        );
+        assert!(
+            !norm(UserKey::Ph, "Tel: 12", "US")
+                .unwrap_err()
+                .contains("letters")
+        );
     }
 
     #[test]
