@@ -521,7 +521,8 @@ fn ascii_form(c: char) -> char {
 
 /// `ph`: digits with the country calling code, no `+`, no leading zeros.
 ///
-/// A number written with `+`, `00` or the international prefix its
+/// A number written with `+` (before its first digit: `tel:+33…`), `00` or
+/// the international prefix its
 /// country dials (`011` in North America, `010` in Japan)
 /// is international; otherwise the national trunk prefix is removed and the
 /// calling code of `country` put in front. `(0)` after a country code is a
@@ -557,7 +558,11 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
                 .into(),
         );
     }
-    let intl_plus = text.trim_start().starts_with('+');
+    // A `+` before the first digit, after a label or a URI's scheme
+    // (`Tel: +33 …`, `tel:+33…`) or in brackets (`(+33) …`).
+    let intl_plus = text
+        .find(|c: char| c == '+' || c.is_ascii_digit())
+        .is_some_and(|at| text[at..].starts_with('+'));
     let mut digits = String::with_capacity(text.len());
     digits.extend(text.bytes().filter(u8::is_ascii_digit).map(char::from));
     if digits.is_empty() {
