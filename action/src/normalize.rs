@@ -384,12 +384,20 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
     Ok(Normalized::Plain(plain))
 }
 
+/// Words written before an address to name it, lowercase.
+#[rustfmt::skip]
+const EMAIL_LABELS: &[&str] = &[
+    "email", "e-mail", "e mail", "mail", "courriel", "correo", "e-post", "epost", "メール",
+    "邮箱", "이메일", "почта",
+];
+
 /// `em`: trimmed, NFC, lowercase, `local@domain.tld`. Unicode letters
 /// allowed; a local part that starts or ends with a dot or has two dots in
 /// a row is refused, as Meta's libraries refuse it, and so is an address
 /// longer than a mailbox can be (RFC 5321). What mail programs and
-/// exports wrap around an address is removed (`mailto:`, `Name <…>`, a
-/// domain's final dot, a list's `,` or `;`, quotes or brackets), and so
+/// exports wrap around an address is removed (`mailto:`, `Name <…>`,
+/// `… (Name)`, a label such as `Email:`, a domain's final dot, a list's
+/// `,` or `;`, quotes or brackets), and so
 /// are [`invisible`] characters; full-width forms are read as ASCII, as
 /// IDNA maps them in a domain.
 pub fn email(s: &str) -> Result<String, String> {
@@ -409,8 +417,23 @@ pub fn email(s: &str) -> Result<String, String> {
     {
         e = e[open + 1..open + 1 + len].trim().to_string();
     }
+    // `address (Name)`, the older form of it.
+    if e.ends_with(')')
+        && let Some(open) = e.rfind(" (")
+        && e[..open].contains('@')
+    {
+        e.truncate(open);
+    }
     if e.starts_with("mailto:") {
         e.drain(.."mailto:".len());
+    }
+    // A label before the address, as a form or a note writes it
+    // (`Email: john@example.com`).
+    if let Some((label, rest)) = e.split_once(':')
+        && EMAIL_LABELS.contains(&label.trim())
+        && rest.contains('@')
+    {
+        e = rest.trim_start().to_string();
     }
     // What a list or a quotation leaves around an address: `a@b.com,`,
     // `"a@b.com"`, `'a@b.com'`, `(a@b.com)`. None of them can end a domain.

@@ -28,6 +28,11 @@ CASES = [
     ("em", "'john@example.com'", "US", "john@example.com"),
     ("em", "(john@example.com)", "US", "john@example.com"),
     ("em", "o'brien@example.com", "US", "o'brien@example.com"),
+    # The older `address (Name)`, and a label before the address.
+    ("em", "john@example.com (John Doe)", "US", "john@example.com"),
+    ("em", "Email: John@Example.com", "US", "john@example.com"),
+    ("em", "E-Mail:john@example.com", "DE", "john@example.com"),
+    ("em", "a:b@example.com", "US", None),
     # RFC 5321's limits: 64 bytes before @, 254 in all; DNS's: 63 a label.
     ("em", "a" * 64 + "@example.com", "US", "a" * 64 + "@example.com"),
     ("em", "a" * 65 + "@example.com", "US", None),
