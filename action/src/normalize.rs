@@ -545,13 +545,12 @@ fn ascii_form(c: char) -> char {
 /// `ph`: digits with the country calling code, no `+`, no leading zeros.
 ///
 /// A number written with `+` (before its first digit: `tel:+33…`), `00` or
-/// the international prefix its
-/// country dials (`011` in North America, `010` in Japan)
-/// is international; otherwise the national trunk prefix is removed and the
-/// calling code of `country` put in front. `(0)` after a country code is a
-/// trunk marker and is dropped, and so is a `0` there where it can only be
-/// one. Extensions and letters are removed. Digits
-/// of any script and full-width forms are read as ASCII ([`ascii_forms`]).
+/// the international prefix its country dials (`011` in North America,
+/// `010` in Japan) is international; otherwise the national trunk prefix
+/// is removed and the calling code of `country` put in front. `(0)` after
+/// a country code is a trunk marker and is dropped, and so is a `0` there
+/// where it can only be one. Extensions and letters are removed. Digits of
+/// any script and full-width forms are read as ASCII ([`ascii_forms`]).
 pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     let folded = ascii_forms(trim(s));
     let trimmed: &str = &folded;
@@ -737,11 +736,9 @@ fn national_to_international(digits: &str, country: &Country) -> Result<String, 
     // Brazil's long-distance calls name a carrier after the trunk `0`
     // (`0 21 11 91234-5678`, Claro's 21): the number is what follows it.
     if cc == "55"
-        && matches!(digits.len(), 13 | 14)
-        && digits
-            .get(1..3)
-            .is_some_and(|carrier| BRAZILIAN_CARRIERS.contains(&carrier))
         && digits.starts_with('0')
+        && matches!(digits.len(), 13 | 14)
+        && BRAZILIAN_CARRIERS.contains(&&digits[1..3])
     {
         return Ok(prefixed(cc, &digits[3..]));
     }
