@@ -453,21 +453,31 @@ pub fn build_with(
                         }
                         n => Ok(n),
                     })
-                    .map(|n| match n {
-                        Normalized::Plain(p) | Normalized::Hashed(p)
-                            if !key.hashed()
-                                || (key == UserKey::ExternalId && !settings.hash_external_id) =>
-                        {
-                            (UserValue::Plain(p), false)
-                        }
-                        Normalized::Plain(p) => (UserValue::Plain(p), true),
-                        n => (
-                            n.digest()
-                                .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
-                            false,
-                        ),
-                    })
+                    .map(|n| sent_form(key, n, settings))
             };
+            // A field that holds several addresses reads as no address, and
+            // several numbers as none or as one of fourteen digits or more:
+            // only then is it read as a list (`a@example.com; b@…`).
+            let listed = match &value {
+                Err(_) => true,
+                Ok((UserValue::Plain(digits), _)) => key == UserKey::Ph && digits.len() >= 14,
+                Ok(_) => false,
+            };
+            if listed && let Some(items) = normalize::list_items(key, raw) {
+                seen -= 1;
+                for item in items {
+                    seen += 1;
+                    match normalize::normalize(key, item, &locale) {
+                        Ok(n) => {
+                            let (value, to_hash) = sent_form(key, n, settings);
+                            values.push((key, value, to_hash));
+                            sent = true;
+                        }
+                        Err(why) => dropped.push(why),
+                    }
+                }
+                return;
+            }
             match value {
                 Ok((value, to_hash)) => {
                     values.push((key, value, to_hash));
@@ -476,14 +486,7 @@ pub fn build_with(
                 Err(why) => dropped.push(why),
             }
         };
-        if matches!(key, UserKey::Em | UserKey::Ph) {
-            raws.for_each_text(&mut |raw| match normalize::list_items(key, raw) {
-                Some(items) => items.for_each(&mut one),
-                None => one(raw),
-            });
-        } else {
-            raws.for_each_text(&mut one);
-        }
+        raws.for_each_text(&mut one);
         for why in &dropped {
             let of = if seen > 1 {
                 format!(" (one of {seen} values)")
@@ -561,6 +564,26 @@ pub fn build_with(
             event_id: event.event_id,
             warnings,
         })
+    }
+}
+
+/// How a normalised value of `key` is sent: plain (for the keys Meta
+/// wants raw, and an external id the settings send raw), or as its
+/// SHA-256, with whether it is still to be hashed.
+#[inline(always)]
+fn sent_form(key: UserKey, n: Normalized, settings: &Settings) -> (UserValue, bool) {
+    match n {
+        Normalized::Plain(p) | Normalized::Hashed(p)
+            if !key.hashed() || (key == UserKey::ExternalId && !settings.hash_external_id) =>
+        {
+            (UserValue::Plain(p), false)
+        }
+        Normalized::Plain(p) => (UserValue::Plain(p), true),
+        n => (
+            n.digest()
+                .map_or_else(|| UserValue::Plain(n.hash()), UserValue::Sha256),
+            false,
+        ),
     }
 }
 
@@ -981,6 +1004,17 @@ mod tests {
             hashes(&["16505551212", "16505551313"])
         );
         assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+
+        // Two local numbers in one field are as long as one number with its
+        // country code: each is read, and each lacks its area code.
+        c.phones = vec!["555-1212; 555-1313".into()];
+        let b = build(&settings(""), &c, &order(), NOW).unwrap();
+        let sent: Value = serde_json::from_str(&b.event.to_json()).unwrap();
+        assert_eq!(sent["user_data"].get("ph"), None);
+        let dropped = b.warnings.iter().filter(|w| {
+            w.field == "user_data.ph" && w.message.starts_with("dropped (one of 2 values)")
+        });
+        assert_eq!(dropped.count(), 2, "{:?}", b.warnings);
     }
 
     #[test]

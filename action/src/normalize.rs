@@ -171,12 +171,10 @@ pub fn list_items(key: UserKey, raw: &str) -> Option<impl Iterator<Item = &str>>
         }),
         _ => return None,
     };
-    // Most values hold none: a scan of their bytes spares them the search.
-    let phone = key == UserKey::Ph;
-    if !raw
-        .bytes()
-        .any(|b| b == b',' || b == b';' || (phone && b == b'/'))
-    {
+    // Most values hold none: a byte search (memchr) for each spares them
+    // the search by characters.
+    let has = |b: u8| raw.as_bytes().contains(&b);
+    if !(has(b',') || has(b';') || (key == UserKey::Ph && has(b'/'))) {
         return None;
     }
     let parts = || raw.split(separators).filter(|p| !is_blank(p));
@@ -1469,6 +1467,7 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
 }
 
 /// `YYYYMMDD` of a plausible date of birth.
+#[inline]
 fn written_date(y: u32, m: u32, d: u32) -> Result<String, String> {
     if !(1900..=2100).contains(&y) {
         return Err("the year is not a plausible year of birth".into());
