@@ -171,12 +171,6 @@ pub fn list_items(key: UserKey, raw: &str) -> Option<impl Iterator<Item = &str>>
         }),
         _ => return None,
     };
-    // Most values hold none: a byte search (memchr) for each spares them
-    // the search by characters.
-    let has = |b: u8| raw.as_bytes().contains(&b);
-    if !(has(b',') || has(b';') || (key == UserKey::Ph && has(b'/'))) {
-        return None;
-    }
     let parts = || raw.split(separators).filter(|p| !is_blank(p));
     (parts().nth(1).is_some() && parts().all(whole)).then(parts)
 }
@@ -824,13 +818,14 @@ const OLD_TRUNKS: &[(&str, &str, usize)] = &[
 /// Takes out an old trunk prefix written after the country code, as a
 /// national number written the old way is (`+48 022 123 45 67`).
 fn drop_old_trunk_after_code(digits: &mut String) {
-    let old = OLD_TRUNKS.iter().find(|(code, prefix, rest)| {
-        digits.len() == code.len() + prefix.len() + rest
-            && digits.starts_with(code)
-            && digits[code.len()..].starts_with(prefix)
-    });
-    if let Some((code, prefix, _)) = old {
-        digits.replace_range(code.len()..code.len() + prefix.len(), "");
+    let Some(&(code, ..)) = OLD_TRUNKS
+        .iter()
+        .find(|(code, ..)| digits.starts_with(code))
+    else {
+        return;
+    };
+    if let Some(national) = after_old_trunk(&digits[code.len()..], code) {
+        *digits = prefixed(code, national);
     }
 }
 
