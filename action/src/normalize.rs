@@ -1370,7 +1370,8 @@ fn ordinal_day(part: &str) -> &str {
 /// contact in Thailand, in the Buddhist era (`26/05/2533`), and a date
 /// written as its midnight in UTC in milliseconds (`643680000000`). Impossible
 /// dates are refused, and so is a year of two digits (`05/26/90`), which
-/// could be of either century, as Meta's own parameter builder refuses it.
+/// could be of either century, as Meta's own parameter builder refuses it,
+/// and a spreadsheet's date serial (`32999`), whose epoch is not known.
 pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     let folded = match ascii_forms(trim(s)) {
         // Year, month and day marks (`1990年5月26日`, `1990년 5월 26일`)
@@ -1381,6 +1382,19 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     if let Some(days) = midnight_in_milliseconds(&folded) {
         let (y, m, d) = civil_from_days(days);
         return written_date(y, m, d);
+    }
+    // A spreadsheet's date serial (days since 1899-12-30, or since 1904-01-01
+    // in older Mac workbooks: four years apart, so not read): 10000 is
+    // 1927, 73050 is 2099. No date is written as five digits otherwise.
+    if folded.len() == 5
+        && folded
+            .parse::<u32>()
+            .is_ok_and(|serial| (10_000..=73_050).contains(&serial))
+    {
+        return Err(
+            "a spreadsheet wrote this date as its serial number (like 32999): format the column as a date and export it again"
+                .into(),
+        );
     }
     let gregorian = from_japanese_era(&folded);
     let s: &str = gregorian.as_deref().unwrap_or(&folded);
@@ -2204,6 +2218,18 @@ mod tests {
                 .unwrap_err()
                 .contains("letters")
         );
+    }
+
+    #[test]
+    fn a_date_a_spreadsheet_wrote_as_its_serial_number_is_said_so() {
+        for raw in ["32999", "10000", "73050"] {
+            let why = norm(UserKey::Db, raw, "US").unwrap_err();
+            assert!(why.contains("serial number"), "{raw}: {why}");
+        }
+        for raw in ["09999", "73051", "1990"] {
+            let why = norm(UserKey::Db, raw, "US").unwrap_err();
+            assert!(!why.contains("serial number"), "{raw}: {why}");
+        }
     }
 
     #[test]
