@@ -240,19 +240,44 @@ fn standard(name: &str) -> Option<Standard> {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
+    // With the column names of the exports of HubSpot, Salesforce,
+    // Shopify, Mailchimp, Outlook and Google Contacts.
     Some(match n.as_str() {
-        "id" | "contactid" => Standard::Id,
-        "email" | "emails" | "email2" | "secondaryemail" | "additionalemails" => Standard::Email,
-        "phone" | "phones" | "phone2" | "mobile" | "mobilephone" | "secondaryphone"
-        | "additionalphones" => Standard::Phone,
+        "id" | "contactid" | "customerid" | "recordid" => Standard::Id,
+        "email" | "emails" | "email2" | "secondaryemail" | "additionalemails" | "emailaddress"
+        | "email1" | "email2address" | "email3address" | "email1value" | "email2value" => {
+            Standard::Email
+        }
+        "phone"
+        | "phones"
+        | "phone2"
+        | "mobile"
+        | "mobilephone"
+        | "secondaryphone"
+        | "additionalphones"
+        | "phonenumber"
+        | "mobilephonenumber"
+        | "mobilenumber"
+        | "cellphone"
+        | "cell"
+        | "telephone"
+        | "homephone"
+        | "businessphone"
+        | "workphone"
+        | "phone1value"
+        | "phone2value"
+        | "defaultaddressphone" => Standard::Phone,
         "firstname" | "givenname" => Standard::FirstName,
         "lastname" | "surname" | "familyname" => Standard::LastName,
         "gender" | "sex" => Standard::Gender,
         "dateofbirth" | "dob" | "birthday" | "birthdate" => Standard::DateOfBirth,
-        "city" | "town" => Standard::City,
-        "state" | "province" | "region" => Standard::State,
-        "postalcode" | "zip" | "zipcode" | "postcode" => Standard::PostalCode,
-        "country" | "countrycode" => Standard::Country,
+        "city" | "town" | "mailingcity" | "homecity" | "address1city" => Standard::City,
+        "state" | "province" | "region" | "stateregion" | "stateprovince" | "provincecode"
+        | "mailingstate" | "homestate" | "address1region" => Standard::State,
+        "postalcode" | "zip" | "zipcode" | "postcode" | "zippostalcode" | "mailingpostalcode"
+        | "homepostalcode" | "address1postalcode" => Standard::PostalCode,
+        "country" | "countrycode" | "countryregion" | "mailingcountry" | "homecountryregion"
+        | "address1country" => Standard::Country,
         _ => return None,
     })
 }
@@ -1004,6 +1029,39 @@ mod tests {
         assert_eq!(c.postal_code.as_deref(), Some("94025"));
         assert_eq!(c.custom_fields, r#"{"loyalty_tier":"gold"}"#);
         assert_eq!(book.len(), 2);
+    }
+
+    #[test]
+    fn the_columns_of_crms_exports_are_read_as_theirs() {
+        for (header, row) in [
+            // HubSpot.
+            (
+                "Record ID,First Name,Email,Phone Number,Mobile Phone Number,City,State/Region,Postal Code,Country/Region",
+                "c1,Ada,ada@x.com,650 555 1212,650 555 1313,Menlo Park,CA,94025,United States",
+            ),
+            // Outlook.
+            (
+                "Contact ID,First Name,E-mail Address,Business Phone,Mobile Phone,Home City,Home State,Home Postal Code,Home Country/Region",
+                "c1,Ada,ada@x.com,650 555 1212,650 555 1313,Menlo Park,CA,94025,United States",
+            ),
+            // Shopify.
+            (
+                "Customer ID,First Name,Email,Phone,Default Address Phone,City,Province Code,Zip,Country Code",
+                "c1,Ada,ada@x.com,650 555 1212,650 555 1313,Menlo Park,CA,94025,US",
+            ),
+        ] {
+            let f = file(".csv", &format!("{header}\n{row}\n"));
+            let (book, errors) = load(f.path());
+            assert!(errors.is_empty(), "{header}: {errors:?}");
+            let c = book.get("c1").unwrap().unwrap();
+            assert_eq!(c.first_name.as_deref(), Some("Ada"), "{header}");
+            assert_eq!(c.emails, ["ada@x.com"], "{header}");
+            assert_eq!(c.city.as_deref(), Some("Menlo Park"), "{header}");
+            assert_eq!(c.state.as_deref(), Some("CA"), "{header}");
+            assert_eq!(c.postal_code.as_deref(), Some("94025"), "{header}");
+            assert!(c.country.is_some(), "{header}");
+            assert_eq!(c.phones, ["650 555 1212", "650 555 1313"], "{header}");
+        }
     }
 
     #[test]
