@@ -888,7 +888,17 @@ fn from_value(path: &Path, line: usize, v: Value) -> Record {
     };
     let mut contact = empty_contact();
     let mut custom = Map::new();
+    // A CRM's API writes a contact's fields under `properties` (HubSpot:
+    // `{"id": "51", "properties": {"email": …, "firstname": …}}`): they
+    // are read as if they stood beside its id.
+    let mut fields: Vec<(String, Value)> = Vec::with_capacity(obj.len());
     for (key, value) in obj {
+        match value {
+            Value::Object(inner) if key == "properties" => fields.extend(inner),
+            value => fields.push((key, value)),
+        }
+    }
+    for (key, value) in fields {
         if key == "custom_fields" {
             match value {
                 Value::Object(m) => custom.extend(m),
@@ -1029,6 +1039,25 @@ mod tests {
         assert_eq!(c.postal_code.as_deref(), Some("94025"));
         assert_eq!(c.custom_fields, r#"{"loyalty_tier":"gold"}"#);
         assert_eq!(book.len(), 2);
+    }
+
+    #[test]
+    fn a_crms_properties_are_read_as_the_contacts_fields() {
+        let f = file(
+            ".json",
+            r#"[{"id": "51", "properties": {"email": "ada@x.com", "firstname": "Ada", "mobilephone": "650 555 1212", "zip": "94025", "hs_lead_status": "NEW"}, "archived": false}]"#,
+        );
+        let (book, errors) = load(f.path());
+        assert!(errors.is_empty(), "{errors:?}");
+        let c = book.get("51").unwrap().unwrap();
+        assert_eq!(c.emails, ["ada@x.com"]);
+        assert_eq!(c.first_name.as_deref(), Some("Ada"));
+        assert_eq!(c.phones, ["650 555 1212"]);
+        assert_eq!(c.postal_code.as_deref(), Some("94025"));
+        assert_eq!(
+            c.custom_fields,
+            r#"{"archived":false,"hs_lead_status":"NEW"}"#
+        );
     }
 
     #[test]
