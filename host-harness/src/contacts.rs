@@ -878,7 +878,7 @@ fn from_csv_row(path: &Path, columns: &[Column], line: usize, row: &csv::ByteRec
 }
 
 fn from_value(path: &Path, line: usize, v: Value) -> Record {
-    let Value::Object(obj) = v else {
+    let Value::Object(mut obj) = v else {
         return Err(InputError::new(
             path,
             Some(line),
@@ -891,14 +891,15 @@ fn from_value(path: &Path, line: usize, v: Value) -> Record {
     // A CRM's API writes a contact's fields under `properties` (HubSpot:
     // `{"id": "51", "properties": {"email": …, "firstname": …}}`): they
     // are read as if they stood beside its id.
-    let mut fields: Vec<(String, Value)> = Vec::with_capacity(obj.len());
-    for (key, value) in obj {
-        match value {
-            Value::Object(inner) if key == "properties" => fields.extend(inner),
-            value => fields.push((key, value)),
+    let properties = match obj.remove("properties") {
+        Some(Value::Object(inner)) => inner,
+        Some(other) => {
+            obj.insert("properties".into(), other);
+            Map::new()
         }
-    }
-    for (key, value) in fields {
+        None => Map::new(),
+    };
+    for (key, value) in obj.into_iter().chain(properties) {
         if key == "custom_fields" {
             match value {
                 Value::Object(m) => custom.extend(m),
@@ -1045,7 +1046,8 @@ mod tests {
     fn a_crms_properties_are_read_as_the_contacts_fields() {
         let f = file(
             ".json",
-            r#"[{"id": "51", "properties": {"email": "ada@x.com", "firstname": "Ada", "mobilephone": "650 555 1212", "zip": "94025", "hs_lead_status": "NEW"}, "archived": false}]"#,
+            r#"[{"id": "51", "properties": {"email": "ada@x.com", "firstname": "Ada", "mobilephone": "650 555 1212", "zip": "94025", "hs_lead_status": "NEW"}, "archived": false},
+               {"id": "52", "properties": "none"}]"#,
         );
         let (book, errors) = load(f.path());
         assert!(errors.is_empty(), "{errors:?}");
@@ -1058,6 +1060,9 @@ mod tests {
             c.custom_fields,
             r#"{"archived":false,"hs_lead_status":"NEW"}"#
         );
+        // Properties that are no object are a custom field like any other.
+        let c = book.get("52").unwrap().unwrap();
+        assert_eq!(c.custom_fields, r#"{"properties":"none"}"#);
     }
 
     #[test]
