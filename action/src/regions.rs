@@ -617,6 +617,68 @@ static REGION_ALIASES: &[(&str, &str)] = &[
     ("mass", "MA"),
     ("penn", "PA"),
     ("usvirginislands", "VI"),
+    ("washdc", "DC"),
+];
+
+/// The abbreviations of US states and Canadian provinces that style guides
+/// and older postal usage wrote before the two-letter codes (`Fla.`,
+/// `Tex.`, `W. Va.`, `Ont.`, `Que.`, `P.Q.`, `Nfld.`) and names shortened by
+/// their first word (`N. Carolina`, `So. Dakota`), folded. Several are
+/// words or abbreviations elsewhere (`Del.`, `Man.`, `Ind.`), so they are
+/// read only for a contact known to be in the US or Canada.
+static REGION_ABBREVIATIONS: &[(&str, &str)] = &[
+    ("ala", "AL"),
+    ("alas", "AK"),
+    ("ariz", "AZ"),
+    ("ark", "AR"),
+    ("cal", "CA"),
+    ("colo", "CO"),
+    ("conn", "CT"),
+    ("del", "DE"),
+    ("fla", "FL"),
+    ("ill", "IL"),
+    ("ind", "IN"),
+    ("kan", "KS"),
+    ("kans", "KS"),
+    ("mich", "MI"),
+    ("minn", "MN"),
+    ("miss", "MS"),
+    ("mont", "MT"),
+    ("neb", "NE"),
+    ("nebr", "NE"),
+    ("nev", "NV"),
+    ("nmex", "NM"),
+    ("ndak", "ND"),
+    ("sdak", "SD"),
+    ("ncarolina", "NC"),
+    ("nocarolina", "NC"),
+    ("scarolina", "SC"),
+    ("socarolina", "SC"),
+    ("ndakota", "ND"),
+    ("nodakota", "ND"),
+    ("sdakota", "SD"),
+    ("sodakota", "SD"),
+    ("wvirginia", "WV"),
+    ("wva", "WV"),
+    ("okla", "OK"),
+    ("ore", "OR"),
+    ("oreg", "OR"),
+    ("penna", "PA"),
+    ("tenn", "TN"),
+    ("tex", "TX"),
+    ("wash", "WA"),
+    ("wis", "WI"),
+    ("wisc", "WI"),
+    ("wyo", "WY"),
+    ("alta", "AB"),
+    ("man", "MB"),
+    ("nfld", "NL"),
+    ("nf", "NL"),
+    ("nwt", "NT"),
+    ("ont", "ON"),
+    ("que", "QC"),
+    ("pq", "QC"),
+    ("sask", "SK"),
 ];
 
 /// The two-letter code of a US state or Canadian province typed as a code
@@ -638,8 +700,14 @@ pub fn region_code(s: &str, country: Option<&str>) -> Option<&'static str> {
             return Some(code);
         }
     }
+    let abbreviations: &[(&str, &str)] = if country.is_some() {
+        REGION_ABBREVIATIONS
+    } else {
+        &[]
+    };
     REGION_ALIASES
         .iter()
+        .chain(abbreviations)
         .find(|(alias, code)| {
             *alias == folded && tables.iter().any(|t| t.iter().any(|(c, _)| c == code))
         })
@@ -748,5 +816,43 @@ mod tests {
         assert_eq!(region_code("tx", None), Some("TX"));
         assert_eq!(region_code("Bavaria", Some("DE")), None);
         assert_eq!(region_code("Bavaria", None), None);
+    }
+
+    #[test]
+    fn older_abbreviations_are_read_for_a_contact_known_to_be_there() {
+        assert_eq!(region_code("Fla.", Some("US")), Some("FL"));
+        assert_eq!(region_code("W. Va.", Some("US")), Some("WV"));
+        assert_eq!(region_code("N. Carolina", Some("US")), Some("NC"));
+        assert_eq!(region_code("So. Dakota", Some("US")), Some("SD"));
+        assert_eq!(region_code("Ont.", Some("CA")), Some("ON"));
+        assert_eq!(region_code("P.Q.", Some("CA")), Some("QC"));
+        // Another country's abbreviation is not this country's.
+        assert_eq!(region_code("Ont.", Some("US")), None);
+        assert_eq!(region_code("Tex.", Some("CA")), None);
+        // With the country unknown, `Del.` may as well be Delhi.
+        assert_eq!(region_code("Del.", None), None);
+        assert_eq!(region_code("Wash DC", None), Some("DC"));
+    }
+
+    #[test]
+    fn abbreviations_name_real_codes_and_are_no_code_themselves() {
+        for (abbreviation, code) in REGION_ABBREVIATIONS.iter().chain(REGION_ALIASES) {
+            assert!(
+                US_STATES.iter().chain(CA_PROVINCES).any(|(c, _)| c == code),
+                "{abbreviation} names {code}, which is no code"
+            );
+            assert!(
+                !US_STATES
+                    .iter()
+                    .chain(CA_PROVINCES)
+                    .any(|(c, _)| c.eq_ignore_ascii_case(abbreviation)),
+                "{abbreviation} is a code itself"
+            );
+            assert_eq!(
+                &fold(abbreviation),
+                abbreviation,
+                "{abbreviation} is not folded"
+            );
+        }
     }
 }

@@ -279,6 +279,12 @@ CASES = [
     ("st", "Greater London", "GB", "greaterlondon"),
     ("st", "Narnia", "US", None),
     ("st", "Bavaria", "US", None),
+    # Older abbreviations, for a contact known to be in that country only.
+    ("st", "Fla.", "US", "fl"),
+    ("st", "W. Va.", "US", "wv"),
+    ("st", "N. Carolina", "US", "nc"),
+    ("st", "Que.", "CA", "qc"),
+    ("st", "Del.", None, "del"),
     # zp
     ("zp", "94025-1234", "US", "94025"),
     ("zp", "94025", "US", "94025"),
