@@ -1102,7 +1102,10 @@ const MALE_WORDS: &[&str] = &[
     "his",
     "himself",
     "masculine",
-    // French, Spanish, Portuguese, German, Italian, Dutch.
+    // French, Spanish, Portuguese, German, Italian, Dutch. The letter `h`
+    // is how French and Spanish forms mark men (`H`/`F`, `H`/`M`), and no
+    // language's forms mark women with it.
+    "h",
     "homme",
     "masculin",
     "monsieur",
@@ -1281,7 +1284,91 @@ const MONTHS: &[(&str, u32)] = &[
 /// Words a written date may have besides its day, month and year:
 /// `26 de mayo de 1990`, `le 1er mai 1990`, `the 1st of May`, `26 мая
 /// 1990 г.`, `26 พฤษภาคม พ.ศ. 2533`.
-const DATE_FILLERS: [&str; 10] = ["de", "del", "of", "the", "le", "el", "г", "r", "พ", "ศ"];
+const DATE_FILLERS: [&str; 11] = [
+    "de", "del", "of", "the", "le", "el", "г", "r", "พ", "ศ", "feira",
+];
+
+/// The days of the week a spreadsheet's long date format writes before
+/// the date (`Saturday, May 26, 1990`, `Samstag, 26. Mai 1990`, `sábado,
+/// 26 de mayo de 1990`), and JavaScript's dates (`Sat May 26 1990`), in the
+/// languages whose month names are read, each with its number (Monday is
+/// 0). None starts a month's name. Portuguese names the weekdays by
+/// number and `feira` (`segunda-feira`), which is read as a filler.
+const WEEKDAYS: &[(&str, u32)] = &[
+    // English.
+    ("monday", 0),
+    ("tuesday", 1),
+    ("wednesday", 2),
+    ("thursday", 3),
+    ("friday", 4),
+    ("saturday", 5),
+    ("sunday", 6),
+    ("mon", 0),
+    ("tue", 1),
+    ("tues", 1),
+    ("wed", 2),
+    ("thu", 3),
+    ("thur", 3),
+    ("thurs", 3),
+    ("fri", 4),
+    ("sat", 5),
+    ("sun", 6),
+    // German.
+    ("montag", 0),
+    ("dienstag", 1),
+    ("mittwoch", 2),
+    ("donnerstag", 3),
+    ("freitag", 4),
+    ("samstag", 5),
+    ("sonnabend", 5),
+    ("sonntag", 6),
+    // French.
+    ("lundi", 0),
+    ("mardi", 1),
+    ("mercredi", 2),
+    ("jeudi", 3),
+    ("vendredi", 4),
+    ("samedi", 5),
+    ("dimanche", 6),
+    // Spanish.
+    ("lunes", 0),
+    ("martes", 1),
+    ("miércoles", 2),
+    ("miercoles", 2),
+    ("jueves", 3),
+    ("viernes", 4),
+    ("sábado", 5),
+    ("sabado", 5),
+    ("domingo", 6),
+    // Portuguese (`sábado` and `domingo` as in Spanish).
+    ("segunda", 0),
+    ("terça", 1),
+    ("terca", 1),
+    ("quarta", 2),
+    ("quinta", 3),
+    ("sexta", 4),
+    // Italian.
+    ("lunedì", 0),
+    ("martedì", 1),
+    ("mercoledì", 2),
+    ("giovedì", 3),
+    ("venerdì", 4),
+    ("sabato", 5),
+    ("domenica", 6),
+    ("lunedi", 0),
+    ("martedi", 1),
+    ("mercoledi", 2),
+    ("giovedi", 3),
+    ("venerdi", 4),
+    // Dutch.
+    ("maandag", 0),
+    ("dinsdag", 1),
+    ("woensdag", 2),
+    ("donderdag", 3),
+    ("vrijdag", 4),
+    ("zaterdag", 5),
+    ("zondag", 6),
+];
 
 /// Japan's eras, as dates of birth are often written there (和暦): each
 /// one's name, its letter (`H2.5.26`), and the Gregorian year before its
@@ -1340,6 +1427,23 @@ fn from_japanese_era(text: &str) -> Option<String> {
 /// Whether `part` is one of [`DATE_FILLERS`] (`Г` in capitals too).
 fn date_filler(part: &str) -> bool {
     part == "Г" || DATE_FILLERS.iter().any(|f| part.eq_ignore_ascii_case(f))
+}
+
+/// The number of the day of the week `part` names (Monday is 0), if one
+/// of [`WEEKDAYS`].
+fn weekday_named(part: &str) -> Option<u32> {
+    WEEKDAYS
+        .iter()
+        .find(|(name, _)| part.eq_ignore_ascii_case(name))
+        .map(|&(_, day)| day)
+}
+
+/// The day of the week of a real date (Monday is 0), by Sakamoto's method.
+fn weekday_of(y: u32, m: u32, d: u32) -> u32 {
+    const OFFSETS: [u32; 12] = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+    let y = if m < 3 { y - 1 } else { y };
+    let from_sunday = (y + y / 4 - y / 100 + y / 400 + OFFSETS[m as usize - 1] + d) % 7;
+    (from_sunday + 6) % 7
 }
 
 /// A day written with its ordinal ending (`1st`, `26th`, `1er`, `1º`),
@@ -1408,20 +1512,38 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
                 && d.chars().nth(4).is_some_and(|c| !c.is_ascii_digit())
         })
         .unwrap_or(s);
+    // A time after the date (`May 26, 1990 12:00 AM`, JavaScript's `Sat May
+    // 26 1990 00:00:00 GMT+0200 (…)`): the date is what comes before it.
+    // A date written with colons (`12:31:1990`) has nothing before them.
+    let s = match s.find(':') {
+        Some(colon) if s[..colon].ends_with(|c: char| c.is_ascii_digit()) => {
+            let date = s[..colon].trim_end_matches(|c: char| c.is_ascii_digit());
+            if date.trim().is_empty() { s } else { date }
+        }
+        _ => s,
+    };
     // At most three parts are read; a fourth makes it no date.
     let mut parts = [""; 4];
     let mut count = 0;
-    for p in s
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|p| !p.is_empty())
+    let mut weekday = None;
+    for p in s.split(|c: char| !c.is_alphanumeric()) {
+        if p.is_empty() {
+            continue;
+        }
         // Numbers, most parts, are no words: spare them the comparisons.
-        .filter(|p| p.as_bytes()[0].is_ascii_digit() || !date_filler(p))
-        .map(ordinal_day)
-    {
+        if !p.as_bytes()[0].is_ascii_digit() {
+            if date_filler(p) {
+                continue;
+            }
+            if let Some(day) = weekday_named(p) {
+                weekday = Some(day);
+                continue;
+            }
+        }
         if count == parts.len() {
             break;
         }
-        parts[count] = p;
+        parts[count] = ordinal_day(p);
         count += 1;
     }
     let (mut y, m, d) = match &parts[..count] {
@@ -1472,7 +1594,13 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
     if country.alpha2 == "TH" && (2443..=2643).contains(&y) {
         y -= 543;
     }
-    written_date(y, m, d)
+    let date = written_date(y, m, d)?;
+    // A day of the week that is not the date's says one of them is wrong.
+    // (The reason names neither: it is a customer's date of birth.)
+    if weekday.is_some_and(|named| named != weekday_of(y, m, d)) {
+        return Err("the day of the week is not the date's: one of them is wrong".into());
+    }
+    Ok(date)
 }
 
 /// `YYYYMMDD` of a plausible date of birth.

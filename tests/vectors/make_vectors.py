@@ -210,6 +210,13 @@ CASES = [
     # A spreadsheet's date serial: refused, as its epoch is 1900's or 1904's.
     ("db", "32999", "US", None),
     ("db", "1990-05-26", "US", "19900526"),
+    # A spreadsheet's long date format, with its day of the week; a time
+    # after the date, as spreadsheets and JavaScript's dates write one.
+    ("db", "Saturday, May 26, 1990", "US", "19900526"),
+    ("db", "Samstag, 26. Mai 1990", "DE", "19900526"),
+    ("db", "sábado, 26 de maio de 1990", "BR", "19900526"),
+    ("db", "5/26/1990 12:00:00 AM", "US", "19900526"),
+    ("db", "Sat May 26 1990 00:00:00 GMT+0200 (Central European Summer Time)", "DE", "19900526"),
     ("db", "1990/05/26", "US", "19900526"),
     ("db", "1990.05.26", "DE", "19900526"),
     ("db", "19900526", "US", "19900526"),
@@ -525,6 +532,8 @@ SECOND_ROUND = [
     ("ge", "Madame", "FR", "f"),
     ("ge", "Señora", "ES", "f"),
     ("ge", "Herr", "DE", "m"),
+    ("ge", "H", "FR", "m"),
+    ("ge", "W", "DE", "f"),
     ("ge", "Frau", "DE", "f"),
     ("ge", "Signora", "IT", "f"),
     ("ge", "mevrouw", "NL", "f"),
@@ -618,7 +627,10 @@ SECOND_ROUND = [
     ("db", "the 1st of May, 1990", "US", "19900501"),
     ("db", "May 26th 1990", "US", "19900526"),
     ("db", "1990 May 26", "US", "19900526"),
+    #     A day of the week that is not the date's (26 May 1990 was a
+    #     Saturday) says one of them is wrong.
     ("db", "Tuesday 26 May 1990", "GB", None),
+    ("db", "sexta-feira, 28 de maio de 1990", "BR", None),
     #     Japan's eras (和暦), by name or letter, full-width digits too.
     ("db", "平成2年5月26日", "JP", "19900526"),
     ("db", "昭和60年1月1日", "JP", "19850101"),
