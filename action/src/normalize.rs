@@ -545,7 +545,7 @@ fn ascii_form(c: char) -> char {
 /// any script and full-width forms are read as ASCII ([`ascii_forms`]).
 pub fn phone(s: &str, country: &Country) -> Result<String, String> {
     let folded = ascii_forms(trim(s));
-    let trimmed: &str = &folded;
+    let trimmed: &str = without_decimal_zero(&folded);
     // Most numbers are ASCII digits and punctuation: nothing to lowercase.
     let mut text = if trimmed.bytes().any(|b| b.is_ascii_uppercase()) || !trimmed.is_ascii() {
         Cow::Owned(trimmed.to_lowercase())
@@ -567,10 +567,15 @@ pub fn phone(s: &str, country: &Country) -> Result<String, String> {
         text = Cow::Owned(text.replace("(0)", ""));
     }
     if scientific_notation(&text) {
-        return Err(
-            "a spreadsheet wrote this number in scientific notation (like 6.50555E+9), which lost its last digits: format the column as text and export it again"
-                .into(),
-        );
+        match written_out(&text) {
+            Some(number) => text = Cow::Owned(number),
+            None => {
+                return Err(
+                    "a spreadsheet wrote this number in scientific notation (like 6.50555E+9), which lost its last digits: format the column as text and export it again"
+                        .into(),
+                );
+            }
+        }
     }
     // A `+` before the first digit, after a label or a URI's scheme
     // (`Tel: +33 …`, `tel:+33…`) or in brackets (`(+33) …`).
@@ -1757,6 +1762,32 @@ fn scientific_notation(s: &str) -> bool {
         .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The digits of a number in scientific notation (lowercased) that still
+/// has every one of them: as many decimals as its exponent
+/// (`6.505551212e+09` is `6505551212`). `None` when digits were lost (or
+/// it has a fraction).
+fn written_out(s: &str) -> Option<String> {
+    let (mantissa, exponent) = s.trim().split_once('e')?;
+    let exponent: usize = exponent
+        .strip_prefix('+')
+        .unwrap_or(exponent)
+        .parse()
+        .ok()?;
+    let (whole, decimals) = mantissa.split_once(['.', ',']).unwrap_or((mantissa, ""));
+    (decimals.len() == exponent).then(|| [whole, decimals].concat())
+}
+
+/// `s` without the `.0` a data tool writes after a whole number it holds
+/// as a floating-point one (pandas writes a column of numbers with a gap
+/// in it so: `94025.0`, `6505551212.0`), when the rest is all digits. No
+/// phone number or postal code is written so.
+fn without_decimal_zero(s: &str) -> &str {
+    match s.strip_suffix(".0") {
+        Some(whole) if !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) => whole,
+        _ => s,
+    }
+}
+
 /// `zp`: lowercase without spaces or dashes. When the contact's country is
 /// known to be the US, the first five digits (ZIP+4 drops the +4), with
 /// the leading zeros a spreadsheet took off put back (see `us_zip`); in a
@@ -1765,7 +1796,8 @@ fn scientific_notation(s: &str) -> bool {
 /// country, the general rule, never dropped. Digits of any script
 /// and full-width forms are read as ASCII (`１００－０００１` is `1000001`).
 pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
-    let s = ascii_forms(s);
+    let folded = ascii_forms(s);
+    let s = without_decimal_zero(folded.trim());
     let z: String = if s.is_ascii() {
         s.bytes()
             .filter(u8::is_ascii_alphanumeric)
@@ -2362,9 +2394,17 @@ mod tests {
 
     #[test]
     fn a_phone_number_a_spreadsheet_wrote_in_scientific_notation_is_said_so() {
-        for raw in ["6.50555E+9", "1,6505551212E+10", "4.47946E+11", "6E9"] {
+        for raw in ["6.50555E+9", "1,65055512E+10", "4.47946E+11", "6E9"] {
             let why = norm(UserKey::Ph, raw, "US").unwrap_err();
             assert!(why.contains("scientific notation"), "{raw}: {why}");
+        }
+        // With every digit still there, it is read.
+        for raw in ["6.505551212E+09", "1,6505551212e10"] {
+            assert_eq!(
+                norm(UserKey::Ph, raw, "US"),
+                Ok("16505551212".to_string()),
+                "{raw}"
+            );
         }
         for raw in ["+1 650 555 1212 ext 9", "650-555-1212 e"] {
             assert!(

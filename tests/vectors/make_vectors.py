@@ -294,6 +294,13 @@ CASES = [
     ("st", "Del.", None, "del"),
     # zp
     ("zp", "94025-1234", "US", "94025"),
+    # A whole number a data tool held as a floating-point one (pandas
+    # writes a column of numbers with a gap in it so).
+    ("zp", "10115.0", "DE", "10115"),
+    ("zp", "2134.0", "US", "02134"),
+    ("ph", "6505551212.0", "US", "16505551212"),
+    # Scientific notation that kept every digit.
+    ("ph", "6.505551212E+09", "US", "16505551212"),
     ("zp", "94025", "US", "94025"),
     ("zp", "941031234", "US", "94103"),
     ("zp", "01234", "US", "01234"),
