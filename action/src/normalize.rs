@@ -883,6 +883,9 @@ pub fn name(s: &str) -> Result<String, String> {
     Ok(n)
 }
 
+/// Arabic's tatweel, the stroke that stretches a word.
+const TATWEEL: char = '\u{0640}';
+
 /// `ct`: as names: letters of every script with their combining marks,
 /// lowercase (spaces, punctuation and digits removed).
 pub fn city(s: &str) -> Result<String, String> {
@@ -914,7 +917,9 @@ fn letters(s: &str, digits: bool) -> String {
     let mut out = String::with_capacity(lower.len());
     let mut attached = false;
     for c in lower.nfc() {
-        if c.is_alphabetic() || (digits && c.is_numeric()) {
+        // Arabic's tatweel (`ـ`) stretches a word to fill a line: Unicode
+        // counts it a letter, but it spells nothing (`محمـــد` is `محمد`).
+        if (c.is_alphabetic() && c != TATWEEL) || (digits && c.is_numeric()) {
             out.push(c);
             attached = true;
         } else if is_combining_mark(c) {
