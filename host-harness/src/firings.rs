@@ -222,9 +222,24 @@ fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError>
     let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
     let mut prints = Vec::new();
     let mut count = 0;
+    // The line of a first line that opens a JSON array and is a whole one.
+    let mut one_line_array = None;
     while let Some(line) = lines.next_line() {
         let line = line.map_err(|e| cannot_read(path, e))?;
         count += 1;
+        // A JSON array of firings, as an API or `jq` writes a list, is said
+        // to be one once, rather than each of its lines not to be a firing:
+        // one that spreads over lines, or the file's one line. A first line
+        // that is a whole array followed by firings is one bad line.
+        if count == 1
+            && let Ok(text) = line.text
+            && text.trim_start().starts_with('[')
+        {
+            if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+                return Err(json_array(path, line.number));
+            }
+            one_line_array = Some(line.number);
+        }
         // A stretch starts at the first line at or past a cut; a line
         // past more than one starts one stretch.
         if cuts.get(next_cut).is_some_and(|&cut| line.offset >= cut) && line.offset > 0 {
@@ -238,6 +253,9 @@ fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError>
         {
             prints.push(fingerprint(&id));
         }
+    }
+    if let Some(number) = one_line_array.filter(|_| count == 1) {
+        return Err(json_array(path, number));
     }
     prints.sort_unstable();
     let repeated: HashSet<u64> = prints
@@ -273,6 +291,20 @@ fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError>
         first_good,
         stretches,
     })
+}
+
+/// A firings file that is a JSON array, whose array starts on `line`.
+fn json_array(path: &Path, line: usize) -> InputError {
+    InputError::new(
+        path,
+        Some(line),
+        None,
+        format!(
+            "the file is a JSON array; a triggers file has one firing per line (JSON Lines): \
+             write each on a line of its own, as `jq -c '.[]' {} > firings.jsonl` does",
+            path.display()
+        ),
+    )
 }
 
 /// The id of a line as [`parse_line`] reads it, skipping the rest of the
@@ -587,6 +619,31 @@ mod tests {
         .unwrap();
         assert_eq!(r.firing.trigger_type, "order_placed");
         assert_eq!(r.firing.data, "{}");
+    }
+
+    #[test]
+    fn a_json_array_of_firings_is_said_to_be_one_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        let firing = |id: &str| {
+            format!(r#"{{"id":"{id}","type":"t","contact_id":"c","occurred_at":1,"data":{{}}}}"#)
+        };
+        let pretty = format!("\n[\n  {},\n  {}\n]\n", firing("a"), firing("b"));
+        let minified = format!("[{},{}]", firing("a"), firing("b"));
+        for (text, line) in [(pretty, 2), (minified, 1)] {
+            std::fs::write(&path, &text).unwrap();
+            let e = scan(&path, 2).unwrap_err();
+            assert_eq!(e.line, Some(line), "{text}");
+            assert!(e.to_string().contains("JSON array"), "{e}");
+            assert!(e.to_string().contains("one firing per line"), "{e}");
+        }
+        // A first line that is a whole array, before firings, is one bad
+        // line among good ones.
+        std::fs::write(&path, format!("[1]\n{}\n{}\n", firing("a"), firing("b"))).unwrap();
+        assert_eq!(scan(&path, 1).unwrap().lines, 3);
+        let read: Vec<_> = Reader::open(&path).unwrap().collect();
+        assert!(read[0].is_err());
+        assert!(read[1].is_ok() && read[2].is_ok());
     }
 
     #[test]
