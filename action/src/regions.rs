@@ -393,6 +393,20 @@ static COUNTRY_ALIASES: &[(&str, &str)] = &[
     ("thebahamas", "BS"),
     ("gambiathe", "GM"),
     ("thegambia", "GM"),
+    // Abbreviations in Spanish (`EE.UU.`) and Portuguese (`EUA`), and
+    // common short names the generated ones (each language's full name)
+    // leave out.
+    ("eeuu", "US"),
+    ("eua", "US"),
+    ("greatbritainandnorthernireland", "GB"),
+    ("rsa", "ZA"),
+    ("saudi", "SA"),
+    ("السعودية", "SA"),
+    ("ประเทศไทย", "TH"),
+    ("香港", "HK"),
+    ("澳門", "MO"),
+    ("澳门", "MO"),
+    ("臺灣", "TW"),
 ];
 
 /// Folds a typed name for lookup: NFC, lowercase, letters and their
@@ -733,6 +747,13 @@ mod tests {
             ("España", "ES"),
             ("Côte d'Ivoire", "CI"),
             ("south korea", "KR"),
+            ("EE.UU.", "US"),
+            ("E.U.A.", "US"),
+            ("ประเทศไทย", "TH"),
+            ("السعودية", "SA"),
+            ("香港", "HK"),
+            ("澳門", "MO"),
+            ("臺灣", "TW"),
         ] {
             assert_eq!(country_code(typed), Some(code), "{typed}");
         }

@@ -338,6 +338,9 @@ CASES = [
     ("country", "United States", "US", "us"),
     ("country", "USA", "US", "us"),
     ("country", "U.S.A.", "US", "us"),
+    ("country", "EE.UU.", "MX", "us"),
+    ("country", "ประเทศไทย", "TH", "th"),
+    ("country", "香港", "HK", "hk"),
     # A foreign country in the words of the market's language.
     ("country", "Frankreich", "DE", "fr"),
     ("country", "Estados Unidos", "MX", "us"),
