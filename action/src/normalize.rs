@@ -1937,12 +1937,12 @@ pub fn ip_address(s: &str) -> Result<String, String> {
             continue;
         };
         if public(ip) {
-            return Ok(ip.to_string());
+            return Ok(canonical(ip));
         }
         first.get_or_insert(ip);
     }
     first
-        .map(|ip| ip.to_string())
+        .map(canonical)
         .ok_or_else(|| "not an IPv4 or IPv6 address".into())
 }
 
@@ -1957,9 +1957,21 @@ fn written(text: &str, ip: std::net::IpAddr) -> String {
         // is how an IPv4 address is written back: the text is kept rather
         // than formatted again.
         std::net::IpAddr::V4(_) => text.to_string(),
-        // IPv6 has one canonical form (RFC 5952: lowercase, zeros
-        // compressed), which the text may not be in.
-        ip => ip.to_string(),
+        ip => canonical(ip),
+    }
+}
+
+/// `ip` in its one canonical form: IPv6 as RFC 5952 writes it (lowercase,
+/// zeros compressed), and an IPv4 address that a dual-stack server
+/// recorded as IPv6 (`::ffff:203.0.113.7`) as the IPv4 address it is,
+/// which is what the customer's browser showed the Pixel.
+fn canonical(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        v4 => v4.to_string(),
     }
 }
 
@@ -2202,9 +2214,10 @@ mod tests {
             }
         }
         for text in texts {
-            let parsed = text.parse::<std::net::IpAddr>().map(|ip| ip.to_string());
+            let parsed = text.parse::<std::net::IpAddr>().map(canonical);
             assert_eq!(ip_address(&text).ok(), parsed.ok(), "{text}");
         }
+        assert_eq!(ip_address("::ffff:1.2.3.4").as_deref(), Ok("1.2.3.4"));
     }
 
     #[test]
@@ -2213,10 +2226,7 @@ mod tests {
             ("100.64.0.9, 203.0.113.7", "203.0.113.7"),
             ("127.0.0.1,169.254.1.1 , 198.51.100.4", "198.51.100.4"),
             ("fd00::1, fe80::2, ::1, 2001:db8::2", "2001:db8::2"),
-            (
-                "::ffff:10.0.0.1, [::ffff:203.0.113.7]:80",
-                "::ffff:203.0.113.7",
-            ),
+            ("::ffff:10.0.0.1, [::ffff:203.0.113.7]:80", "203.0.113.7"),
             ("For=192.0.2.60;proto=http, for=unknown", "192.0.2.60"),
             ("_hidden, 10.1.2.3:8080, 172.31.0.1", "10.1.2.3"),
         ] {

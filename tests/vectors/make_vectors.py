@@ -372,7 +372,9 @@ CASES = [
     # keys sent raw
     ("client_ip_address", "203.0.113.9", "US", "203.0.113.9"),
     ("client_ip_address", "2001:DB8::1", "US", "2001:db8::1"),
-    ("client_ip_address", "::ffff:192.0.2.1", "US", "::ffff:192.0.2.1"),
+    # An IPv4 address a dual-stack server recorded as IPv6.
+    ("client_ip_address", "::ffff:192.0.2.1", "US", "192.0.2.1"),
+    ("client_ip_address", "::FFFF:C000:0201", "US", "192.0.2.1"),
     ("client_ip_address", " 10.0.0.1 ", "US", "10.0.0.1"),
     ("client_ip_address", "300.1.1.1", "US", None),
     ("client_ip_address", "localhost", "US", None),
