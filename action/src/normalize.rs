@@ -2031,10 +2031,19 @@ pub fn fbc(s: &str) -> Result<String, String> {
     })
 }
 
-/// `fbp`: `fb.{subdomain index}.{creation time ms}.{random number}`.
+/// `fbp`: `fb.{subdomain index}.{creation time ms}.{random number}`, and
+/// the appendix Meta's parameter builder adds to the cookies it writes
+/// (`fb.1.1596403881668.1116446470.Ag`: base64url naming the builder),
+/// which Meta reads.
 pub fn fbp(s: &str) -> Result<String, String> {
     cookie(s, "fbp", |rest| {
-        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())
+        let (random, appendix) = rest.split_once('.').unwrap_or((rest, "A"));
+        !random.is_empty()
+            && random.bytes().all(|b| b.is_ascii_digit())
+            && !appendix.is_empty()
+            && appendix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 
