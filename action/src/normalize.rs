@@ -1913,19 +1913,38 @@ pub fn country(s: &str) -> Result<String, String> {
         .ok_or_else(|| "not a country name or ISO code Meta knows".to_string())
 }
 
-/// `client_ip_address`: a valid IPv4 or IPv6 address. Servers and proxies
-/// record it in forms Meta does not read, which are cut to the address:
-/// with a port (`203.0.113.7:51234`, `[2001:db8::1]:443`), in brackets,
-/// as an `X-Forwarded-For` list (`203.0.113.7, 10.0.0.2`) or a `Forwarded`
-/// header's `for=` (`for="[2001:db8::1]:4711";proto=https`). Of a list,
-/// the first address on the public internet is the customer's (the ones
-/// before it are their own network's, the ones after it proxies'); a list
-/// of private addresses only gives its first.
+/// `client_ip_address`: a valid IPv4 or IPv6 address on the public
+/// internet. Servers and proxies record it in forms Meta does not read,
+/// which are cut to the address: with a port (`203.0.113.7:51234`,
+/// `[2001:db8::1]:443`), in brackets, as an `X-Forwarded-For` list
+/// (`203.0.113.7, 10.0.0.2`) or a `Forwarded` header's `for=`
+/// (`for="[2001:db8::1]:4711";proto=https`). Of a list, the first address
+/// on the public internet is the customer's (the ones before it are their
+/// own network's, the ones after it proxies'). A private, loopback or
+/// link-local address is the platform's network, not the customer's as the
+/// internet sees it: it is dropped, as Meta's parameter builder drops it.
+/// An address Meta's parameter builder wrote, with its appendix
+/// (`203.0.113.7.AQQAAQAA`), is sent as written, as the builder sends it.
 pub fn ip_address(s: &str) -> Result<String, String> {
+    const PRIVATE: &str = "a private network's address (or a loopback or link-local one), not the customer's as the internet sees it: have the platform record the visitor's public address (the first of X-Forwarded-For)";
     if let Some(ip) = plain_ip(s) {
-        return Ok(written(s, ip));
+        return if public(ip) {
+            Ok(written(s, ip))
+        } else {
+            Err(PRIVATE.into())
+        };
     }
-    let mut first = None;
+    if let Some((address, appendix)) = s.rsplit_once('.')
+        && builder_appendix(appendix)
+        && let Some(ip) = plain_ip(address)
+    {
+        return if public(ip) {
+            Ok(format!("{}.{appendix}", canonical(ip)))
+        } else {
+            Err(PRIVATE.into())
+        };
+    }
+    let mut private = false;
     for entry in s.split([',', ';']) {
         let entry = trim(entry);
         let entry = match entry.get(..4) {
@@ -1939,11 +1958,25 @@ pub fn ip_address(s: &str) -> Result<String, String> {
         if public(ip) {
             return Ok(canonical(ip));
         }
-        first.get_or_insert(ip);
+        private = true;
     }
-    first
-        .map(canonical)
-        .ok_or_else(|| "not an IPv4 or IPv6 address".into())
+    Err(if private {
+        PRIVATE
+    } else {
+        "not an IPv4 or IPv6 address"
+    }
+    .into())
+}
+
+/// Whether `part` is the appendix Meta's parameter builder puts after the
+/// values it writes (`Ag`, `AQQAAQAA`): two or eight characters of
+/// base64url, the first a letter, so never an address's last part.
+fn builder_appendix(part: &str) -> bool {
+    matches!(part.len(), 2 | 8)
+        && part.as_bytes()[0].is_ascii_alphabetic()
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn plain_ip(s: &str) -> Option<std::net::IpAddr> {
@@ -2223,10 +2256,31 @@ mod tests {
             }
         }
         for text in texts {
-            let parsed = text.parse::<std::net::IpAddr>().map(canonical);
-            assert_eq!(ip_address(&text).ok(), parsed.ok(), "{text}");
+            let parsed = text
+                .parse::<std::net::IpAddr>()
+                .ok()
+                .filter(|ip| public(*ip));
+            assert_eq!(ip_address(&text).ok(), parsed.map(canonical), "{text}");
         }
         assert_eq!(ip_address("::ffff:1.2.3.4").as_deref(), Ok("1.2.3.4"));
+    }
+
+    #[test]
+    fn an_address_meta_s_parameter_builder_wrote_keeps_its_appendix() {
+        for (written, sent) in [
+            ("8.8.8.8.AQQAAQAA", "8.8.8.8.AQQAAQAA"),
+            ("2001:4860:4860::8888.Ag", "2001:4860:4860::8888.Ag"),
+            (
+                "2001:4860:4860:0::8888.AQQCAQAA",
+                "2001:4860:4860::8888.AQQCAQAA",
+            ),
+        ] {
+            assert_eq!(ip_address(written).as_deref(), Ok(sent), "{written}");
+        }
+        // A fifth number, or a word, is no appendix.
+        for not_one in ["8.8.8.8.8", "8.8.8.8.abc", "8.8.8.8.A", "8.8.8.8.8g"] {
+            assert!(ip_address(not_one).is_err(), "{not_one}");
+        }
     }
 
     #[test]
@@ -2237,9 +2291,20 @@ mod tests {
             ("fd00::1, fe80::2, ::1, 2001:db8::2", "2001:db8::2"),
             ("::ffff:10.0.0.1, [::ffff:203.0.113.7]:80", "203.0.113.7"),
             ("For=192.0.2.60;proto=http, for=unknown", "192.0.2.60"),
-            ("_hidden, 10.1.2.3:8080, 172.31.0.1", "10.1.2.3"),
         ] {
             assert_eq!(ip_address(list).as_deref(), Ok(customer), "{list}");
+        }
+        // Private addresses only: the platform's network, not the
+        // customer's, and the reason says so.
+        for private in [
+            "_hidden, 10.1.2.3:8080, 172.31.0.1",
+            "10.0.0.1",
+            "::1",
+            "[fe80::1]:443",
+            "192.168.1.1.Ag",
+        ] {
+            let why = ip_address(private).unwrap_err();
+            assert!(why.contains("private network"), "{private}: {why}");
         }
         for not_one in [
             "1.2.3.4:",

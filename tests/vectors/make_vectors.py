@@ -375,7 +375,12 @@ CASES = [
     # An IPv4 address a dual-stack server recorded as IPv6.
     ("client_ip_address", "::ffff:192.0.2.1", "US", "192.0.2.1"),
     ("client_ip_address", "::FFFF:C000:0201", "US", "192.0.2.1"),
-    ("client_ip_address", " 10.0.0.1 ", "US", "10.0.0.1"),
+    # A private network's address is not the customer's: dropped, as Meta's
+    # parameter builder drops it.
+    ("client_ip_address", " 10.0.0.1 ", "US", None),
+    ("client_ip_address", "127.0.0.1", "US", None),
+    # As Meta's parameter builder writes it, with its appendix.
+    ("client_ip_address", "8.8.8.8.AQQAAQAA", "US", "8.8.8.8.AQQAAQAA"),
     ("client_ip_address", "300.1.1.1", "US", None),
     ("client_ip_address", "localhost", "US", None),
     # As servers and proxies record it: with a port, in brackets, as a
@@ -386,7 +391,7 @@ CASES = [
     ("client_ip_address", "203.0.113.7, 10.0.0.2, 172.16.0.1", "US", "203.0.113.7"),
     ("client_ip_address", "192.168.1.20, 198.51.100.4", "US", "198.51.100.4"),
     ("client_ip_address", 'for="[2001:db8:cafe::17]:4711";proto=https;by=203.0.113.43', "US", "2001:db8:cafe::17"),
-    ("client_ip_address", "unknown, 10.0.0.2", "US", "10.0.0.2"),
+    ("client_ip_address", "unknown, 10.0.0.2", "US", None),
     ("client_ip_address", "203.0.113.7:99999", "US", None),
     ("client_ip_address", "unknown", "US", None),
     ("client_user_agent", "Mozilla/5.0 (X11; Linux x86_64)", "US", "Mozilla/5.0 (X11; Linux x86_64)"),

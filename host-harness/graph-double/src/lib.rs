@@ -1104,6 +1104,23 @@ fn check_request(
     Ok(())
 }
 
+/// Whether Meta reads `ip` as a client IP address: an IPv4 or IPv6 address,
+/// or one with the appendix Meta's parameter builder puts after the values
+/// it writes (`8.8.8.8.AQQAAQAA`: two or eight characters of base64url).
+fn ip_address(ip: &str) -> bool {
+    let appendix = |part: &str| {
+        matches!(part.len(), 2 | 8)
+            && part.as_bytes()[0].is_ascii_alphabetic()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    ip.parse::<std::net::IpAddr>().is_ok()
+        || ip.rsplit_once('.').is_some_and(|(address, after)| {
+            appendix(after) && address.parse::<std::net::IpAddr>().is_ok()
+        })
+}
+
 fn check_event(i: usize, event: &Json, at: i64) -> Result<(), MetaError> {
     let invalid = |msg: String| MetaError::invalid(format!("(#100) data[{i}]: {msg}"));
     let Some(name) = event
@@ -1204,7 +1221,7 @@ fn check_event(i: usize, event: &Json, at: i64) -> Result<(), MetaError> {
         }
     }
     if let Some(ip) = user_data.get("client_ip_address").and_then(Json::as_str)
-        && ip.parse::<std::net::IpAddr>().is_err()
+        && !ip_address(ip)
     {
         return Err(invalid(
             "user_data.client_ip_address is not a valid IP address".into(),
