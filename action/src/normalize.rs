@@ -2072,13 +2072,13 @@ pub fn fbc(s: &str) -> Result<String, String> {
 /// which Meta reads.
 pub fn fbp(s: &str) -> Result<String, String> {
     cookie(s, "fbp", |rest| {
-        let (random, appendix) = rest.split_once('.').unwrap_or((rest, "A"));
+        let (random, appendix) = match rest.split_once('.') {
+            Some((random, appendix)) => (random, Some(appendix)),
+            None => (rest, None),
+        };
         !random.is_empty()
             && random.bytes().all(|b| b.is_ascii_digit())
-            && !appendix.is_empty()
-            && appendix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && appendix.is_none_or(builder_appendix)
     })
 }
 
