@@ -883,14 +883,14 @@ pub fn name(s: &str) -> Result<String, String> {
     Ok(n)
 }
 
-/// Arabic's tatweel, the stroke that stretches a word.
-const TATWEEL: char = '\u{0640}';
-
 /// `ct`: as names: letters of every script with their combining marks,
 /// lowercase (spaces, punctuation and digits removed).
 pub fn city(s: &str) -> Result<String, String> {
     name(s)
 }
+
+/// Arabic's tatweel, the stroke that stretches a word.
+const TATWEEL: char = '\u{0640}';
 
 /// NFC, lowercased as a whole (Unicode's rules, as JavaScript's
 /// `toLowerCase` and so the Pixel apply them), keeping letters (and digits
@@ -1929,22 +1929,18 @@ pub fn country(s: &str) -> Result<String, String> {
 /// (`203.0.113.7.AQQAAQAA`), is sent as written, as the builder sends it.
 pub fn ip_address(s: &str) -> Result<String, String> {
     const PRIVATE: &str = "a private network's address (or a loopback or link-local one), not the customer's as the internet sees it: have the platform record the visitor's public address (the first of X-Forwarded-For)";
-    if let Some(ip) = plain_ip(s) {
-        return if public(ip) {
-            Ok(written(s, ip))
-        } else {
-            Err(PRIVATE.into())
-        };
-    }
-    if let Some((address, appendix)) = s.rsplit_once('.')
-        && builder_appendix(appendix)
-        && let Some(ip) = plain_ip(address)
-    {
-        return if public(ip) {
-            Ok(format!("{}.{appendix}", canonical(ip)))
-        } else {
-            Err(PRIVATE.into())
-        };
+    let (address, appendix) = match s.rsplit_once('.') {
+        Some((address, appendix)) if builder_appendix(appendix) => (address, Some(appendix)),
+        _ => (s, None),
+    };
+    if let Some(ip) = plain_ip(address) {
+        if !public(ip) {
+            return Err(PRIVATE.into());
+        }
+        return Ok(match appendix {
+            Some(appendix) => format!("{}.{appendix}", canonical(ip)),
+            None => written(s, ip),
+        });
     }
     let mut private = false;
     for entry in s.split([',', ';']) {
