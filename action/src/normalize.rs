@@ -345,7 +345,8 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
     let plain = match key {
         UserKey::Em => email(trimmed),
         UserKey::Ph => phone(trimmed, locale.country),
-        UserKey::Fn | UserKey::Ln => name(trimmed),
+        UserKey::Fn => first_name(trimmed),
+        UserKey::Ln => name(trimmed),
         UserKey::Ge => gender(trimmed),
         UserKey::Db => date_of_birth(trimmed, locale.country),
         UserKey::Ct => city(trimmed),
@@ -881,6 +882,46 @@ pub fn name(s: &str) -> Result<String, String> {
         return Err("no letters".into());
     }
     Ok(n)
+}
+
+/// Titles written before a first name, lowercase, without a final dot:
+/// what a salutation field's value leaves in a first name (`Dr. John`).
+/// None of them is a first name people go by.
+#[rustfmt::skip]
+const NAME_TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "rev", "sir", "herr", "frau", "mme",
+    "mlle", "monsieur", "madame", "mademoiselle", "sr", "sra", "srta", "señor", "señora",
+    "señorita", "senhor", "senhora", "sig", "sig.ra", "dott", "dott.ssa", "dhr", "mevr",
+    "mevrouw",
+];
+
+/// `fn`: as [`name`], without the titles written before it (`Dr. John`,
+/// `Prof. Dr. Anna`, `Sra. María`): Meta matches the name a person goes
+/// by. A title with no name after it is kept as the value it is.
+pub fn first_name(s: &str) -> Result<String, String> {
+    let whole = s;
+    let mut rest = s;
+    // A space found bytewise: most first names are one word, and a
+    // character search costs more than the rest of the name's reading.
+    while let Some(space) = rest.bytes().position(|b| b.is_ascii_whitespace()) {
+        let (word, after) = (&rest[..space], &rest[space..]);
+        let word = word.strip_suffix('.').unwrap_or(word);
+        let title = NAME_TITLES
+            .iter()
+            .any(|t| word.chars().flat_map(char::to_lowercase).eq(t.chars()));
+        let after = after.trim_start();
+        if !title || after.is_empty() {
+            break;
+        }
+        rest = after;
+    }
+    name(rest).or_else(|why| {
+        if rest.len() < whole.len() {
+            name(whole)
+        } else {
+            Err(why)
+        }
+    })
 }
 
 /// `ct`: as names: letters of every script with their combining marks,
@@ -1802,9 +1843,28 @@ fn without_decimal_zero(s: &str) -> &str {
 /// letters written before it (`D-10115` is `10115`); with no known
 /// country, the general rule, never dropped. Digits of any script
 /// and full-width forms are read as ASCII (`１００－０００１` is `1000001`).
+///
+/// A label before the code is removed (`PLZ 10115`, `Zip: 94025`,
+/// `CEP 01310-100`), and in a country whose codes are digits only, the code
+/// is taken from among the words of its place, as a form's "postal code
+/// and city" field or an address's last line holds it (`10115 Berlin`,
+/// `Menlo Park, CA 94025`, `〒100-0001 東京都`): when the value holds one
+/// number of the country's length and otherwise only words.
 pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
     let folded = ascii_forms(s);
-    let s = without_decimal_zero(trim(&folded));
+    let s = without_decimal_zero(without_postal_label(trim(&folded)));
+    let among_words = known
+        // Bytes, not characters: most codes are digits, and a byte of a
+        // character beyond ASCII only costs the search for a number.
+        .filter(|_| s.bytes().any(|b| b.is_ascii_alphabetic() || !b.is_ascii()))
+        .and_then(|c| match postal_format(c)? {
+            (digits, 0) => {
+                let number = lone_number(s)?;
+                (c.alpha2 == "US" || digits.contains(&number.len())).then_some(number)
+            }
+            _ => None,
+        });
+    let s = among_words.as_deref().unwrap_or(s);
     let z: String = if s.is_ascii() {
         s.bytes()
             .filter(u8::is_ascii_alphanumeric)
@@ -1829,48 +1889,128 @@ pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
     Ok(z)
 }
 
+/// Words written before a postal code to name it, lowercase, a longer one
+/// before a shorter one it starts with.
+#[rustfmt::skip]
+const POSTAL_LABELS: &[&str] = &[
+    "zip code", "zipcode", "zip", "postal code", "postalcode", "postcode", "post code",
+    "postnummer", "postnr", "postinumero", "plz", "cep", "c.p.", "cp", "c.a.p.", "cap",
+    "pin code", "pincode", "pin", "code postal", "código postal", "codigo postal",
+    "kod pocztowy", "psč", "irányítószám", "почтовый индекс", "индекс", "邮政编码", "邮编",
+    "郵便番号", "우편번호",
+];
+
+/// `s` without a label before its code (`PLZ 10115`, `Zip: 94025`), when a
+/// space or punctuation follows the label, and digits follow that.
+fn without_postal_label(s: &str) -> &str {
+    // Most codes start with a digit, and no label does.
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        return s;
+    }
+    POSTAL_LABELS
+        .iter()
+        .find_map(|label| {
+            let head = s.get(..label.len())?;
+            let rest = &s[label.len()..];
+            let separated = label.ends_with('.')
+                || rest.starts_with(|c: char| c.is_whitespace() || c.is_ascii_punctuation());
+            let named = head.chars().flat_map(char::to_lowercase).eq(label.chars());
+            (named && separated).then_some(rest)
+        })
+        .map(|rest| rest.trim_start_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|rest| rest.bytes().any(|b| b.is_ascii_digit()))
+        .unwrap_or(s)
+}
+
+/// The digits of the one number among the words of `s`: digits in groups
+/// joined by a single space, dash or dot (`01310-100`, `114 55`), with
+/// no letter against them. `None` when `s` holds no number or more than
+/// one, or a number runs into a word (`10115Berlin`, `Apt 4B`).
+fn lone_number(s: &str) -> Option<String> {
+    let mut digits = String::new();
+    let (mut numbers, mut in_number, mut before) = (0, false, None::<char>);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                if before.is_some_and(char::is_alphanumeric) {
+                    return None;
+                }
+                numbers += 1;
+                in_number = true;
+            }
+            digits.push(c);
+        } else if in_number
+            && matches!(c, ' ' | '-' | '.')
+            && chars.peek().is_some_and(char::is_ascii_digit)
+        {
+            // A joiner inside the number: it goes on.
+        } else if in_number && c.is_alphanumeric() {
+            return None;
+        } else {
+            in_number = false;
+        }
+        before = Some(c);
+    }
+    (numbers == 1).then_some(digits)
+}
+
+/// The number of digits of a country's postal codes and of the letters
+/// after them (the Netherlands' `1234 AB`), where every code has that
+/// shape, in the order of the country codes. The US is here for its five
+/// digits; `us_zip` reads its others.
+#[rustfmt::skip]
+const POSTAL_FORMATS: &[(&str, &[usize], usize)] = &[
+    ("AL", &[4], 0), ("AM", &[4], 0), ("AT", &[4], 0), ("AU", &[4], 0), ("BA", &[5], 0),
+    ("BD", &[4], 0), ("BE", &[4], 0), ("BG", &[4], 0), ("BR", &[8], 0), ("BY", &[6], 0),
+    ("CH", &[4], 0), ("CL", &[7], 0), ("CN", &[6], 0), ("CO", &[6], 0), ("CY", &[4], 0),
+    ("CZ", &[5], 0), ("DE", &[5], 0), ("DK", &[4], 0), ("DZ", &[5], 0), ("EE", &[5], 0),
+    ("EG", &[5], 0), ("ES", &[5], 0), ("FI", &[5], 0), ("FR", &[5], 0), ("GE", &[4], 0),
+    ("GR", &[5], 0), ("HR", &[5], 0), ("HU", &[4], 0), ("ID", &[5], 0), ("IL", &[7], 0),
+    ("IN", &[6], 0), ("IS", &[3], 0), ("IT", &[5], 0), ("JP", &[7], 0), ("KE", &[5], 0),
+    ("KR", &[5], 0), ("LI", &[4], 0), ("LK", &[5], 0), ("LU", &[4], 0), ("MA", &[5], 0),
+    ("ME", &[5], 0), ("MK", &[4], 0), ("MX", &[5], 0), ("MY", &[5], 0), ("NG", &[6], 0),
+    ("NL", &[4], 2), ("NO", &[4], 0), ("NP", &[5], 0), ("NZ", &[4], 0), ("PH", &[4], 0),
+    ("PK", &[5], 0), ("PL", &[5], 0), ("PT", &[7, 4], 0), ("RO", &[6], 0), ("RS", &[5], 0),
+    ("RU", &[6], 0), ("SA", &[5], 0), ("SE", &[5], 0), ("SG", &[6], 0), ("SI", &[4], 0),
+    ("SK", &[5], 0), ("TH", &[5], 0), ("TN", &[4], 0), ("TR", &[5], 0), ("TW", &[3, 5, 6], 0),
+    ("UA", &[5], 0), ("US", &[5], 0), ("VN", &[6, 5], 0), ("ZA", &[4], 0),
+];
+
+/// The shape of `country`'s postal codes, where [`POSTAL_FORMATS`] has it.
+fn postal_format(country: &Country) -> Option<(&'static [usize], usize)> {
+    let at = POSTAL_FORMATS
+        .binary_search_by(|(alpha2, ..)| alpha2.cmp(&country.alpha2))
+        .ok()?;
+    let (_, digits, letters) = POSTAL_FORMATS[at];
+    Some((digits, letters))
+}
+
 /// The letters written before a postal code to name its country, by the
 /// European custom of addressing mail abroad (`D-10115`, `CH-8001`,
-/// `F-75001`: the country's code or its old letters on cars); then the
-/// number of digits of the country's codes, and of the letters after them
-/// (the Netherlands' `1234 AB`). Latvia's `LV-1010` and Lithuania's
-/// `LT-01100` are not here: the letters are part of their codes.
-const POSTAL_PREFIXES: &[(&str, &[&str], &[usize], usize)] = &[
-    ("AT", &["at", "a"], &[4], 0),
-    ("BE", &["be", "b"], &[4], 0),
-    ("BG", &["bg"], &[4], 0),
-    ("CH", &["ch"], &[4], 0),
-    ("CZ", &["cz"], &[5], 0),
-    ("DE", &["de", "d"], &[5], 0),
-    ("DK", &["dk"], &[4], 0),
-    ("ES", &["es", "e"], &[5], 0),
-    ("FI", &["fin", "fi", "sf"], &[5], 0),
-    ("FR", &["fr", "f"], &[5], 0),
-    ("GR", &["gr"], &[5], 0),
-    ("HR", &["hr"], &[5], 0),
-    ("HU", &["hu", "h"], &[4], 0),
-    ("IT", &["it", "i"], &[5], 0),
-    ("LI", &["fl", "li"], &[4], 0),
-    ("LU", &["lu", "l"], &[4], 0),
-    ("NL", &["nl"], &[4], 2),
-    ("NO", &["no", "n"], &[4], 0),
-    ("PL", &["pl"], &[5], 0),
-    ("PT", &["pt", "p"], &[7, 4], 0),
-    ("RO", &["ro"], &[6], 0),
-    ("SE", &["se", "s"], &[5], 0),
-    ("SI", &["slo", "si"], &[4], 0),
-    ("SK", &["sk"], &[5], 0),
+/// `F-75001`: the country's code or its old letters on cars). Latvia's
+/// `LV-1010` and Lithuania's `LT-01100` are not here: the letters are part
+/// of their codes.
+#[rustfmt::skip]
+const POSTAL_PREFIXES: &[(&str, &[&str])] = &[
+    ("AT", &["at", "a"]), ("BE", &["be", "b"]), ("BG", &["bg"]), ("CH", &["ch"]),
+    ("CZ", &["cz"]), ("DE", &["de", "d"]), ("DK", &["dk"]), ("ES", &["es", "e"]),
+    ("FI", &["fin", "fi", "sf"]), ("FR", &["fr", "f"]), ("GR", &["gr"]), ("HR", &["hr"]),
+    ("HU", &["hu", "h"]), ("IT", &["it", "i"]), ("LI", &["fl", "li"]), ("LU", &["lu", "l"]),
+    ("NL", &["nl"]), ("NO", &["no", "n"]), ("PL", &["pl"]), ("PT", &["pt", "p"]),
+    ("RO", &["ro"]), ("SE", &["se", "s"]), ("SI", &["slo", "si"]), ("SK", &["sk"]),
 ];
 
 /// `code` (lowercase letters and digits) without the letters written
 /// before it to name `country`, when they are there and the rest is a
 /// whole code of that country.
 fn without_country_prefix<'a>(code: &'a str, country: &Country) -> Option<&'a str> {
-    let (_, prefixes, digits, letters) = POSTAL_PREFIXES
+    let (_, prefixes) = POSTAL_PREFIXES
         .iter()
-        .find(|(alpha2, ..)| *alpha2 == country.alpha2)?;
+        .find(|(alpha2, _)| *alpha2 == country.alpha2)?;
+    let (digits, letters) = postal_format(country)?;
     let whole = |rest: &str| {
-        let (rest, letters) = (rest.as_bytes(), *letters);
+        let rest = rest.as_bytes();
         digits.iter().any(|&d| {
             rest.len() == d + letters
                 && rest[..d].iter().all(u8::is_ascii_digit)
@@ -2126,6 +2266,23 @@ fn raw_id(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postal_tables_are_searchable_as_written() {
+        // Searched by halves: out of order, a country's format goes unseen.
+        assert!(POSTAL_FORMATS.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        for (alpha2, _) in POSTAL_PREFIXES {
+            let country = regions::by_alpha2(alpha2).expect("a known country");
+            assert!(postal_format(country).is_some(), "{alpha2} has no format");
+        }
+        // The first label a value starts with is removed: a shorter one
+        // first would leave the rest of a longer one (`code` of `zip code`).
+        for (i, long) in POSTAL_LABELS.iter().enumerate() {
+            for short in &POSTAL_LABELS[..i] {
+                assert!(!long.starts_with(short), "`{short}` before `{long}`");
+            }
+        }
+    }
 
     #[test]
     fn no_month_word_hides_another_months() {

@@ -122,6 +122,17 @@ const DIFFERENCES: &[Difference] = &[
         },
     },
     Difference {
+        reason: "a title a salutation left before a first name is removed (`Dr. John` → `john`); the library keeps it, so the hash is never that of the name a person goes by",
+        applies: |c| {
+            c.key == UserKey::Fn
+                && c.meta.is_some_and(|m| {
+                    ["mr", "mrs", "ms", "dr", "prof"]
+                        .iter()
+                        .any(|title| m.strip_prefix(title) == c.ours)
+                })
+        },
+    },
+    Difference {
         reason: "names and cities are letters only: digits are removed (the reference's rule); the library keeps them, and refuses a city that starts with one",
         applies: |c| {
             matches!(c.key, UserKey::Fn | UserKey::Ln | UserKey::Ct)

@@ -194,6 +194,15 @@ CASES = [
     ("fn", "ÉMILIE", "FR", "émilie"),
     ("fn", "Ana 😀", "BR", "ana"),
     ("fn", "123", "US", None),
+    # A salutation left before a first name; a title alone, and a last
+    # name, are kept as written.
+    ("fn", "Dr. John", "US", "john"),
+    ("fn", "Prof. Dr. Anna", "DE", "anna"),
+    ("fn", "Frau Anna", "DE", "anna"),
+    ("fn", "Sra. María", "ES", "maría"),
+    ("fn", "MR JOHN", "GB", "john"),
+    ("fn", "Miss", "GB", "miss"),
+    ("ln", "Herr", "DE", "herr"),
     ("ln", "  ", "US", None),
     # ge
     ("ge", "Female", "US", "f"),
@@ -334,6 +343,24 @@ CASES = [
     ("zp", "0123", "US", None),
     ("zp", "21345", "US", "21345"),
     ("zp", "ABCDE", "US", None),
+    # A label before the code, and the code among the words of its place,
+    # as a "postal code and city" field or an address's last line holds it;
+    # two numbers, or a number run into a word, are not guessed from.
+    ("zp", "PLZ 10115", "DE", "10115"),
+    ("zp", "10115 Berlin", "DE", "10115"),
+    ("zp", "Zip: 94025", "US", "94025"),
+    ("zp", "Menlo Park, CA 94025-1234", "US", "94025"),
+    ("zp", "Boston, MA 2134", "US", "02134"),
+    ("zp", "CEP 01310-100", "BR", "01310100"),
+    ("zp", "São Paulo - SP, 01310-100", "BR", "01310100"),
+    ("zp", "〒100-0001 東京都千代田区", "JP", "1000001"),
+    ("zp", "Sydney NSW 2000", "AU", "2000"),
+    ("zp", "Индекс: 101000", "RU", "101000"),
+    ("zp", "Postcode: SW1A 1AA", "GB", "sw1a1aa"),
+    ("zp", "ZIP 94025", None, "94025"),
+    ("zp", "75001 Paris 1er", "FR", "75001paris1er"),
+    ("zp", "10115Berlin", "DE", "10115berlin"),
+    ("zp", "Apt 4B 94025", "US", None),
     # country
     ("country", "United States", "US", "us"),
     ("country", "USA", "US", "us"),
