@@ -925,9 +925,42 @@ pub fn first_name(s: &str) -> Result<String, String> {
 }
 
 /// `ct`: as names: letters of every script with their combining marks,
-/// lowercase (spaces, punctuation and digits removed).
+/// lowercase (spaces, punctuation and digits removed). The state, province
+/// or country an address's line writes after the city is removed
+/// (`Menlo Park, CA`, `Austin, TX, USA`, `Berlin (Germany)`): Meta matches
+/// the city alone.
 pub fn city(s: &str) -> Result<String, String> {
-    name(s)
+    let mut city = s;
+    while let Some((head, tail)) = head_and_tail(city)
+        && !head.is_empty()
+        && (regions::region_code(tail, None).is_some() || regions::country(tail).is_some())
+    {
+        city = head;
+    }
+    name(city)
+}
+
+/// A value written as two parts, the second naming the place of the first
+/// or the first again (`Menlo Park, CA`, `Germany (DE)`, `US - United
+/// States`): the part before and the part after the last comma, dash
+/// between spaces, or brackets closing the value.
+fn head_and_tail(s: &str) -> Option<(&str, &str)> {
+    // Most values have none of these: one pass over the bytes (`–` starts
+    // with 0xE2) spares them the searches.
+    if !s.bytes().any(|b| matches!(b, b',' | b')' | b'-' | 0xE2)) {
+        return None;
+    }
+    let s = s.trim_end();
+    if let Some(inner) = s.strip_suffix(')')
+        && let Some(open) = inner.rfind('(')
+    {
+        return Some((inner[..open].trim_end(), inner[open + 1..].trim()));
+    }
+    [",", " - ", " – "]
+        .iter()
+        .filter_map(|separator| s.rsplit_once(separator))
+        .max_by_key(|(head, _)| head.len())
+        .map(|(head, tail)| (head.trim_end(), tail.trim()))
 }
 
 /// Arabic's tatweel, the stroke that stretches a word.
@@ -1779,6 +1812,21 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
         }
         Some(_) => {}
     }
+    if let Some((head, tail)) = head_and_tail(s)
+        && !head.is_empty()
+    {
+        // The code and the name together (`California (CA)`, `CA -
+        // California`).
+        if let Some(code) = regions::region_code(head, scope)
+            && regions::region_code(tail, scope) == Some(code)
+        {
+            return Ok(code.to_ascii_lowercase());
+        }
+        // The country after the state (`NY, USA`, `Bavaria, Germany`).
+        if regions::country(tail).is_some() {
+            return state(head, known);
+        }
+    }
     if let Some(country) = known.filter(|c| matches!(c.alpha2, "US" | "CA")) {
         return Err(format!(
             "not a {} of {}",
@@ -2050,9 +2098,33 @@ fn us_zip(digits: &str) -> Option<String> {
 
 /// `country`: ISO 3166-1 alpha-2, lowercase.
 pub fn country(s: &str) -> Result<String, String> {
-    regions::country_code(&ascii_forms(s))
-        .map(str::to_ascii_lowercase)
+    let s = ascii_forms(s);
+    regions::country(&s)
+        .or_else(|| flag(&s))
+        .or_else(|| {
+            // A name and a code of one country together (`Germany (DE)`,
+            // `US - United States`), as a form's list of countries writes it.
+            let (head, tail) = head_and_tail(&s)?;
+            let named = regions::country(head)?;
+            (regions::country(tail)?.alpha2 == named.alpha2).then_some(named)
+        })
+        .map(|c| c.alpha2.to_ascii_lowercase())
         .ok_or_else(|| "not a country name or ISO code Meta knows".to_string())
+}
+
+/// The country of a flag emoji (`🇩🇪`): two regional indicator symbols,
+/// which spell its alpha-2 code.
+fn flag(s: &str) -> Option<&'static Country> {
+    let letter = |c: char| {
+        let offset = u32::from(c).checked_sub(0x1F1E6).filter(|&o| o < 26)?;
+        Some(b'A' + offset as u8)
+    };
+    let mut chars = s.trim().chars();
+    let code = [letter(chars.next()?)?, letter(chars.next()?)?];
+    if chars.next().is_some() {
+        return None;
+    }
+    regions::by_alpha2(std::str::from_utf8(&code).ok()?)
 }
 
 /// `client_ip_address`: a valid IPv4 or IPv6 address on the public

@@ -268,6 +268,16 @@ CASES = [
     ("ct", "München", "DE", "münchen"),
     ("ct", "Zürich", "CH", "zürich"),
     ("ct", "東京", "JP", "東京"),
+    # The state or country an address's line writes after the city; a
+    # part that names no state or country is the city's own.
+    ("ct", "Menlo Park, CA", "US", "menlopark"),
+    ("ct", "Menlo Park, CA 94025", "US", "menlopark"),
+    ("ct", "Austin, TX, USA", "US", "austin"),
+    ("ct", "Washington, D.C.", "US", "washington"),
+    ("ct", "Berlin (Germany)", "DE", "berlin"),
+    ("ct", "Paris - France", "FR", "paris"),
+    ("ct", "Frankfurt (Oder)", "DE", "frankfurtoder"),
+    ("ct", "Rio de Janeiro, RJ", "BR", "riodejaneirorj"),
     ("ct", "Москва", "RU", "москва"),
     ("ct", "Paris 75001", "FR", "paris"),
     ("ct", "Dún Laoghaire", "IE", "dúnlaoghaire"),
@@ -304,6 +314,12 @@ CASES = [
     ("st", "N. Carolina", "US", "nc"),
     ("st", "Que.", "CA", "qc"),
     ("st", "Del.", None, "del"),
+    # A state's code and name together, or its country after it.
+    ("st", "California (CA)", "US", "ca"),
+    ("st", "CA - California", "US", "ca"),
+    ("st", "NY, USA", None, "ny"),
+    ("st", "Ontario, Canada", "CA", "on"),
+    ("st", "Bavaria, Germany", "DE", "bavaria"),
     # zp
     ("zp", "94025-1234", "US", "94025"),
     # A whole number a data tool held as a floating-point one (pandas
@@ -368,6 +384,16 @@ CASES = [
     ("country", "EE.UU.", "MX", "us"),
     ("country", "ประเทศไทย", "TH", "th"),
     ("country", "香港", "HK", "hk"),
+    # A country's name and code together, as a form's list writes them,
+    # its flag, and the Factbook's and ISO's inverted names.
+    ("country", "Germany (DE)", "DE", "de"),
+    ("country", "US - United States", "US", "us"),
+    ("country", "United States of America (USA)", None, "us"),
+    ("country", "Germany (FR)", None, None),
+    ("country", "🇩🇪", None, "de"),
+    ("country", "Korea, South", "KR", "kr"),
+    ("country", "Congo, Democratic Republic of the", "CD", "cd"),
+    ("country", "Hong Kong (China)", "HK", "hk"),
     # A foreign country in the words of the market's language.
     ("country", "Frankreich", "DE", "fr"),
     ("country", "Estados Unidos", "MX", "us"),
