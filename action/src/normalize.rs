@@ -1897,7 +1897,9 @@ fn without_decimal_zero(s: &str) -> &str {
 /// is taken from among the words of its place, as a form's "postal code
 /// and city" field or an address's last line holds it (`10115 Berlin`,
 /// `Menlo Park, CA 94025`, `〒100-0001 東京都`): when the value holds one
-/// number of the country's length and otherwise only words.
+/// number of the country's length and otherwise only words. So are the
+/// UK's, Canada's and the Netherlands' codes, by their pattern of letters
+/// and digits (`London SW1A 1AA`, `1012 AB Amsterdam`).
 pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
     let folded = ascii_forms(s);
     let s = without_decimal_zero(without_postal_label(trim(&folded)));
@@ -1927,6 +1929,14 @@ pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
     if known.is_some_and(|c| c.alpha2 == "US") {
         return us_zip(&z).ok_or_else(|| "a US ZIP code has 5 digits (or ZIP+4)".into());
     }
+    // The UK's, Canada's and the Netherlands' codes among words
+    // (`London SW1A 1AA`, `Toronto ON M5V 3L9`, `1012 AB Amsterdam`).
+    let z = match known.filter(|c| matches!(c.alpha2, "GB" | "CA" | "NL")) {
+        Some(c) if !lettered_code(z.as_bytes(), c.alpha2) => {
+            lettered_among_words(s, c.alpha2).unwrap_or(z)
+        }
+        _ => z,
+    };
     let z = match known.and_then(|c| without_country_prefix(&z, c)) {
         Some(code) => code.to_string(),
         None => z,
@@ -2001,6 +2011,62 @@ fn lone_number(s: &str) -> Option<String> {
         before = Some(c);
     }
     (numbers == 1).then_some(digits)
+}
+
+/// Whether `code` (lowercase letters and digits) has the shape of a postal
+/// code of the UK (`sw1a1aa`: an outward code `A9`, `A99`, `A9A`, `AA9`,
+/// `AA99` or `AA9A`, then `9AA`), Canada (`k1a0b1`) or the Netherlands
+/// (`1012ab`), whose codes mix letters and digits in a fixed pattern.
+fn lettered_code(code: &[u8], alpha2: &str) -> bool {
+    let l = |b: u8| b.is_ascii_lowercase();
+    let d = |b: u8| b.is_ascii_digit();
+    match (alpha2, code) {
+        ("CA", &[a, b, c, e, f, g]) => l(a) && d(b) && l(c) && d(e) && l(f) && d(g),
+        ("NL", &[a, b, c, e, f, g]) => d(a) && d(b) && d(c) && d(e) && l(f) && l(g),
+        ("GB", _) if (5..=7).contains(&code.len()) => {
+            let (outward, inward) = code.split_at(code.len() - 3);
+            let inward = d(inward[0]) && l(inward[1]) && l(inward[2]);
+            let outward = match *outward {
+                [a, b] => l(a) && d(b),
+                [a, b, c] => l(a) && ((d(b) && (d(c) || l(c))) || (l(b) && d(c))),
+                [a, b, c, e] => l(a) && l(b) && d(c) && (d(e) || l(e)),
+                _ => false,
+            };
+            inward && outward
+        }
+        _ => false,
+    }
+}
+
+/// The one postal code of the UK, Canada or the Netherlands (see
+/// [`lettered_code`]) among the words of `s`, in one word or two
+/// (`London SW1A 1AA`), lowercase; `None` when there is none, or more
+/// than one, or another word has digits.
+fn lettered_among_words(s: &str, alpha2: &str) -> Option<String> {
+    let words: Vec<String> = s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let mut found = None;
+    for start in 0..words.len() {
+        for end in start + 1..(start + 3).min(words.len() + 1) {
+            let code = words[start..end].concat();
+            if lettered_code(code.as_bytes(), alpha2) {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some((start..end, code));
+            }
+        }
+    }
+    let (at, code) = found?;
+    let others_are_words = words
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !at.contains(i))
+        .all(|(_, w)| !w.bytes().any(|b| b.is_ascii_digit()));
+    others_are_words.then_some(code)
 }
 
 /// The number of digits of a country's postal codes and of the letters
