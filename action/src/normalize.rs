@@ -393,7 +393,49 @@ const EMAIL_LABELS: &[&str] = &[
 /// `,` or `;`, quotes or brackets), and so
 /// are [`invisible`] characters; full-width forms are read as ASCII, as
 /// IDNA maps them in a domain.
+///
+/// An address refused as written is read again without the spaces typed
+/// beside its `@` or a dot (`john @gmail.com`, `gmail. com`, as a phone's
+/// keyboard leaves them) and without a `mailto:` link's query
+/// (`?subject=…`). A space anywhere else is no typing slip one can undo
+/// (`john doe@…` could be `john.doe` or `john_doe`): still refused.
 pub fn email(s: &str) -> Result<String, String> {
+    email_as_written(s).or_else(|why| match mended_email(s) {
+        Some(mended) => email_as_written(&mended).map_err(|_| why),
+        None => Err(why),
+    })
+}
+
+/// `s` without the whitespace beside an `@` or a dot and, in a `mailto:`
+/// link, without its query; `None` when there is neither.
+fn mended_email(s: &str) -> Option<String> {
+    let written = trim(s);
+    let link = written
+        .get(..7)
+        .is_some_and(|head| head.eq_ignore_ascii_case("mailto:"));
+    let address = match written.find('?') {
+        Some(query) if link => &written[..query],
+        _ => written,
+    };
+    let mut mended = String::with_capacity(address.len());
+    let mut rest = address;
+    // Each run of whitespace goes when the character before it or after
+    // it is `@` or a dot.
+    while let Some(start) = rest.find(char::is_whitespace) {
+        let (before, run) = rest.split_at(start);
+        let end = run.find(|c: char| !c.is_whitespace()).unwrap_or(run.len());
+        let mark = |c: Option<char>| matches!(c, Some('@' | '.'));
+        mended.push_str(before);
+        if !mark(before.chars().next_back()) && !mark(run[end..].chars().next()) {
+            mended.push_str(&run[..end]);
+        }
+        rest = &run[end..];
+    }
+    mended.push_str(rest);
+    (mended != written).then_some(mended)
+}
+
+fn email_as_written(s: &str) -> Result<String, String> {
     let mut e = if s.is_ascii() {
         trim(s).to_ascii_lowercase()
     } else {

@@ -122,6 +122,15 @@ const DIFFERENCES: &[Difference] = &[
         },
     },
     Difference {
+        reason: "a space typed beside an email address's `@` or a dot is removed (`test @example.com`); the library drops the address",
+        applies: |c| {
+            c.key == UserKey::Em
+                && c.meta.is_none()
+                && c.ours
+                    .is_some_and(|o| c.input.split_whitespace().collect::<String>() == o)
+        },
+    },
+    Difference {
         reason: "the state or country an address's line writes after a city is removed (`New York, NY` → `newyork`); the library keeps it, so the hash is never that of the city alone",
         applies: |c| {
             c.key == UserKey::Ct

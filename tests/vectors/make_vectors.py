@@ -33,6 +33,11 @@ CASES = [
     ("em", "Email: John@Example.com", "US", "john@example.com"),
     ("em", "E-Mail:john@example.com", "DE", "john@example.com"),
     ("em", "a:b@example.com", "US", None),
+    # Spaces a keyboard left beside `@` or a dot, and a mailto link's
+    # query; a space elsewhere is refused (below).
+    ("em", "john @gmail.com", "US", "john@gmail.com"),
+    ("em", "john@gmail. com", "US", "john@gmail.com"),
+    ("em", "mailto:john@example.com?subject=Hello", "US", "john@example.com"),
     # RFC 5321's limits: 64 bytes before @, 254 in all; DNS's: 63 a label.
     ("em", "a" * 64 + "@example.com", "US", "a" * 64 + "@example.com"),
     ("em", "a" * 65 + "@example.com", "US", None),
