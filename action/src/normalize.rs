@@ -419,12 +419,12 @@ fn mended_email(s: &str) -> Option<String> {
     };
     let mut mended = String::with_capacity(address.len());
     let mut rest = address;
+    let mark = |c: Option<char>| matches!(c, Some('@' | '.'));
     // Each run of whitespace goes when the character before it or after
     // it is `@` or a dot.
     while let Some(start) = rest.find(char::is_whitespace) {
         let (before, run) = rest.split_at(start);
         let end = run.find(|c: char| !c.is_whitespace()).unwrap_or(run.len());
-        let mark = |c: Option<char>| matches!(c, Some('@' | '.'));
         mended.push_str(before);
         if !mark(before.chars().next_back()) && !mark(run[end..].chars().next()) {
             mended.push_str(&run[..end]);
@@ -926,6 +926,12 @@ pub fn name(s: &str) -> Result<String, String> {
     Ok(n)
 }
 
+/// Whether `word`, lowercased, is `lower` (a title's or a label's
+/// lowercase spelling), without allocating.
+fn reads_as(word: &str, lower: &str) -> bool {
+    word.chars().flat_map(char::to_lowercase).eq(lower.chars())
+}
+
 /// Titles written before a first name, lowercase, without a final dot:
 /// what a salutation field's value leaves in a first name (`Dr. John`).
 /// None of them is a first name people go by.
@@ -941,16 +947,13 @@ const NAME_TITLES: &[&str] = &[
 /// `Prof. Dr. Anna`, `Sra. María`): Meta matches the name a person goes
 /// by. A title with no name after it is kept as the value it is.
 pub fn first_name(s: &str) -> Result<String, String> {
-    let whole = s;
     let mut rest = s;
     // A space found bytewise: most first names are one word, and a
     // character search costs more than the rest of the name's reading.
     while let Some(space) = rest.bytes().position(|b| b.is_ascii_whitespace()) {
         let (word, after) = (&rest[..space], &rest[space..]);
         let word = word.strip_suffix('.').unwrap_or(word);
-        let title = NAME_TITLES
-            .iter()
-            .any(|t| word.chars().flat_map(char::to_lowercase).eq(t.chars()));
+        let title = NAME_TITLES.iter().any(|title| reads_as(word, title));
         let after = after.trim_start();
         if !title || after.is_empty() {
             break;
@@ -958,8 +961,8 @@ pub fn first_name(s: &str) -> Result<String, String> {
         rest = after;
     }
     name(rest).or_else(|why| {
-        if rest.len() < whole.len() {
-            name(whole)
+        if rest.len() < s.len() {
+            name(s)
         } else {
             Err(why)
         }
@@ -2014,8 +2017,7 @@ fn without_postal_label(s: &str) -> &str {
             let rest = &s[label.len()..];
             let separated = label.ends_with('.')
                 || rest.starts_with(|c: char| c.is_whitespace() || c.is_ascii_punctuation());
-            let named = head.chars().flat_map(char::to_lowercase).eq(label.chars());
-            (named && separated).then_some(rest)
+            (reads_as(head, label) && separated).then_some(rest)
         })
         .map(|rest| rest.trim_start_matches(|c: char| !c.is_alphanumeric()))
         .filter(|rest| rest.bytes().any(|b| b.is_ascii_digit()))
