@@ -972,27 +972,132 @@ pub fn first_name(s: &str) -> Result<String, String> {
 /// `ct`: as names: letters of every script with their combining marks,
 /// lowercase (spaces, punctuation and digits removed). The state, province
 /// or country an address's line writes after the city is removed
-/// (`Menlo Park, CA`, `Austin, TX, USA`, `Berlin (Germany)`): Meta matches
-/// the city alone.
+/// (`Menlo Park, CA`, `Austin, TX, USA`, `Berlin (Germany)`, `São
+/// Paulo/SP`, `Sydney NSW 2000`): Meta matches the city alone.
 pub fn city(s: &str) -> Result<String, String> {
     let mut city = s;
-    while let Some((head, tail)) = head_and_tail(city)
-        && !head.is_empty()
-        && (regions::region_code(tail, None).is_some() || regions::country(tail).is_some())
-    {
+    while let Some(head) = without_place_after(city).or_else(|| without_district(city)) {
         city = head;
     }
     name(city)
 }
 
+/// A city without the last of the words an address writes after it to
+/// name its district or its mail service: Paris's, Lyon's and Marseille's
+/// arrondissements (`Paris 16e`, `Paris XVIe`, `Lyon 3e arrondissement`),
+/// Budapest's districts (`Budapest XI.`, `Budapest XI. kerület`), and
+/// France's Cedex (`Paris Cedex 08`). Meta's city is the city's name alone.
+fn without_district(s: &str) -> Option<&str> {
+    let s = s.trim_end();
+    let space = s.bytes().rposition(|b| b == b' ')?;
+    let head = s[..space].trim_end();
+    (!head.is_empty() && district_word(&s[space + 1..])).then_some(head)
+}
+
+/// Whether `word` names a district or a mail service after a city: a
+/// number, maybe with the ordinal's ending (`16`, `16e`, `1er`, `10.`), a
+/// Roman one from I to XXXIX in capitals with its ending or two letters at
+/// least (`XVIe`, `XI.`, `XI`), or the words `arrondissement`, `kerület`
+/// and `Cedex`.
+fn district_word(word: &str) -> bool {
+    const WORDS: [&str; 7] = [
+        "cedex",
+        "arrondissement",
+        "arr.",
+        "arrdt",
+        "kerület",
+        "ker.",
+        "ker",
+    ];
+    const ENDINGS: [&str; 8] = ["", ".", "e", "er", "re", "ère", "ème", "eme"];
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 {
+        return ENDINGS.contains(&&word[digits..]);
+    }
+    let numerals = word.bytes().take_while(|b| b"IVX".contains(b)).count();
+    if numerals > 0 {
+        let ending = &word[numerals..];
+        return roman_up_to_39(&word[..numerals])
+            && ENDINGS.contains(&ending)
+            && (numerals >= 2 || !ending.is_empty());
+    }
+    // Only these words' letters are searched: most last words start with
+    // another letter and are done at it.
+    matches!(word.as_bytes()[0] | 0x20, b'a' | b'c' | b'k')
+        && WORDS.iter().any(|known| {
+            word.eq_ignore_ascii_case(known) || (known.len() == 8 && word == "KERÜLET")
+        })
+}
+
+/// Whether `s` is a Roman numeral from I to XXXIX, written as numerals are
+/// (`XIV`, not `XIIII` nor `IL`).
+fn roman_up_to_39(s: &str) -> bool {
+    let units = s.trim_start_matches('X');
+    s.len() - units.len() <= 3
+        && matches!(
+            units,
+            "" | "I" | "II" | "III" | "IV" | "V" | "VI" | "VII" | "VIII" | "IX"
+        )
+        && !s.is_empty()
+}
+
+/// A city without the state, province or country its address's line
+/// writes after it: after a comma, a dash, a slash or in brackets
+/// (`Menlo Park, CA`, `São Paulo/SP`, `Berlin (Germany)`), or a state's
+/// postal code in capitals after a space, a postal code maybe after it
+/// (`Austin TX`, `Sydney NSW 2000`). `None` when nothing is after it.
+fn without_place_after(s: &str) -> Option<&str> {
+    if let Some((head, tail)) = head_and_tail(s)
+        && !head.is_empty()
+        && (regions::region_code(tail, None).is_some()
+            || regions::country(tail).is_some()
+            || regions::state_after_city(without_number_after(tail)))
+    {
+        return Some(head);
+    }
+    let (head, code) = capital_code_after(s)?;
+    regions::state_after_city(code).then_some(head)
+}
+
+/// `s` without the postal code written after it (`NSW 2000` → `NSW`).
+fn without_number_after(s: &str) -> &str {
+    s.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == '-')
+}
+
+/// The words before the last one, and the last one, when that is two or
+/// three capital letters as a state's postal code is written, a postal
+/// code maybe after it (`Austin TX` → (`Austin`, `TX`), `Sydney NSW 2000`
+/// → (`Sydney`, `NSW`)). Written in capitals after a space, such a word is
+/// a code, not a part of the place's name.
+fn capital_code_after(s: &str) -> Option<(&str, &str)> {
+    let s = without_number_after(s);
+    let bytes = s.as_bytes();
+    // Read from the end by bytes: most cities end in a small letter, and
+    // are done at the first.
+    let capitals = bytes
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_uppercase())
+        .count();
+    if !(2..=3).contains(&capitals) || bytes.len() == capitals {
+        return None;
+    }
+    let (head, word) = s.split_at(bytes.len() - capitals);
+    let head = head.strip_suffix(' ')?.trim_end();
+    (!head.is_empty()).then_some((head, word))
+}
+
 /// A value written as two parts, the second naming the place of the first
 /// or the first again (`Menlo Park, CA`, `Germany (DE)`, `US - United
-/// States`): the part before and the part after the last comma, dash
-/// between spaces, or brackets closing the value.
+/// States`, `São Paulo/SP`): the part before and the part after the last
+/// comma, dash between spaces, slash, or brackets closing the value.
 fn head_and_tail(s: &str) -> Option<(&str, &str)> {
     // Most values have none of these: one pass over the bytes (`–` starts
     // with 0xE2) spares them the searches.
-    if !s.bytes().any(|b| matches!(b, b',' | b')' | b'-' | 0xE2)) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b',' | b')' | b'-' | b'/' | 0xE2))
+    {
         return None;
     }
     let s = s.trim_end();
@@ -1001,7 +1106,7 @@ fn head_and_tail(s: &str) -> Option<(&str, &str)> {
     {
         return Some((inner[..open].trim_end(), inner[open + 1..].trim()));
     }
-    [",", " - ", " – "]
+    [",", " - ", " – ", "/"]
         .iter()
         .filter_map(|separator| s.rsplit_once(separator))
         .max_by_key(|(head, _)| head.len())
@@ -1829,7 +1934,10 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 /// digits only, never truncated. `known` is the contact's own country:
 /// when it is the US or Canada the value must name one of theirs; when it
 /// is unknown, a value naming a US state or Canadian province is still
-/// coded, and any other is kept by the general rule, never dropped.
+/// coded, and any other is kept by the general rule, never dropped. A
+/// city or country written beside a US state or Canadian province, as an
+/// address's line writes them, is left out (`Paris, Texas`, `Austin TX`,
+/// `NY, USA`).
 pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
     let folded = ascii_forms(s);
     let mut s: &str = &folded;
@@ -1867,10 +1975,25 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
         {
             return Ok(code.to_ascii_lowercase());
         }
+        // The city before the state (`Paris, Texas`, `Kansas City, MO`),
+        // as an address's line writes them. Where the contact's country is
+        // unknown, a tail that names a country too (`Tbilisi, Georgia`) is
+        // read as the country.
+        if let Some(code) = regions::region_code(tail, scope)
+            && (scope.is_some() || regions::country(tail).is_none())
+        {
+            return Ok(code.to_ascii_lowercase());
+        }
         // The country after the state (`NY, USA`, `Bavaria, Germany`).
         if regions::country(tail).is_some() {
             return state(head, known);
         }
+    }
+    // The city before the state's code in capitals (`Austin TX`).
+    if let Some((_, word)) = capital_code_after(s)
+        && let Some(code) = regions::region_code(word, scope)
+    {
+        return Ok(code.to_ascii_lowercase());
     }
     if let Some(country) = known.filter(|c| matches!(c.alpha2, "US" | "CA")) {
         return Err(format!(
@@ -2448,6 +2571,18 @@ fn raw_id(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_district_s_roman_numeral_is_read_only_as_numerals_are_written() {
+        let units = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"];
+        for n in 1..=39 {
+            let numeral = format!("{}{}", "X".repeat(n / 10), units[n % 10]);
+            assert!(roman_up_to_39(&numeral), "{numeral} ({n})");
+        }
+        for not_one in ["", "IIII", "VV", "IL", "XL", "XXXX", "IIX", "VX", "XIIII"] {
+            assert!(!roman_up_to_39(not_one), "{not_one}");
+        }
+    }
 
     #[test]
     fn postal_tables_are_searchable_as_written() {

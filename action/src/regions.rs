@@ -632,6 +632,29 @@ static CA_PROVINCES: &[(&str, &str)] = &[
     ("YT", "Yukon"),
 ];
 
+/// The abbreviations Brazilian and Australian addresses write after a
+/// city (`São Paulo/SP`, `Rio de Janeiro - RJ`, `Sydney NSW 2000`): the
+/// 27 federative units' and the 8 states' and territories' postal codes.
+static STATES_AFTER_CITIES: &[&str] = &[
+    "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR",
+    "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO", // Brazil
+    "NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT", // Australia
+];
+
+/// Whether `code` (any case) is the postal code of a US state, Canadian
+/// province, Brazilian federative unit or Australian state: what an
+/// address's line writes after its city.
+pub fn state_after_city(code: &str) -> bool {
+    (2..=3).contains(&code.len())
+        && (STATES_AFTER_CITIES
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(code))
+            || US_STATES
+                .iter()
+                .chain(CA_PROVINCES)
+                .any(|(known, _)| known.eq_ignore_ascii_case(code)))
+}
+
 /// Other spellings of US states and Canadian provinces, folded.
 static REGION_ALIASES: &[(&str, &str)] = &[
     ("washingtondc", "DC"),

@@ -282,7 +282,32 @@ CASES = [
     ("ct", "Berlin (Germany)", "DE", "berlin"),
     ("ct", "Paris - France", "FR", "paris"),
     ("ct", "Frankfurt (Oder)", "DE", "frankfurtoder"),
-    ("ct", "Rio de Janeiro, RJ", "BR", "riodejaneirorj"),
+    # Brazil's and Australia's states after a city, as their addresses
+    # write them (`Cidade/UF`, `Suburb NSW 2000`), and a state's code in
+    # capitals after a space; a word that is no state's code stays.
+    ("ct", "Rio de Janeiro, RJ", "BR", "riodejaneiro"),
+    ("ct", "São Paulo/SP", "BR", "sãopaulo"),
+    ("ct", "Belo Horizonte - MG", "BR", "belohorizonte"),
+    ("ct", "SAO PAULO SP", "BR", "saopaulo"),
+    ("ct", "Sydney NSW 2000", "AU", "sydney"),
+    ("ct", "Perth, WA 6000", "AU", "perth"),
+    ("ct", "Austin TX", "US", "austin"),
+    ("ct", "NEW YORK NY 10001", "US", "newyork"),
+    ("ct", "Biel/Bienne", "CH", "bielbienne"),
+    ("ct", "HOI AN", "VN", "hoian"),
+    ("ct", "Austin Tx", "US", "austintx"),
+    # A district or mail service after the city: Paris's arrondissements,
+    # Budapest's districts, France's Cedex.
+    ("ct", "Paris 16e", "FR", "paris"),
+    ("ct", "Paris 1er", "FR", "paris"),
+    ("ct", "Paris XVIe", "FR", "paris"),
+    ("ct", "Lyon 3e arrondissement", "FR", "lyon"),
+    ("ct", "PARIS CEDEX 08", "FR", "paris"),
+    ("ct", "75008 Paris Cedex 08", "FR", "paris"),
+    ("ct", "Budapest XI. kerület", "HU", "budapest"),
+    ("ct", "Budapest, XIII. ker.", "HU", "budapest"),
+    ("ct", "Paris Vie", "FR", "parisvie"),
+    ("ct", "Paris XL", "FR", "parisxl"),
     ("ct", "Москва", "RU", "москва"),
     ("ct", "Paris 75001", "FR", "paris"),
     ("ct", "Dún Laoghaire", "IE", "dúnlaoghaire"),
@@ -325,6 +350,19 @@ CASES = [
     ("st", "NY, USA", None, "ny"),
     ("st", "Ontario, Canada", "CA", "on"),
     ("st", "Bavaria, Germany", "DE", "bavaria"),
+    # The city before the state, as an address's line writes them; where
+    # the country is unknown, a name that is a country's too is the
+    # country's.
+    ("st", "Paris, Texas", "US", "tx"),
+    ("st", "Atlanta, Georgia", "US", "ga"),
+    ("st", "Kansas City, MO 64105", "US", "mo"),
+    ("st", "Ontario, CA", "US", "ca"),
+    ("st", "Ontario, CA", "CA", "on"),
+    ("st", "Austin TX", "US", "tx"),
+    ("st", "Toronto ON", None, "on"),
+    ("st", "Paris, Texas", None, "tx"),
+    ("st", "Tbilisi, Georgia", None, "tbilisi"),
+    ("st", "Paris, Texas", "CA", None),
     # zp
     ("zp", "94025-1234", "US", "94025"),
     # A whole number a data tool held as a floating-point one (pandas
