@@ -944,8 +944,9 @@ const NAME_TITLES: &[&str] = &[
 ];
 
 /// `fn`: as [`name`], without the titles written before it (`Dr. John`,
-/// `Prof. Dr. Anna`, `Sra. María`): Meta matches the name a person goes
-/// by. A title with no name after it is kept as the value it is.
+/// `Prof. Dr. Anna`, `Sra. María`) and the nickname or middle initials
+/// written after it (`Robert (Bob)`, `John Q.`): Meta matches the first
+/// name alone. A title with no name after it is kept as the value it is.
 pub fn first_name(s: &str) -> Result<String, String> {
     let mut rest = s;
     // A space found bytewise: most first names are one word, and a
@@ -960,6 +961,7 @@ pub fn first_name(s: &str) -> Result<String, String> {
         }
         rest = after;
     }
+    let rest = without_name_after(rest);
     name(rest).or_else(|why| {
         if rest.len() < s.len() {
             name(s)
@@ -967,6 +969,42 @@ pub fn first_name(s: &str) -> Result<String, String> {
             Err(why)
         }
     })
+}
+
+/// A first name without what a form or a CRM writes after it: a nickname
+/// in brackets or quotes (`Robert (Bob)`, `Johnny "JJ"`) and middle
+/// initials (`John Q.`, `Mary J`). An initial is a letter of a script with
+/// capitals (Latin, Greek, Cyrillic…): in Chinese or Japanese a character
+/// alone is a part of the name.
+fn without_name_after(s: &str) -> &str {
+    let mut name = s.trim_end();
+    loop {
+        // An initial is one character (four bytes at most) and its dot:
+        // the space before it is among the last six bytes, which spares
+        // most names a search.
+        let near_end = name.len().saturating_sub(6);
+        let head = if let Some(inner) = name.strip_suffix([')', '"', '\'', '”', '’'])
+            && let Some(open) = inner.rfind(['(', '"', '\'', '“', '‘'])
+        {
+            inner[..open].trim_end()
+        } else if let Some(space) = name.as_bytes()[near_end..]
+            .iter()
+            .rposition(|&b| b == b' ')
+            .map(|at| near_end + at)
+            && let word = &name[space + 1..]
+            && let mut letters = word.strip_suffix('.').unwrap_or(word).chars()
+            && let (Some(initial), None) = (letters.next(), letters.next())
+            && (initial.is_uppercase() || initial.is_lowercase())
+        {
+            name[..space].trim_end()
+        } else {
+            return name;
+        };
+        if head.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+            return name;
+        }
+        name = head;
+    }
 }
 
 /// `ct`: as names: letters of every script with their combining marks,
@@ -2109,6 +2147,10 @@ pub fn postal_code(s: &str, known: Option<&Country>) -> Result<String, String> {
         Some(code) => code.to_string(),
         None => z,
     };
+    let z = match known.and_then(|c| with_zeros_given_back(&z, c)) {
+        Some(code) => code,
+        None => z,
+    };
     if z.chars().count() < 2 {
         return Err("a postal code has at least two characters".into());
     }
@@ -2257,6 +2299,23 @@ const POSTAL_FORMATS: &[(&str, &[usize], usize)] = &[
     ("SK", &[5], 0), ("TH", &[5], 0), ("TN", &[4], 0), ("TR", &[5], 0), ("TW", &[3, 5, 6], 0),
     ("UA", &[5], 0), ("US", &[5], 0), ("VN", &[6, 5], 0), ("ZA", &[4], 0),
 ];
+
+/// A postal code a spreadsheet held as a number, with the leading zeros
+/// it took off given back (`1067` (DE) → `01067`, Dresden's; `100` (IT) →
+/// `00100`, Rome's): for a country whose codes are all digits of one length
+/// (four or more), when one or two are missing. Israel's codes had five
+/// digits before they had seven, so a code of five there is an old one.
+fn with_zeros_given_back(code: &str, country: &Country) -> Option<String> {
+    let (&[length], 0) = postal_format(country)? else {
+        return None;
+    };
+    let missing = length.checked_sub(code.len())?;
+    ((1..=2).contains(&missing)
+        && length >= 4
+        && country.alpha2 != "IL"
+        && code.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| format!("{}{code}", "0".repeat(missing)))
+}
 
 /// The shape of `country`'s postal codes, where [`POSTAL_FORMATS`] has it.
 fn postal_format(country: &Country) -> Option<(&'static [usize], usize)> {

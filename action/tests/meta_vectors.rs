@@ -153,6 +153,24 @@ const DIFFERENCES: &[Difference] = &[
         },
     },
     Difference {
+        reason: "a nickname in brackets or quotes and middle initials after a first name are removed (`John (Johnny)` → `john`, `John Q.` → `john`); the library keeps them, so the hash is never that of the first name alone",
+        applies: |c| {
+            let nickname = c.input.trim_end().ends_with([')', '"', '\'', '”', '’']);
+            let initial = c
+                .input
+                .trim_end()
+                .trim_end_matches('.')
+                .rsplit_once(' ')
+                .is_some_and(|(_, last)| last.chars().count() == 1);
+            c.key == UserKey::Fn
+                && (nickname || initial)
+                && c.ours.is_some_and(|o| {
+                    c.meta
+                        .is_some_and(|m| m.len() > o.len() && m.starts_with(o))
+                })
+        },
+    },
+    Difference {
         reason: "names and cities are letters only: digits are removed (the reference's rule); the library keeps them, and refuses a city that starts with one",
         applies: |c| {
             matches!(c.key, UserKey::Fn | UserKey::Ln | UserKey::Ct)

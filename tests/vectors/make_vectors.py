@@ -208,6 +208,18 @@ CASES = [
     ("fn", "MR JOHN", "GB", "john"),
     ("fn", "Miss", "GB", "miss"),
     ("ln", "Herr", "DE", "herr"),
+    # A nickname or middle initials after a first name; an initial is a
+    # letter of a script with capitals, and a last name is kept whole.
+    ("fn", "Robert (Bob)", "US", "robert"),
+    ("fn", "Johnny \"JJ\"", "US", "johnny"),
+    ("fn", "Margaret 'Peggy'", "GB", "margaret"),
+    ("fn", "John Q.", "US", "john"),
+    ("fn", "Anna B. C.", "DE", "anna"),
+    ("fn", "Иван И.", "RU", "иван"),
+    ("fn", "小 明", "CN", "小明"),
+    ("fn", "J R", "US", "jr"),
+    ("fn", "(Bob)", "US", "bob"),
+    ("ln", "Smith (Jones)", "US", "smithjones"),
     ("ln", "  ", "US", None),
     # ge
     ("ge", "Female", "US", "f"),
@@ -369,6 +381,18 @@ CASES = [
     # writes a column of numbers with a gap in it so).
     ("zp", "10115.0", "DE", "10115"),
     ("zp", "2134.0", "US", "02134"),
+    # The leading zeros a spreadsheet took off, where a country's codes
+    # are all digits of one length; two at most, and not Israel's older
+    # codes of five digits.
+    ("zp", "1067", "DE", "01067"),
+    ("zp", "1067.0", "DE", "01067"),
+    ("zp", "100", "IT", "00100"),
+    ("zp", "8001", "ES", "08001"),
+    ("zp", "1310100", "BR", "01310100"),
+    ("zp", "18956", "SG", "018956"),
+    ("zp", "10", "DE", "10"),
+    ("zp", "61000", "IL", "61000"),
+    ("zp", "1067", None, "1067"),
     ("ph", "6505551212.0", "US", "16505551212"),
     # Scientific notation that kept every digit.
     ("ph", "6.505551212E+09", "US", "16505551212"),
