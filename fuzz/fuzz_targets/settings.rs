@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     match settings::parse(text) {
         Ok(s) => {
             assert!(!s.pixel_id.is_empty() && s.pixel_id.bytes().all(|b| b.is_ascii_digit()));
-            assert!(!s.access_token.is_empty());
+            assert!(!s.access_token.expose().is_empty());
         }
         Err(problems) => {
             assert!(!problems.is_empty());
