@@ -316,7 +316,8 @@ pub fn build_with(
     digests: &mut Digests,
 ) -> Result<Built, Refused> {
     let ctx = Context::new(contact, firing);
-    let locale = Locale::for_contact(contact.country.as_deref(), settings.default_country);
+    let locale = Locale::for_contact(contact.country.as_deref(), settings.default_country)
+        .at_event(firing.occurred_at);
     let mut warnings = Vec::new();
     let mut problems = Vec::new();
 
@@ -937,6 +938,35 @@ mod tests {
                 w.field == "user_data.db" && w.message.contains("after the day of the event")
             });
             assert_eq!(warned, !kept, "{born}: {:?}", b.warnings);
+        }
+    }
+
+    #[test]
+    fn a_two_digit_year_of_birth_is_read_in_the_events_century() {
+        // 2025-12-29 and, 12 years on, 2037-12-29 (UTC): a customer is 13
+        // to 99 years old at the event.
+        let later = NOW + 4_383 * 86_400;
+        for (at, born, sent) in [
+            (NOW, "05/26/90", Some("19900526")),
+            (NOW, "05/26/05", Some("20050526")),
+            (NOW, "05/26/20", None),
+            (NOW, "05/26/27", Some("19270526")),
+            (later, "05/26/20", Some("20200526")),
+            (later, "05/26/27", None),
+            (later, "05/26/40", Some("19400526")),
+        ] {
+            let mut c = contact();
+            c.date_of_birth = Some(born.into());
+            let mut firing = order();
+            firing.occurred_at = at - 60;
+            let b = build(&settings(""), &c, &firing, at).unwrap();
+            let event: Value = serde_json::from_str(&b.event.to_json()).unwrap();
+            let expected = sent.map(|date| json!(normalize::sha256_hex(date)));
+            assert_eq!(
+                event["user_data"].get("db"),
+                expected.as_ref(),
+                "{born} at {at}"
+            );
         }
     }
 

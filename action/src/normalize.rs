@@ -278,6 +278,10 @@ pub struct Locale {
     /// decides how a state or postal code is read: the default country
     /// never makes one be dropped.
     pub known: Option<&'static Country>,
+    /// The time of the event (Unix seconds, UTC), in whose year a
+    /// customer's age is reckoned: it reads a date of birth whose year has
+    /// two digits (`05/26/90`). Unknown, such a date is refused.
+    pub event_time: Option<i64>,
 }
 
 impl Locale {
@@ -288,7 +292,19 @@ impl Locale {
         let country = known
             .or_else(|| regions::by_alpha2(default_alpha2))
             .unwrap_or_else(|| regions::by_alpha2("US").expect("US is in the table"));
-        Locale { country, known }
+        Locale {
+            country,
+            known,
+            event_time: None,
+        }
+    }
+
+    /// This locale for an event at `event_time` (Unix seconds, UTC).
+    pub fn at_event(self, event_time: i64) -> Locale {
+        Locale {
+            event_time: Some(event_time),
+            ..self
+        }
     }
 }
 
@@ -348,7 +364,7 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
         UserKey::Fn => first_name(trimmed),
         UserKey::Ln => name(trimmed),
         UserKey::Ge => gender(trimmed),
-        UserKey::Db => date_of_birth(trimmed, locale.country),
+        UserKey::Db => date_of_birth(trimmed, locale.country, locale.event_time),
         UserKey::Ct => city(trimmed),
         UserKey::St => state(trimmed, locale.known),
         UserKey::Zp => postal_code(trimmed, locale.known),
@@ -1745,10 +1761,19 @@ fn ordinal_day(part: &str) -> &str {
 /// `H2.5.26`) or in Taiwan's Minguo years (`民國79年5月26日`), and, for a
 /// contact in Thailand, in the Buddhist era (`26/05/2533`), and a date
 /// written as its midnight in UTC in milliseconds (`643680000000`). Impossible
-/// dates are refused, and so is a year of two digits (`05/26/90`), which
-/// could be of either century, as Meta's own parameter builder refuses it,
-/// and a spreadsheet's date serial (`32999`), whose epoch is not known.
-pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
+/// dates are refused, and so is a spreadsheet's date serial (`32999`),
+/// whose epoch is not known. A year of two digits (`05/26/90`) is read in
+/// the century that makes the customer 13 to 99 years old in the year of
+/// `event_time` (Unix seconds; Meta's users are 13 or older), and refused where neither century does,
+/// where the event's year is unknown, or where a date's year may be of
+/// another calendar (Japan's eras, Taiwan's Minguo years, Thailand's
+/// Buddhist era, the Hijri calendars…); Meta's own parameter builder
+/// refuses every such year.
+pub fn date_of_birth(
+    s: &str,
+    country: &Country,
+    event_time: Option<i64>,
+) -> Result<String, String> {
     let folded = match ascii_forms(trim(s)) {
         // Year, month and day marks (`1990年5月26日`, `1990년 5월 26일`)
         // separate the parts as a dash does.
@@ -1837,13 +1862,13 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
                     .map(|&(_, month)| month)
             };
             if let Some(m) = month_word(a) {
-                (written_year(c)?, m, num(b)?)
+                (written_year(c, country, event_time)?, m, num(b)?)
             } else if let Some(m) = month_word(b) {
                 // The year first (`1990. május 26.`) or last (`26 May 1990`).
                 if a.len() == 4 {
                     (num(a)?, m, num(c)?)
                 } else {
-                    (written_year(c)?, m, num(a)?)
+                    (written_year(c, country, event_time)?, m, num(a)?)
                 }
             } else if a.len() == 4 {
                 only_real((num(a)?, num(b)?, num(c)?), (num(a)?, num(c)?, num(b)?))
@@ -1852,6 +1877,18 @@ pub fn date_of_birth(s: &str, country: &Country) -> Result<String, String> {
                     ((num(c)?, num(a)?, num(b)?), (num(c)?, num(b)?, num(a)?));
                 // The country decides, unless only one reading is a real
                 // date (`31/12/1990` is day first anywhere).
+                if MONTH_FIRST.contains(&country.alpha2) {
+                    only_real(month_first, day_first)
+                } else {
+                    only_real(day_first, month_first)
+                }
+            } else if a.len() == 2 && num(a)? > 31 {
+                // A year first, as no day or month is more than 31.
+                let y = two_digit_year(a, country, event_time)?;
+                only_real((y, num(b)?, num(c)?), (y, num(c)?, num(b)?))
+            } else if c.len() == 2 && !YEAR_FIRST.contains(&country.alpha2) {
+                let y = two_digit_year(c, country, event_time)?;
+                let (month_first, day_first) = ((y, num(a)?, num(b)?), (y, num(b)?, num(a)?));
                 if MONTH_FIRST.contains(&country.alpha2) {
                     only_real(month_first, day_first)
                 } else {
@@ -1942,11 +1979,42 @@ fn only_real(preferred: (u32, u32, u32), other: (u32, u32, u32)) -> (u32, u32, u
 
 const TWO_DIGIT_YEAR: &str = "the year must have four digits (a year of two could be of either century): write it like 1990-05-26";
 
+/// Countries whose dates may count years in another calendar, where a year
+/// of two digits may not be the Gregorian one: Japan's eras, Taiwan's
+/// Minguo years, Thailand's Buddhist era, the Solar Hijri years of Iran
+/// and Afghanistan, Saudi Arabia's Hijri years, Nepal's Bikram Sambat and
+/// Ethiopia's calendar.
+const OTHER_CALENDARS: [&str; 8] = ["AF", "ET", "IR", "JP", "NP", "SA", "TH", "TW"];
+
+/// Countries whose dates in numbers put the year first (`90.05.26`): a year
+/// of two digits there is read only where it is more than 31, as no day or
+/// month is.
+const YEAR_FIRST: [&str; 6] = ["CN", "HU", "KP", "KR", "LT", "MN"];
+
+/// The year of birth a year of two digits names for an event at
+/// `event_time` (Unix seconds): the one in which the customer is 13 to 99
+/// years old in the event's year (`90` is 1990 and `05` is 2005 in 2026;
+/// `20` is refused, as a customer born in 2020 or in 1920 would be 6 or
+/// 106).
+fn two_digit_year(s: &str, country: &Country, event_time: Option<i64>) -> Result<u32, String> {
+    let yy = num(s)?;
+    let event = match event_time.map(|t| civil_from_days(t.div_euclid(86_400)).0) {
+        Some(year) if !OTHER_CALENDARS.contains(&country.alpha2) && year >= 100 => year,
+        _ => return Err(TWO_DIGIT_YEAR.into()),
+    };
+    let earliest = event - 99;
+    let year = earliest + (yy + 100 - earliest % 100) % 100;
+    if year > event - 13 {
+        return Err("the year has two digits, and in either century the customer would be younger than 13 or older than 99 at the event: write it with four, like 1990-05-26".into());
+    }
+    Ok(year)
+}
+
 /// The year of a date written with its month's name (`26 May 1990`): four
-/// digits.
-fn written_year(s: &str) -> Result<u32, String> {
+/// digits, or two read by [`two_digit_year`].
+fn written_year(s: &str, country: &Country, event_time: Option<i64>) -> Result<u32, String> {
     if s.len() == 2 {
-        return Err(TWO_DIGIT_YEAR.into());
+        return two_digit_year(s, country, event_time);
     }
     num(s)
 }
@@ -2733,7 +2801,7 @@ mod tests {
             assert_eq!(months.len(), 12);
             for (i, month) in months.iter().enumerate() {
                 assert_eq!(
-                    date_of_birth(&format!("2 {month} 1990"), country),
+                    date_of_birth(&format!("2 {month} 1990"), country, None),
                     Ok(format!("1990{:02}02", i + 1)),
                     "{month}"
                 );
