@@ -1764,11 +1764,11 @@ fn ordinal_day(part: &str) -> &str {
 /// dates are refused, and so is a spreadsheet's date serial (`32999`),
 /// whose epoch is not known. A year of two digits (`05/26/90`) is read in
 /// the century that makes the customer 13 to 99 years old in the year of
-/// `event_time` (Unix seconds; Meta's users are 13 or older), and refused where neither century does,
-/// where the event's year is unknown, or where a date's year may be of
-/// another calendar (Japan's eras, Taiwan's Minguo years, Thailand's
-/// Buddhist era, the Hijri calendars…); Meta's own parameter builder
-/// refuses every such year.
+/// `event_time` (Unix seconds; Meta's users are 13 or older), and refused
+/// where neither century does, where the event's time is unknown, or where
+/// a date's year may be of another calendar (Japan's eras, Taiwan's Minguo
+/// years, Thailand's Buddhist era, the Hijri calendars…); Meta's own
+/// parameter builder refuses every such year.
 pub fn date_of_birth(
     s: &str,
     country: &Country,
