@@ -362,7 +362,7 @@ pub fn normalize(key: UserKey, raw: &str, locale: &Locale) -> Result<Normalized,
         UserKey::Em => email(trimmed),
         UserKey::Ph => phone(trimmed, locale.country),
         UserKey::Fn => first_name(trimmed),
-        UserKey::Ln => name(trimmed),
+        UserKey::Ln => last_name(trimmed),
         UserKey::Ge => gender(trimmed),
         UserKey::Db => date_of_birth(trimmed, locale.country, locale.event_time),
         UserKey::Ct => city(trimmed),
@@ -985,6 +985,46 @@ pub fn first_name(s: &str) -> Result<String, String> {
             Err(why)
         }
     })
+}
+
+/// The words that introduce a maiden name after a last name, lowercase:
+/// German `geb.` (`geborene`), French and English `née`, Polish `z domu`,
+/// Czech and Slovak `roz.` (`rozená`), Hungarian `szül.` (`született`).
+const MAIDEN_NAME_MARKERS: &[&str] = &[
+    "geb",
+    "geb.",
+    "geborene",
+    "née",
+    "nee",
+    "z",
+    "roz.",
+    "rozená",
+    "szül.",
+    "született",
+];
+
+/// `ln`: as [`name`], without the maiden name written after it (`Müller
+/// geb. Schmidt`, `Smith (née Jones)`, `Kowalska z domu Nowak`): Meta
+/// matches the name a person goes by. A last name is never cut otherwise.
+pub fn last_name(s: &str) -> Result<String, String> {
+    // Most last names are one word, and are done at this search.
+    if !s.bytes().any(|b| b == b' ') {
+        return name(s);
+    }
+    let mut words = s.split(' ');
+    let mut at = 0;
+    while let Some(word) = words.next() {
+        let marker = word.strip_prefix('(').unwrap_or(word);
+        let maiden = at > 0
+            && MAIDEN_NAME_MARKERS.iter().any(|m| reads_as(marker, m))
+            // `z` alone is no marker; `z domu` is.
+            && (!reads_as(marker, "z") || words.clone().next().is_some_and(|w| reads_as(w, "domu")));
+        if maiden && let Ok(head) = name(&s[..at]) {
+            return Ok(head);
+        }
+        at += word.len() + 1;
+    }
+    name(s)
 }
 
 /// A first name without what a form or a CRM writes after it: a nickname

@@ -220,6 +220,14 @@ CASES = [
     ("fn", "J R", "US", "jr"),
     ("fn", "(Bob)", "US", "bob"),
     ("ln", "Smith (Jones)", "US", "smithjones"),
+    # A maiden name after a last name, by the word that introduces it.
+    ("ln", "Müller geb. Schmidt", "DE", "müller"),
+    ("ln", "Smith (née Jones)", "GB", "smith"),
+    ("ln", "Kowalska z domu Nowak", "PL", "kowalska"),
+    ("ln", "Novák roz. Dvořáková", "CZ", "novák"),
+    ("ln", "Kovács szül. Nagy", "HU", "kovács"),
+    ("ln", "geb. Schmidt", "DE", "gebschmidt"),
+    ("ln", "de la Cruz", "ES", "delacruz"),
     ("ln", "  ", "US", None),
     # ge
     ("ge", "Female", "US", "f"),
