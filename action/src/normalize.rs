@@ -1029,9 +1029,9 @@ pub fn last_name(s: &str) -> Result<String, String> {
 
 /// A first name without what a form or a CRM writes after it: a nickname
 /// in brackets or quotes (`Robert (Bob)`, `Johnny "JJ"`) and middle
-/// initials (`John Q.`, `Mary J`). An initial is a letter of a script with
-/// capitals (Latin, Greek, Cyrillic…): in Chinese or Japanese a character
-/// alone is a part of the name.
+/// initials (`John Q.`, `Mary J`). An initial is a Latin letter or a
+/// capital of a script with capitals (`И.`): in Chinese or Japanese a
+/// character alone is a part of the name.
 fn without_name_after(s: &str) -> &str {
     let mut name = s.trim_end();
     loop {
@@ -1050,7 +1050,7 @@ fn without_name_after(s: &str) -> &str {
             && let word = &name[space + 1..]
             && let mut letters = word.strip_suffix('.').unwrap_or(word).chars()
             && let (Some(initial), None) = (letters.next(), letters.next())
-            && (initial.is_uppercase() || initial.is_lowercase())
+            && (initial.is_ascii_alphabetic() || initial.to_lowercase().ne([initial]))
         {
             name[..space].trim_end()
         } else {
