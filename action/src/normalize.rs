@@ -288,7 +288,7 @@ impl Locale {
     /// The locale of a contact: its own country when it names a known one,
     /// else the default (alpha-2) for phones and dates only.
     pub fn for_contact(contact_country: Option<&str>, default_alpha2: &str) -> Locale {
-        let known = contact_country.and_then(regions::country);
+        let known = contact_country.and_then(named_country);
         let country = known
             .or_else(|| regions::by_alpha2(default_alpha2))
             .unwrap_or_else(|| regions::by_alpha2("US").expect("US is in the table"));
@@ -2498,6 +2498,19 @@ fn us_zip(digits: &str) -> Option<String> {
 
 /// `country`: ISO 3166-1 alpha-2, lowercase.
 pub fn country(s: &str) -> Result<String, String> {
+    named_country(s)
+        .map(|c| c.alpha2.to_ascii_lowercase())
+        .ok_or_else(|| "not a country name or ISO code Meta knows".to_string())
+}
+
+/// The country a value names, in every form [`country`] reads: a
+/// contact's country so named decides how its phone numbers, dates,
+/// states and postal codes are read too.
+pub fn named_country(s: &str) -> Option<&'static Country> {
+    // Most values are a code or a name as written: read once.
+    if let Some(named) = regions::country(s) {
+        return Some(named);
+    }
     let s = ascii_forms(s);
     regions::country(&s)
         .or_else(|| flag(&s))
@@ -2508,8 +2521,12 @@ pub fn country(s: &str) -> Result<String, String> {
             let named = regions::country(head)?;
             (regions::country(tail)?.alpha2 == named.alpha2).then_some(named)
         })
-        .map(|c| c.alpha2.to_ascii_lowercase())
-        .ok_or_else(|| "not a country name or ISO code Meta knows".to_string())
+        // An ampersand for "and" (`Saint Kitts & Nevis`, `Sao Tome &
+        // Principe`), as short lists of countries write it.
+        .or_else(|| {
+            let named = s.contains('&') && s.chars().any(char::is_alphabetic);
+            regions::country(&named.then(|| s.replace('&', " and "))?)
+        })
 }
 
 /// The country of a flag emoji (`🇩🇪`): two regional indicator symbols,

@@ -483,6 +483,19 @@ CASES = [
     ("country", "Germany (FR)", None, None),
     ("country", "🇩🇪", None, "de"),
     ("country", "Korea, South", "KR", "kr"),
+    # An ampersand for "and", and the UK's nations by their ISO codes.
+    ("country", "Saint Kitts & Nevis", None, "kn"),
+    ("country", "Sao Tome & Principe", None, "st"),
+    ("country", "Turks & Caicos", None, "tc"),
+    ("country", "GB-ENG", None, "gb"),
+    ("country", "N. Ireland", None, "gb"),
+    ("country", "&", None, None),
+    ("country", "US & Canada", None, None),
+    # A contact's country in those forms reads its phone numbers and
+    # postal codes as its own.
+    ("ph", "0170 1234567", "Germany (DE)", "491701234567"),
+    ("ph", "0170 1234567", "🇩🇪", "491701234567"),
+    ("zp", "1067", "Germany (DE)", "01067"),
     ("country", "Congo, Democratic Republic of the", "CD", "cd"),
     ("country", "Hong Kong (China)", "HK", "hk"),
     # A foreign country in the words of the market's language.
