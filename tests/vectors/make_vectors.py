@@ -277,7 +277,7 @@ CASES = [
     ("db", "2/29/2001", "US", None),
     ("db", "13/13/1990", "US", None),
     # A year of two digits is read in the century that makes the customer
-    # 13 to 99 at the event (these hold for events from 2020 to 2032):
+    # 13 to 99 at the event (these hold for events from 2026 to 2038):
     # never where neither does, where the order of the parts is not known,
     # or where a year may be of another calendar.
     ("db", "26/05/90", "GB", "19900526"),
@@ -286,7 +286,7 @@ CASES = [
     ("db", "26.05.05", "DE", "20050526"),
     ("db", "90.05.26", "KR", "19900526"),
     ("db", "90/5/26", "US", "19900526"),
-    ("db", "26/05/20", "GB", None),
+    ("db", "26/05/26", "GB", None),
     ("db", "05/06/07", "KR", None),
     ("db", "26/05/33", "TH", None),
     ("db", "63.5.26", "JP", None),
