@@ -1118,9 +1118,7 @@ fn district_word(word: &str) -> bool {
     // Only these words' letters are searched: most last words start with
     // another letter and are done at it.
     matches!(word.as_bytes()[0] | 0x20, b'a' | b'c' | b'k')
-        && WORDS.iter().any(|known| {
-            word.eq_ignore_ascii_case(known) || (known.len() == 8 && word == "KERÜLET")
-        })
+        && WORDS.iter().any(|known| reads_as(word, known))
 }
 
 /// Whether `s` is a Roman numeral from I to XXXIX, written as numerals are
@@ -2114,10 +2112,12 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
     if let Some((head, tail)) = head_and_tail(s)
         && !head.is_empty()
     {
+        let tail_code = regions::region_code(tail, scope);
+        let tail_country = regions::country(tail);
         // The code and the name together (`California (CA)`, `CA -
         // California`).
         if let Some(code) = regions::region_code(head, scope)
-            && regions::region_code(tail, scope) == Some(code)
+            && tail_code == Some(code)
         {
             return Ok(code.to_ascii_lowercase());
         }
@@ -2125,13 +2125,13 @@ pub fn state(s: &str, known: Option<&Country>) -> Result<String, String> {
         // as an address's line writes them. Where the contact's country is
         // unknown, a tail that names a country too (`Tbilisi, Georgia`) is
         // read as the country.
-        if let Some(code) = regions::region_code(tail, scope)
-            && (scope.is_some() || regions::country(tail).is_none())
+        if let Some(code) = tail_code
+            && (scope.is_some() || tail_country.is_none())
         {
             return Ok(code.to_ascii_lowercase());
         }
         // The country after the state (`NY, USA`, `Bavaria, Germany`).
-        if regions::country(tail).is_some() {
+        if tail_country.is_some() {
             return state(head, known);
         }
     }
