@@ -2,9 +2,16 @@
 //! array, or JSON lines. Standard columns become the contact's fields;
 //! every other column is a custom field reachable as `{{contact.<column>}}`.
 
-use crate::input::{BOM, InputError, Line, Lines, fingerprint, json_problem, read_text};
+mod csv_lines;
+mod windows_1252;
+
+use crate::input::{
+    BOM, InputError, Line, Lines, fingerprint, is_utf16, json_problem, read_text, utf16_problem,
+};
 use action_host::wit;
+use csv_lines::{Raw, RowLines};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -194,7 +201,7 @@ impl ContactBook {
                 reader.seek(at).map_err(|e| changed(e.to_string()))?;
                 let mut row = csv::ByteRecord::new();
                 match reader.read_byte_record(&mut row) {
-                    Ok(true) => from_csv_row(&source.path, columns, line, &row),
+                    Ok(true) => Ok((line, from_csv_row(columns, &row).0)),
                     Ok(false) => return Err(changed("no row there".into())),
                     Err(e) => return Err(changed(e.to_string())),
                 }
@@ -363,6 +370,9 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
         .unwrap_or_default()
         .to_ascii_lowercase();
     let mut reader = BufReader::new(File::open(path)?);
+    if is_utf16(reader.fill_buf()?) {
+        return Ok((ContactBook::default(), vec![utf16_problem(path)]));
+    }
     let bom = reader.fill_buf()?.starts_with(BOM);
     let first = first_character(&mut reader)?;
     // A `.json` file whose first or second line is a whole contact holds
@@ -447,13 +457,29 @@ fn delimiter_of(header: &[u8]) -> u8 {
 }
 
 /// Where the line after the one at byte `offset` of `path` starts, if
-/// one does.
+/// one does: after its `\n`, `\r\n` or lone `\r`.
 fn next_line_start(path: &Path, offset: u64) -> std::io::Result<Option<u64>> {
     let mut file = BufReader::new(File::open(path)?);
     file.seek(SeekFrom::Start(offset))?;
-    let mut skipped = Vec::new();
-    let n = file.read_until(b'\n', &mut skipped)?;
-    Ok(skipped.ends_with(b"\n").then_some(offset + n as u64))
+    let mut at = offset;
+    loop {
+        let buf = file.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        if let Some(i) = buf.iter().position(|b| matches!(b, b'\r' | b'\n')) {
+            let end = buf[i];
+            file.consume(i + 1);
+            at += i as u64 + 1;
+            if end == b'\r' && file.fill_buf()?.first() == Some(&b'\n') {
+                at += 1;
+            }
+            return Ok(Some(at));
+        }
+        let n = buf.len();
+        file.consume(n);
+        at += n as u64;
+    }
 }
 
 /// The first byte that is not a byte-order mark or white space.
@@ -566,7 +592,7 @@ impl Indexer<'_> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .delimiter(delimiter)
-            .from_reader(reader);
+            .from_reader(Raw::new(reader, base));
         let headers = match reader.headers() {
             Ok(h) => h.clone(),
             Err(e) => {
@@ -592,22 +618,33 @@ impl Indexer<'_> {
             .iter()
             .map(|h| (h.trim().to_string(), standard(h)))
             .collect();
+        let mut lines = RowLines::new(base, 1);
+        let header_end = base + reader.position().byte();
+        lines.row(reader.get_mut(), base, header_end);
         let mut row = csv::ByteRecord::new();
+        let (mut legacy_rows, mut first_legacy) = (0, None);
         loop {
             match reader.read_byte_record(&mut row) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let start = row.position().map_or(0, |p| p.byte());
-                    let end = reader.position().byte();
-                    let line = row.position().map_or(0, |p| p.line() as usize);
-                    let record = from_csv_row(path, &columns, line, &row);
-                    self.add(base + start, (end - start) as usize, record);
+                    let start = base + row.position().map_or(0, |p| p.byte());
+                    let end = base + reader.position().byte();
+                    let span = lines.row(reader.get_mut(), start, end);
+                    let (contact, legacy) = from_csv_row(&columns, &row);
+                    if let Some(column) = legacy {
+                        legacy_rows += 1;
+                        first_legacy.get_or_insert((span.first_line, column));
+                    }
+                    let record = Ok((span.first_line, contact));
+                    self.add(span.start, (end - span.start) as usize, record);
                 }
                 Err(e) => {
                     if let csv::ErrorKind::Io(e) = e.kind() {
                         return Err(std::io::Error::new(e.kind(), e.to_string()));
                     }
-                    let line = e.position().map(|p| p.line() as usize);
+                    let start = base + e.position().map_or(0, |p| p.byte());
+                    let end = base + reader.position().byte();
+                    let span = lines.row(reader.get_mut(), start, end);
                     let mut message = match e.kind() {
                         csv::ErrorKind::UnequalLengths {
                             expected_len, len, ..
@@ -620,25 +657,44 @@ impl Indexer<'_> {
                     // the wrong number of fields opened a quote it never
                     // closed (`"José`): the rows it swallowed are read again
                     // on their own, instead of all being lost with it.
+                    let last_line = span.last_line(reader.get_ref());
                     if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. })
-                        && let Some(start) = e.position().cloned()
-                        && let last = reader.position().line().saturating_sub(1)
-                        && last > start.line()
-                        && let Some(next) = next_line_start(path, base + start.byte())?
+                        && last_line > span.first_line
+                        && let Some(next) = next_line_start(path, span.start)?
                     {
                         message = format!(
-                            "{message}: a quote opened on this line is not closed before line {last}, \
-                             so lines {}–{last} were read as one row; this row is left out and the lines \
+                            "{message}: a quote opened on this line is not closed before line {last_line}, \
+                             so lines {}–{last_line} were read as one row; this row is left out and the lines \
                              after it are read as rows of their own (write a quote inside a field as `\"\"`)",
-                            start.line()
+                            span.first_line
                         );
                         let mut at = csv::Position::new();
-                        at.set_byte(next - base).set_line(start.line() + 1);
+                        at.set_byte(next - base)
+                            .set_line(span.first_line as u64 + 1);
                         reader.seek_raw(SeekFrom::Start(next), at)?;
+                        lines = RowLines::new(next, span.first_line + 1);
                     }
-                    self.errors.push(InputError::new(path, line, None, message));
+                    self.errors
+                        .push(InputError::new(path, Some(span.first_line), None, message));
                 }
             }
+        }
+        if let Some((line, column)) = first_legacy {
+            let rows = if legacy_rows == 1 {
+                "1 row is".to_string()
+            } else {
+                format!("{legacy_rows} rows are")
+            };
+            self.errors.push(InputError::new(
+                path,
+                Some(line),
+                columns.get(column).map(|(name, _)| name.as_str()),
+                format!(
+                    "not UTF-8 text ({rows} not; this is the first): read as Windows-1252, which \
+                     Excel's \"CSV (Comma delimited)\" writes on Western European systems; if the \
+                     file's names are in another alphabet, save it as \"CSV UTF-8\" instead"
+                ),
+            ));
         }
         Ok(Layout::Csv(columns, delimiter))
     }
@@ -842,31 +898,22 @@ impl LineCounter {
 type Record = Result<(usize, wit::Contact), InputError>;
 
 /// The contact of one CSV row under `columns`.
-fn from_csv_row(path: &Path, columns: &[Column], line: usize, row: &csv::ByteRecord) -> Record {
-    // Each row stands alone: one with broken text is reported, the others
-    // load.
-    let decoded: Result<Vec<&str>, usize> = row
-        .iter()
-        .enumerate()
-        .map(|(i, v)| std::str::from_utf8(v).map_err(|_| i))
-        .collect();
-    let values = match decoded {
-        Ok(v) => v,
-        Err(i) => {
-            let column = columns.get(i).map(|(n, _)| n.as_str());
-            return Err(InputError::new(
-                path,
-                Some(line),
-                column,
-                "not valid UTF-8 text",
-            ));
-        }
-    };
+/// The contact of a CSV row, and the first column that was not UTF-8 and
+/// was read as [Windows-1252](windows_1252) instead, if any.
+fn from_csv_row(columns: &[Column], row: &csv::ByteRecord) -> (wit::Contact, Option<usize>) {
+    let mut legacy = None;
     let mut contact = empty_contact();
     let mut custom = Map::new();
-    for ((name, field), value) in columns.iter().zip(values) {
+    for (i, ((name, field), bytes)) in columns.iter().zip(row).enumerate() {
+        let value = match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => {
+                legacy.get_or_insert(i);
+                Cow::Owned(windows_1252::decode(bytes))
+            }
+        };
         match field {
-            Some(f) => set(&mut contact, *f, value),
+            Some(f) => set(&mut contact, *f, &value),
             None if !value.trim().is_empty() => {
                 custom.insert(name.clone(), Value::String(value.trim().to_string()));
             }
@@ -874,7 +921,7 @@ fn from_csv_row(path: &Path, columns: &[Column], line: usize, row: &csv::ByteRec
         }
     }
     contact.custom_fields = Value::Object(custom).to_string();
-    Ok((line, contact))
+    (contact, legacy)
 }
 
 fn from_value(path: &Path, line: usize, v: Value) -> Record {
@@ -1172,6 +1219,108 @@ mod tests {
             "{}",
             errors[0]
         );
+    }
+
+    #[test]
+    fn rows_are_numbered_by_the_lines_an_editor_shows() {
+        // Windows exports end lines with `\r\n`, old Mac ones with `\r`;
+        // a quoted field may hold line ends, and blank lines may stand
+        // between rows.
+        for end in ["\n", "\r\n", "\r"] {
+            let text = [
+                "id,first_name,city",  // 1
+                "c1,Ada,\"Menlo",      // 2
+                "Park\"",              // 3
+                "",                    // 4
+                "c2,Bea,Madrid,extra", // 5
+                "c1,Again,Oslo",       // 6
+                "",                    // 7
+                "",                    // 8
+                "c3,\"José,Lima",      // 9
+                "c4,Cy,Rome",          // 10
+                "c5,Di,\"Nice\"",      // 11
+            ]
+            .join(end);
+            let f = file(".csv", &format!("{text}{end}"));
+            let (book, errors) = load(f.path());
+            let said: Vec<_> = errors.iter().map(|e| (e.line, e.field.clone())).collect();
+            assert_eq!(
+                said,
+                [
+                    (Some(5), None),
+                    (Some(6), Some("id".to_string())),
+                    (Some(9), None),
+                ],
+                "{end:?}: {errors:?}"
+            );
+            assert!(
+                errors[2]
+                    .message
+                    .contains("not closed before line 11, so lines 9–11 were read as one row"),
+                "{end:?}: {}",
+                errors[2]
+            );
+            let contact = |id: &str| book.get(id).unwrap().unwrap();
+            assert_eq!(
+                contact("c1").city.as_deref(),
+                Some(format!("Menlo{end}Park").as_str())
+            );
+            assert_eq!(contact("c4").city.as_deref(), Some("Rome"), "{end:?}");
+            assert_eq!(contact("c5").city.as_deref(), Some("Nice"), "{end:?}");
+            assert_eq!(book.len(), 3, "{end:?}");
+        }
+    }
+
+    #[test]
+    fn an_excel_export_in_windows_1252_keeps_its_contacts_and_is_said_once() {
+        let mut text = b"id,first_name,last_name,city\r\nc1,Ada,Lovelace,London\r\n".to_vec();
+        text.extend_from_slice(
+            b"c2,J\xFCrgen,M\xFCller,K\xF6ln\r\nc3,Fran\xE7ois,Dupont,Paris\r\n",
+        );
+        let f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        std::fs::write(f.path(), &text).unwrap();
+        let (book, errors) = load(f.path());
+        let said: Vec<_> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains(":3: field `first_name`: not UTF-8 text (2 rows are not; this is the first): read as Windows-1252"),
+            "{said:?}"
+        );
+        // Read again when a firing asks, the same way.
+        let c2 = book.get("c2").unwrap().unwrap();
+        assert_eq!(
+            (
+                c2.first_name.as_deref(),
+                c2.last_name.as_deref(),
+                c2.city.as_deref()
+            ),
+            (Some("Jürgen"), Some("Müller"), Some("Köln"))
+        );
+        let c3 = book.get("c3").unwrap().unwrap();
+        assert_eq!(c3.first_name.as_deref(), Some("François"));
+        assert_eq!(book.len(), 3);
+    }
+
+    #[test]
+    fn a_utf16_file_is_said_to_be_one_once() {
+        for bom in [&b"\xFF\xFE"[..], b""] {
+            let mut bytes = bom.to_vec();
+            for unit in "id,email\r\nc1,a@x.com\r\n".encode_utf16() {
+                bytes.extend_from_slice(&unit.to_le_bytes());
+            }
+            let f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+            std::fs::write(f.path(), &bytes).unwrap();
+            let (book, errors) = load(f.path());
+            assert_eq!(book.len(), 0);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0]
+                    .to_string()
+                    .contains(":1: the file is UTF-16 text"),
+                "{}",
+                errors[0]
+            );
+        }
     }
 
     #[test]

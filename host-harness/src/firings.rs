@@ -3,7 +3,7 @@
 //!   "occurred_at": "2026-11-26T10:00:00Z", "data": {...}}`.
 //! `occurred_at` is RFC 3339 or a Unix time in seconds or milliseconds.
 
-use crate::input::{InputError, Line, Lines, fingerprint, json_problem};
+use crate::input::{InputError, Line, Lines, fingerprint, is_utf16, json_problem, utf16_problem};
 use action_host::wit;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -220,6 +220,9 @@ fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError>
     let mut next_cut = 0;
     let mut starts = vec![(0u64, 0usize)];
     let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
+    if is_utf16(lines.peek().map_err(|e| cannot_read(path, e))?) {
+        return Err(utf16_problem(path));
+    }
     let mut prints = Vec::new();
     let mut count = 0;
     // The line of a first line that opens a JSON array and is a whole one.
@@ -644,6 +647,30 @@ mod tests {
         let read: Vec<_> = Reader::open(&path).unwrap().collect();
         assert!(read[0].is_err());
         assert!(read[1].is_ok() && read[2].is_ok());
+    }
+
+    #[test]
+    fn a_utf16_file_of_firings_is_said_to_be_one_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.jsonl");
+        let text = r#"{"id":"a","type":"t","contact_id":"c","occurred_at":1,"data":{}}
+{"id":"b","type":"t","contact_id":"c","occurred_at":1,"data":{}}
+"#;
+        // Windows PowerShell's `>` writes little-endian with a byte-order
+        // mark; other tools big-endian, or without one.
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for bytes in [
+            [&[0xFF, 0xFE][..], &le].concat(),
+            [&[0xFE, 0xFF][..], &be].concat(),
+            le,
+        ] {
+            std::fs::write(&path, &bytes).unwrap();
+            let e = scan(&path, 2).unwrap_err();
+            assert_eq!(e.line, Some(1));
+            assert!(e.to_string().contains("the file is UTF-16 text"), "{e}");
+            assert!(e.to_string().contains("iconv -f UTF-16 -t UTF-8"), "{e}");
+        }
     }
 
     #[test]

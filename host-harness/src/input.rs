@@ -65,10 +65,37 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 /// first in a file.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Whether a file starting with `head` is UTF-16 text rather than UTF-8:
+/// it starts with UTF-16's byte-order mark, or its first character has a
+/// zero byte beside it, which UTF-8 text never has.
+pub fn is_utf16(head: &[u8]) -> bool {
+    match head {
+        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => true,
+        [a, b, ..] => (*a == 0) != (*b == 0),
+        _ => false,
+    }
+}
+
+/// The problem with a whole file that is UTF-16 text, said once instead
+/// of line by line.
+pub fn utf16_problem(path: &Path) -> InputError {
+    InputError::new(
+        path,
+        Some(1),
+        None,
+        "the file is UTF-16 text (as Excel's \"Unicode Text\" and Windows PowerShell's `>` write \
+         it), and inputs are read as UTF-8: save it as UTF-8 (\"CSV UTF-8\" in Excel), or convert \
+         it with `iconv -f UTF-16 -t UTF-8`",
+    )
+}
+
 /// Reads a file as UTF-8 (a byte-order mark is dropped), or says why not.
 pub fn read_text(path: &Path) -> Result<String, InputError> {
     let mut bytes = std::fs::read(path)
         .map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
+    if is_utf16(&bytes) {
+        return Err(utf16_problem(path));
+    }
     if bytes.starts_with(BOM) {
         bytes.drain(..BOM.len());
     }
@@ -134,6 +161,11 @@ impl<R: std::io::BufRead> Lines<R> {
             number: lines_before,
             offset,
         }
+    }
+
+    /// The bytes ahead, without reading past them (none at the end).
+    pub fn peek(&mut self) -> std::io::Result<&[u8]> {
+        self.reader.fill_buf()
     }
 
     /// The next non-blank line, or `None` at the end of the file.

@@ -1,0 +1,167 @@
+//! Where each CSV row starts, numbered as an editor numbers lines.
+//!
+//! The `csv` crate's own positions are off in two common cases: a row that
+//! ends in `\r\n` (every Windows and Excel export) is emitted at its `\r`,
+//! so its `\n` is counted with the next row, which then reports the line
+//! before its own; and the blank lines before a row are counted as the
+//! row's. [`Raw`] keeps the bytes the parser has read, and [`RowLines`]
+//! reads each row's span of them for the line its first field is on.
+
+use std::io::{Read, Seek, SeekFrom};
+
+/// A reader that keeps what it hands out until [`Raw::forget_before`], so
+/// the bytes of the row a parser just read can be looked at again.
+pub(super) struct Raw<R> {
+    inner: R,
+    kept: Vec<u8>,
+    /// The file offset of `kept[0]`.
+    from: u64,
+    /// How much of `kept` is forgotten (dropped in one move once it is
+    /// most of it, not row by row).
+    forgotten: usize,
+}
+
+impl<R> Raw<R> {
+    /// Reads through `inner`, whose next byte is at file offset `at`.
+    pub(super) fn new(inner: R, at: u64) -> Self {
+        Raw {
+            inner,
+            kept: Vec::new(),
+            from: at,
+            forgotten: 0,
+        }
+    }
+
+    /// The bytes at file offsets `start..end`, which must have been read
+    /// and not forgotten.
+    fn span(&self, start: u64, end: u64) -> &[u8] {
+        let at = |offset: u64| usize::try_from(offset - self.from).unwrap_or(usize::MAX);
+        &self.kept[at(start)..at(end)]
+    }
+
+    /// Drops the bytes before file offset `at`.
+    fn forget_before(&mut self, at: u64) {
+        self.forgotten = usize::try_from(at - self.from).unwrap_or(usize::MAX);
+        if self.forgotten > 64 * 1024 && self.forgotten * 2 > self.kept.len() {
+            self.kept.drain(..self.forgotten);
+            self.from = at;
+            self.forgotten = 0;
+        }
+    }
+}
+
+impl<R: Read> Read for Raw<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.kept.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Raw<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let at = self.inner.seek(to)?;
+        self.kept.clear();
+        self.from = at;
+        self.forgotten = 0;
+        Ok(at)
+    }
+}
+
+/// Where a row is in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RowSpan {
+    /// The file offset of its first byte (after any blank lines and line
+    /// ends before it).
+    pub start: u64,
+    /// The line its first byte is on, from 1.
+    pub first_line: usize,
+    /// The line count where the row starts, for [`RowSpan::last_line`].
+    at_start: RowLines,
+    /// Where its bytes end before its line end.
+    body_end: u64,
+}
+
+impl RowSpan {
+    /// The line its last byte before its line end is on. Only a row in
+    /// error asks, so only then are its lines counted.
+    pub(super) fn last_line<R>(&self, raw: &Raw<R>) -> usize {
+        let mut count = self.at_start;
+        count.advance(raw.span(self.start, self.body_end));
+        count.line
+    }
+}
+
+/// The line count at a file offset, carried from row to row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RowLines {
+    /// The file offset counted up to.
+    at: u64,
+    /// The line that offset is on.
+    line: usize,
+    /// Whether the byte before `at` is a `\r`, whose line break depends on
+    /// whether a `\n` follows.
+    after_cr: bool,
+}
+
+impl RowLines {
+    /// Counting from file offset `at`, the first byte of line `line`.
+    pub(super) fn new(at: u64, line: usize) -> Self {
+        RowLines {
+            at,
+            line,
+            after_cr: false,
+        }
+    }
+
+    /// Counts through `bytes`: a line ends at each `\n` and at each `\r`
+    /// that no `\n` follows.
+    fn advance(&mut self, bytes: &[u8]) {
+        self.at += bytes.len() as u64;
+        if bytes.is_empty() {
+            return;
+        }
+        // A row's text rarely holds a line end (only a quoted field can):
+        // two searches, not a look at every byte.
+        if !bytes.contains(&b'\n') && !bytes.contains(&b'\r') {
+            self.line += usize::from(self.after_cr);
+            self.after_cr = false;
+            return;
+        }
+        for &b in bytes {
+            // `\r\n` is one line end, counted at its `\n`.
+            self.line += usize::from(b == b'\n' || self.after_cr);
+            self.after_cr = b == b'\r';
+        }
+    }
+
+    /// The span of the row the parser read from file offset `start` (where
+    /// the previous row ended) to `end`, and counts past it. `raw` forgets
+    /// the bytes before `start` (the row's own stay until the next row).
+    pub(super) fn row<R>(&mut self, raw: &mut Raw<R>, start: u64, end: u64) -> RowSpan {
+        debug_assert_eq!(start, self.at, "rows are counted in order");
+        raw.forget_before(start);
+        let bytes = raw.span(start, end);
+        let is_end = |b: &u8| matches!(b, b'\r' | b'\n');
+        let lead = bytes.iter().take_while(|b| is_end(b)).count();
+        let trail = bytes[lead..].iter().rev().take_while(|b| is_end(b)).count();
+        let mut count = *self;
+        count.advance(&bytes[..lead]);
+        let at_start = count;
+        // The row's first byte counts too: it decides whether a `\r`
+        // before it ended a line.
+        count.advance(&bytes[lead..(lead + 1).min(bytes.len())]);
+        let first_line = count.line;
+        // The line end apart, so that the row's text takes the fast count.
+        let body_end = bytes.len() - trail;
+        count.advance(&bytes[(lead + 1).min(body_end)..body_end]);
+        count.advance(&bytes[body_end.max(lead + 1).min(bytes.len())..]);
+        *self = count;
+        RowSpan {
+            start: start + lead as u64,
+            first_line,
+            at_start,
+            body_end: start + body_end as u64,
+        }
+    }
+}
