@@ -211,6 +211,49 @@ async fn invalid_settings_name_the_file_line_and_field() {
     assert!(d.requests().is_empty());
 }
 
+#[test]
+fn a_file_refused_for_an_unset_variable_still_has_its_settings_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    // One action's token is an unset variable and its pixel is not a
+    // number; the other's id repeats the first's and its event is unknown.
+    std::fs::write(
+        dir.path().join("lead.toml"),
+        "trigger = \"form_submitted\"\n\
+         [[actions]]\n\
+         id = \"a\"\n\
+         [actions.settings]\n\
+         pixel_id = \"my pixel\"\n\
+         access_token = \"${NO_SUCH_TOKEN_VARIABLE}\"\n\
+         event = \"Lead\"\n\
+         [[actions]]\n\
+         id = \"a\"\n\
+         [actions.settings]\n\
+         pixel_id = \"123\"\n\
+         access_token = \"t\"\n\
+         event = 5\n",
+    )
+    .unwrap();
+    let out = harness(&[
+        "validate",
+        "--workflow",
+        &dir.path().join("lead.toml").display().to_string(),
+    ]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    let said: Vec<&str> = t
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix(&format!("{}:", dir.path().join("lead.toml").display()))
+        })
+        .collect();
+    assert_eq!(said.len(), 4, "{t}");
+    assert!(said[0].starts_with("5: field `settings/pixel_id`"), "{t}");
+    assert!(said[1].starts_with("6: field `actions[0].settings/access_token`: the environment variable `NO_SUCH_TOKEN_VARIABLE` is not set"), "{t}");
+    assert!(said[2].starts_with("9: field `actions[1].id`"), "{t}");
+    assert!(said[3].starts_with("13: field `settings/event`"), "{t}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
     const APP_SECRET: &str = "5f1b6c0e9d2a4b7c8e3f1a2b3c4d5e6f";

@@ -220,8 +220,10 @@ pub async fn run_to<S: FiringSink>(
     let descriptor = engine.describe().await?;
     let mut input_errors = Vec::new();
 
-    let (workflows, errors) = workflow::load_all(&options.workflows, &descriptor.secret_fields);
-    input_errors.extend(errors);
+    let loaded = workflow::load_all(&options.workflows, &descriptor.secret_fields);
+    let workflows = loaded.workflows;
+    input_errors.extend(loaded.errors);
+    input_errors.extend(refused_settings_problems(&engine, &loaded.refused, &input_errors).await?);
     if workflows.is_empty() && input_errors.is_empty() {
         input_errors.push(InputError::new(
             &options.workflows.first().cloned().unwrap_or_default(),
@@ -1129,6 +1131,31 @@ pub async fn check_settings(
         all.push(per_action);
     }
     Ok((all, located))
+}
+
+/// The settings problems of workflow files refused for other problems
+/// (`said`), but those of a setting already said: a file's problems are
+/// said at once, not one kind per attempt.
+pub async fn refused_settings_problems(
+    engine: &ActionEngine,
+    refused: &[Workflow],
+    said: &[InputError],
+) -> Result<Vec<InputError>> {
+    let (_, located) = check_settings(engine, refused).await?;
+    Ok(located
+        .into_iter()
+        .filter(|p| {
+            !said.iter().any(|s| {
+                s.file == p.file
+                    && s.line == p.line
+                    && p.field.as_ref().is_some_and(|field| {
+                        s.field
+                            .as_ref()
+                            .is_some_and(|f| f.ends_with(&format!(".{field}")))
+                    })
+            })
+        })
+        .collect())
 }
 
 /// The JSON pointers of a settings document's secrets: those the component

@@ -51,6 +51,8 @@ pub struct ActionConfig {
     pub name: String,
     /// Its settings document (JSON), environment references resolved.
     pub settings: String,
+    /// Its place among the file's `[[actions]]`, from 0.
+    place: usize,
 }
 
 #[derive(Deserialize)]
@@ -80,7 +82,8 @@ impl Workflow {
     /// first line when the setting is not written there); in a file without
     /// such blocks (JSON), the first line that sets it.
     pub fn line_of_field(&self, action: usize, pointer: &str) -> Option<usize> {
-        line_in_action(&self.text, action, pointer)
+        let place = self.actions.get(action).map_or(action, |a| a.place);
+        line_in_action(&self.text, place, pointer)
     }
 }
 
@@ -129,7 +132,23 @@ fn sets_key(line: &str, key: &str) -> bool {
 /// Loads every workflow of `paths` (files, or folders of `.toml`/`.json`).
 /// `${VAR}` is read from the environment only in the settings at
 /// `env_fields` (JSON pointers: the action's secret fields).
-pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> (Vec<Workflow>, Vec<InputError>) {
+/// Workflow files as [`load_all`] read them.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The workflows that run.
+    pub workflows: Vec<Workflow>,
+    /// Every problem of the files, located.
+    pub errors: Vec<InputError>,
+    /// The files with problems, as far as they could be read (the actions
+    /// of this host, whatever their id or unset variables): they do not
+    /// run, but their settings are still checked, so that every problem of
+    /// a file is said at once.
+    pub refused: Vec<Workflow>,
+}
+
+/// Loads the workflow files at `paths` (files, or folders of `.toml` and
+/// `.json` files); see [`load`].
+pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> Loaded {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -160,10 +179,15 @@ pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> (Vec<Workflow>, Vec
         }
     }
     let mut workflows = Vec::new();
+    let mut refused = Vec::new();
     for f in files {
-        match load(&f, env_fields) {
+        match read(&f, env_fields) {
+            Ok((w, problems)) if !problems.is_empty() => {
+                errors.extend(problems);
+                refused.push(w);
+            }
             // The name identifies the workflow's executions in the outbox.
-            Ok(w) if workflows.iter().any(|o: &Workflow| o.name == w.name) => {
+            Ok((w, _)) if workflows.iter().any(|o: &Workflow| o.name == w.name) => {
                 errors.push(InputError::new(
                     &f,
                     None,
@@ -172,19 +196,37 @@ pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> (Vec<Workflow>, Vec
                         "another workflow is already named \"{}\"; give each workflow its own name",
                         w.name
                     ),
-                ))
+                ));
+                refused.push(w);
             }
-            Ok(w) => workflows.push(w),
+            Ok((w, _)) => workflows.push(w),
             Err(problems) => errors.extend(problems),
         }
     }
-    (workflows, errors)
+    Loaded {
+        workflows,
+        errors,
+        refused,
+    }
 }
 
 /// Loads one workflow file; `${VAR}` is read from the environment only in
 /// the settings at `env_fields`. A file with problems is not loaded, and
 /// each of its actions' problems is said, with its line.
 pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputError>> {
+    match read(path, env_fields)? {
+        (w, problems) if problems.is_empty() => Ok(w),
+        (_, problems) => Err(problems),
+    }
+}
+
+/// Reads one workflow file: the workflow, with every action of this host
+/// as far as it could be read, and the file's problems; `Err` when the
+/// file cannot be read as a workflow at all.
+fn read(
+    path: &Path,
+    env_fields: &[String],
+) -> Result<(Workflow, Vec<InputError>), Vec<InputError>> {
     let text = read_text(path).map_err(|e| vec![e])?;
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let file: WorkflowFile = if is_json {
@@ -220,13 +262,17 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
                 message,
             ));
         };
-        if let Some(t) = a.action_type.as_deref().filter(|t| *t != ACTION_TYPE) {
-            problem(
-                "/type",
-                format!("{at}.type"),
-                format!("this host runs `{ACTION_TYPE}` actions, not `{t}`"),
-            );
-        }
+        let ours = match a.action_type.as_deref().filter(|t| *t != ACTION_TYPE) {
+            Some(t) => {
+                problem(
+                    "/type",
+                    format!("{at}.type"),
+                    format!("this host runs `{ACTION_TYPE}` actions, not `{t}`"),
+                );
+                false
+            }
+            None => true,
+        };
         // An action with an empty id is not loaded, but its settings are
         // still checked, so that every problem of the file is said at once.
         let id = match a.id.map(|id| id.trim().to_string()) {
@@ -242,7 +288,7 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
             None => Some(derived_id(&a.settings)),
         };
         if let Some(id) = &id
-            && let Some(j) = actions.iter().position(|o| &o.id == id)
+            && let Some(j) = actions.iter().find(|o| &o.id == id).map(|o| o.place)
         {
             problem(
                 "/id",
@@ -258,13 +304,12 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
         for e in &unresolved {
             problem(&e.at, format!("{at}.settings{}", e.at), e.message.clone());
         }
-        if let Some(id) = id
-            && unresolved.is_empty()
-        {
+        if ours {
             actions.push(ActionConfig {
-                id,
+                id: id.unwrap_or_default(),
                 name: a.name.unwrap_or_else(|| format!("action {}", i + 1)),
                 settings: settings.to_string(),
+                place: i,
             });
         }
     }
@@ -276,12 +321,9 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
             "the workflow has no action",
         ));
     }
-    if !problems.is_empty() {
-        // In the order of the file, as its reader goes through it.
-        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
-        return Err(problems);
-    }
-    Ok(Workflow {
+    // In the order of the file, as its reader goes through it.
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    let workflow = Workflow {
         name: file.name.unwrap_or_else(|| {
             path.file_stem()
                 .and_then(|s| s.to_str())
@@ -292,7 +334,8 @@ pub fn load(path: &Path, env_fields: &[String]) -> Result<Workflow, Vec<InputErr
         file: path.to_path_buf(),
         actions,
         text,
-    })
+    };
+    Ok((workflow, problems))
 }
 
 /// An action's identity when the file gives none: its pixel and event, as
@@ -416,8 +459,12 @@ mod tests {
             )
             .unwrap();
         }
-        let (workflows, errors) = load_all(&[dir.path().to_path_buf()], &[]);
-        assert_eq!(workflows.len(), 1);
+        let Loaded {
+            workflows,
+            errors,
+            refused,
+        } = load_all(&[dir.path().to_path_buf()], &[]);
+        assert_eq!((workflows.len(), refused.len()), (1, 1));
         assert!(
             errors[0]
                 .to_string()

@@ -16,10 +16,15 @@ pub struct Args {
 pub async fn main(args: Args) -> Result<ExitCode> {
     let engine = load_engine(None, 1, true)?;
     let descriptor = engine.describe().await?;
-    let (workflows, mut errors) =
-        host_harness::workflow::load_all(&args.workflow, &descriptor.secret_fields);
+    let loaded = host_harness::workflow::load_all(&args.workflow, &descriptor.secret_fields);
+    let (workflows, mut errors) = (loaded.workflows, loaded.errors);
+    let refused =
+        host_harness::run::refused_settings_problems(&engine, &loaded.refused, &errors).await?;
+    errors.extend(refused);
     let (_, problems) = host_harness::run::check_settings(&engine, &workflows).await?;
     errors.extend(problems);
+    // Each file's problems in the order of its lines.
+    errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     for w in &workflows {
         println!(
             "{}: workflow \"{}\", trigger {}, {} action(s)",
