@@ -343,10 +343,23 @@ pub fn build_with(
         let (name, template, explicit) = (entry.name.as_str(), &entry.template, entry.explicit);
         let Some(value) = template.resolve(&ctx) else {
             if explicit && !template.is_literal() {
+                // Two parameters fall back to another value rather than
+                // being left out: say which, as it decides deduplication
+                // and attribution.
+                let instead = match entry.param {
+                    Param::EventId => {
+                        "the firing's id is the event id instead, so a Pixel event sent with \
+                         this order's or form's id is not deduplicated against it"
+                    }
+                    Param::EventSourceUrl if settings.event_source_url.is_some() => {
+                        "the settings' event_source_url is sent instead"
+                    }
+                    _ => "the parameter is left out",
+                };
                 warnings.push(Warning::new(
                     name,
                     format!(
-                        "`{}` is empty for this firing; the parameter is left out",
+                        "`{}` is empty for this firing; {instead}",
                         template.as_str()
                     ),
                 ));
@@ -1075,7 +1088,29 @@ mod tests {
         let b = build(&s, &contact(), &order(), NOW).unwrap();
         assert_eq!(b.event.event_id, "f-1", "falls back to the firing id");
         assert_eq!(b.event.custom_data["currency"], json!("eur"));
-        assert!(b.warnings.iter().any(|w| w.field == "event_id"));
+        assert!(
+            b.warnings.iter().any(|w| w.field == "event_id"
+                && w.message
+                    .contains("the firing's id is the event id instead")),
+            "{:?}",
+            b.warnings
+        );
+        // A page URL mapped but empty falls back to the settings' default.
+        let s = settings(
+            r#","event_source_url":"https://shop.example.com/","mapping":{"event_source_url":"{{trigger.page.nowhere}}"}"#,
+        );
+        let b = build(&s, &contact(), &order(), NOW).unwrap();
+        assert_eq!(
+            b.event.event_source_url.as_deref(),
+            Some("https://shop.example.com/")
+        );
+        assert!(
+            b.warnings.iter().any(|w| w.field == "event_source_url"
+                && w.message
+                    .contains("the settings' event_source_url is sent instead")),
+            "{:?}",
+            b.warnings
+        );
     }
 
     #[test]

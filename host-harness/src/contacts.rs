@@ -576,7 +576,7 @@ impl Indexer<'_> {
     }
 
     fn csv(&mut self, mut reader: BufReader<File>, bom: bool) -> std::io::Result<Layout> {
-        let base = if bom {
+        let mut base = if bom {
             reader.fill_buf()?;
             reader.consume(BOM.len());
             BOM.len() as u64
@@ -584,10 +584,33 @@ impl Indexer<'_> {
             0
         };
         let path = self.path;
-        let delimiter = {
+        // A first line `sep=;` is how a file tells Excel its separator:
+        // the header row comes after it.
+        let mut header_line = 1;
+        let declared = {
             let buffered = reader.fill_buf()?;
-            let header = buffered.split(|b| *b == b'\n').next().unwrap_or_default();
-            delimiter_of(header)
+            let first = buffered.split(|b| *b == b'\n').next().unwrap_or_default();
+            match first.strip_suffix(b"\r").unwrap_or(first) {
+                [b's' | b'S', b'e' | b'E', b'p' | b'P', b'=', separator]
+                    if first.len() < buffered.len() =>
+                {
+                    Some((*separator, first.len() + 1))
+                }
+                _ => None,
+            }
+        };
+        if let Some((_, len)) = declared {
+            reader.consume(len);
+            base += len as u64;
+            header_line = 2;
+        }
+        let delimiter = match declared {
+            Some((separator, _)) => separator,
+            None => {
+                let buffered = reader.fill_buf()?;
+                let header = buffered.split(|b| *b == b'\n').next().unwrap_or_default();
+                delimiter_of(header)
+            }
         };
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
@@ -598,7 +621,7 @@ impl Indexer<'_> {
             Err(e) => {
                 self.errors.push(InputError::new(
                     path,
-                    Some(1),
+                    Some(header_line),
                     None,
                     format!("unreadable header row: {e}"),
                 ));
@@ -608,7 +631,7 @@ impl Indexer<'_> {
         if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
             self.errors.push(InputError::new(
                 path,
-                Some(1),
+                Some(header_line),
                 Some("id"),
                 "the header row has no `id` column",
             ));
@@ -618,7 +641,7 @@ impl Indexer<'_> {
             .iter()
             .map(|h| (h.trim().to_string(), standard(h)))
             .collect();
-        let mut lines = RowLines::new(base, 1);
+        let mut lines = RowLines::new(base, header_line);
         let header_end = base + reader.position().byte();
         lines.row(reader.get_mut(), base, header_end);
         let mut row = csv::ByteRecord::new();
@@ -1172,6 +1195,35 @@ mod tests {
         }
         assert_eq!(delimiter_of(b"id,email;phone"), b',', "a tie is a comma");
         assert_eq!(delimiter_of(b"id"), b',', "one column");
+    }
+
+    #[test]
+    fn a_first_line_that_tells_excel_the_separator_is_read_as_it() {
+        // The separator it names wins over the header's count, and rows are
+        // numbered from the header's line 2.
+        for (end, bom) in [("\n", ""), ("\r\n", "\u{feff}")] {
+            let text = format!(
+                "{bom}sep=;{end}id;email;note, with commas, here{end}c1;a@x.com;x, y{end}c2;b@x.com{end}"
+            );
+            let f = file(".csv", &text);
+            let (book, errors) = load(f.path());
+            let said: Vec<_> = errors
+                .iter()
+                .map(|e| (e.line, e.message.as_str()))
+                .collect();
+            assert_eq!(
+                said,
+                [(Some(4), "the row has 2 fields but the header has 3")],
+                "{end:?}"
+            );
+            let c1 = book.get("c1").unwrap().unwrap();
+            assert_eq!(c1.emails, ["a@x.com"]);
+            assert_eq!(c1.custom_fields, r#"{"note, with commas, here":"x, y"}"#);
+        }
+        // A file whose only line is `sep=;` has no header row.
+        let f = file(".csv", "sep=;");
+        let (_, errors) = load(f.path());
+        assert_eq!(errors.len(), 1, "{errors:?}");
     }
 
     #[test]
