@@ -215,7 +215,8 @@ impl ContactBook {
                         .map_err(|e| changed(e.to_string()))?;
                 }
                 match serde_json::from_slice::<Value>(&bytes) {
-                    Ok(v) => from_value(&source.path, line, v),
+                    // Its field problems were said when the file was indexed.
+                    Ok(v) => from_value(&source.path, line, v, &mut Vec::new()),
                     Err(e) => return Err(changed(e.to_string())),
                 }
             }
@@ -736,7 +737,7 @@ impl Indexer<'_> {
                 Err(()) => Err(at("the line is not valid UTF-8 text".into())),
                 Ok(text) => serde_json::from_str::<Value>(text)
                     .map_err(|e| at(json_problem(&e)))
-                    .and_then(|v| from_value(path, number, v))
+                    .and_then(|v| from_value(path, number, v, &mut self.errors))
                     .map(|record| (record, text.len())),
             };
             match parsed {
@@ -764,7 +765,8 @@ impl Indexer<'_> {
         }
         for Element { offset, text, line } in elements {
             let v: Value = serde_json::from_str(text).expect("already parsed");
-            self.add(base + offset as u64, text.len(), from_value(path, line, v));
+            let record = from_value(path, line, v, &mut self.errors);
+            self.add(base + offset as u64, text.len(), record);
         }
         Ok(Layout::Json)
     }
@@ -947,7 +949,11 @@ fn from_csv_row(columns: &[Column], row: &csv::ByteRecord) -> (wit::Contact, Opt
     (contact, legacy)
 }
 
-fn from_value(path: &Path, line: usize, v: Value) -> Record {
+/// The contact of a JSON object. A field of the wrong type (an object
+/// where an email is expected) is left out and said in `problems`, and the
+/// contact keeps its other fields; only an object without a usable id is
+/// no contact.
+fn from_value(path: &Path, line: usize, v: Value, problems: &mut Vec<InputError>) -> Record {
     let Value::Object(mut obj) = v else {
         return Err(InputError::new(
             path,
@@ -958,6 +964,17 @@ fn from_value(path: &Path, line: usize, v: Value) -> Record {
     };
     let mut contact = empty_contact();
     let mut custom = Map::new();
+    let mut left_out = |key: &str, expected: &str, found: &Value| {
+        problems.push(InputError::new(
+            path,
+            Some(line),
+            Some(key),
+            format!(
+                "{expected} was expected, not {}; the field is left out and the contact's others are used",
+                json_kind(found)
+            ),
+        ));
+    };
     // A CRM's API writes a contact's fields under `properties` (HubSpot:
     // `{"id": "51", "properties": {"email": …, "firstname": …}}`): they
     // are read as if they stood beside its id.
@@ -974,61 +991,65 @@ fn from_value(path: &Path, line: usize, v: Value) -> Record {
             match value {
                 Value::Object(m) => custom.extend(m),
                 Value::Null => {}
-                _ => {
-                    return Err(InputError::new(
-                        path,
-                        Some(line),
-                        Some("custom_fields"),
-                        "must be a JSON object",
-                    ));
-                }
+                other => left_out(&key, "a JSON object", &other),
             }
             continue;
         }
-        match standard(&key) {
-            Some(field) => {
-                let values: Vec<String> = match &value {
-                    Value::String(s) => vec![s.clone()],
-                    Value::Number(n) => vec![n.to_string()],
-                    Value::Array(a) if matches!(field, Standard::Email | Standard::Phone) => {
-                        let mut vs = Vec::new();
-                        for item in a {
-                            match item {
-                                Value::String(s) => vs.push(s.clone()),
-                                Value::Number(n) => vs.push(n.to_string()),
-                                _ => {
-                                    return Err(InputError::new(
-                                        path,
-                                        Some(line),
-                                        Some(&key),
-                                        "a list of text was expected",
-                                    ));
-                                }
-                            }
-                        }
-                        vs
+        let Some(field) = standard(&key) else {
+            custom.insert(key, value);
+            continue;
+        };
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let values: Vec<String> = match &value {
+            Value::Null => Vec::new(),
+            Value::Array(a) if matches!(field, Standard::Email | Standard::Phone) => {
+                match a.iter().map(text).collect::<Option<Vec<_>>>() {
+                    Some(vs) => vs,
+                    None => {
+                        left_out(&key, "a list of text", &value);
+                        Vec::new()
                     }
-                    Value::Null => Vec::new(),
-                    _ => {
-                        return Err(InputError::new(
-                            path,
-                            Some(line),
-                            Some(&key),
-                            "text was expected",
-                        ));
-                    }
-                };
-                for v in values {
-                    set(&mut contact, field, &v);
                 }
             }
-            None => {
-                custom.insert(key, value);
-            }
+            v => match text(v) {
+                Some(t) => vec![t],
+                // Without its id there is no contact to keep.
+                None if field == Standard::Id => {
+                    return Err(InputError::new(
+                        path,
+                        Some(line),
+                        Some(&key),
+                        format!("text was expected, not {}", json_kind(v)),
+                    ));
+                }
+                None => {
+                    left_out(&key, "text", v);
+                    Vec::new()
+                }
+            },
+        };
+        for v in values {
+            set(&mut contact, field, &v);
         }
     }
     contact.custom_fields = Value::Object(custom).to_string();
     Ok((line, contact))
+}
+
+/// What kind of JSON value `v` is, as a problem names it.
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 #[cfg(test)]
@@ -1478,15 +1499,34 @@ mod tests {
     }
 
     #[test]
-    fn json_array_and_lines() {
+    fn a_json_field_of_the_wrong_type_loses_itself_not_its_contact() {
         let f = file(
             ".json",
             "[\n {\"id\": \"c1\", \"email\": [\"a@x.com\"]},\n {\"id\": 7, \"phone\": {\"x\": 1}}\n]",
         );
         let (book, errors) = load(f.path());
-        assert_eq!(book.len(), 1);
+        // A field of the wrong type is left out, not its contact.
+        assert_eq!(book.len(), 2);
+        assert!(book.get("7").unwrap().unwrap().phones.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].line, Some(3));
         assert_eq!(errors[0].field.as_deref(), Some("phone"));
+        assert!(
+            errors[0]
+                .message
+                .starts_with("text was expected, not an object; the field is left out"),
+            "{}",
+            errors[0].message
+        );
+        // Without a usable id, there is no contact.
+        let f = file(".jsonl", "{\"id\":{\"x\":1},\"email\":\"a@x.com\"}\n");
+        let (book, errors) = load(f.path());
+        assert_eq!(book.len(), 0);
+        assert_eq!(
+            (errors.len(), errors[0].field.as_deref()),
+            (1, Some("id")),
+            "{errors:?}"
+        );
         let f = file(".jsonl", "{\"id\":\"a\",\"tier\":\"x\"}\n{oops\n");
         let (book, errors) = load(f.path());
         assert_eq!(
