@@ -215,7 +215,9 @@ async fn invalid_settings_name_the_file_line_and_field() {
 fn a_file_refused_for_an_unset_variable_still_has_its_settings_checked() {
     let dir = tempfile::tempdir().unwrap();
     // One action's token is an unset variable and its pixel is not a
-    // number; the other's id repeats the first's and its event is unknown.
+    // number; the other's id repeats the first's, its event is not text and
+    // its pixel reads the environment where no setting may (said once, not
+    // again as a pixel that is not a number).
     std::fs::write(
         dir.path().join("lead.toml"),
         "trigger = \"form_submitted\"\n\
@@ -228,7 +230,7 @@ fn a_file_refused_for_an_unset_variable_still_has_its_settings_checked() {
          [[actions]]\n\
          id = \"a\"\n\
          [actions.settings]\n\
-         pixel_id = \"123\"\n\
+         pixel_id = \"${PIXEL}\"\n\
          access_token = \"t\"\n\
          event = 5\n",
     )
@@ -247,11 +249,15 @@ fn a_file_refused_for_an_unset_variable_still_has_its_settings_checked() {
                 .strip_prefix(&format!("{}:", dir.path().join("lead.toml").display()))
         })
         .collect();
-    assert_eq!(said.len(), 4, "{t}");
+    assert_eq!(said.len(), 5, "{t}");
     assert!(said[0].starts_with("5: field `settings/pixel_id`"), "{t}");
     assert!(said[1].starts_with("6: field `actions[0].settings/access_token`: the environment variable `NO_SUCH_TOKEN_VARIABLE` is not set"), "{t}");
     assert!(said[2].starts_with("9: field `actions[1].id`"), "{t}");
-    assert!(said[3].starts_with("13: field `settings/event`"), "{t}");
+    assert!(
+        said[3].starts_with("11: field `actions[1].settings/pixel_id`: `${…}` is read from the environment only in secret settings"),
+        "{t}"
+    );
+    assert!(said[4].starts_with("13: field `settings/event`"), "{t}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

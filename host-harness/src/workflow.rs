@@ -129,9 +129,6 @@ fn sets_key(line: &str, key: &str) -> bool {
     })
 }
 
-/// Loads every workflow of `paths` (files, or folders of `.toml`/`.json`).
-/// `${VAR}` is read from the environment only in the settings at
-/// `env_fields` (JSON pointers: the action's secret fields).
 /// Workflow files as [`load_all`] read them.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -146,8 +143,9 @@ pub struct Loaded {
     pub refused: Vec<Workflow>,
 }
 
-/// Loads the workflow files at `paths` (files, or folders of `.toml` and
-/// `.json` files); see [`load`].
+/// Loads every workflow of `paths` (files, or folders of `.toml`/`.json`).
+/// `${VAR}` is read from the environment only in the settings at
+/// `env_fields` (JSON pointers: the action's secret fields).
 pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> Loaded {
     let mut files = Vec::new();
     let mut errors = Vec::new();
