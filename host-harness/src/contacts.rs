@@ -670,6 +670,18 @@ impl Indexer<'_> {
                     let end = base + reader.position().byte();
                     let span = lines.row(reader.get_mut(), start, end);
                     let mut message = match e.kind() {
+                        csv::ErrorKind::UnequalLengths { len: 1, .. }
+                            if span.is_blank(reader.get_ref()) =>
+                        {
+                            continue;
+                        }
+                        csv::ErrorKind::UnequalLengths {
+                            expected_len,
+                            len: 1,
+                            ..
+                        } => {
+                            format!("the row has 1 field but the header has {expected_len}")
+                        }
                         csv::ErrorKind::UnequalLengths {
                             expected_len, len, ..
                         } => {
@@ -1312,6 +1324,8 @@ mod tests {
                 "c3,\"José,Lima",      // 9
                 "c4,Cy,Rome",          // 10
                 "c5,Di,\"Nice\"",      // 11
+                "  \t",                // 12: blank to a reader
+                "c6",                  // 13
             ]
             .join(end);
             let f = file(".csv", &format!("{text}{end}"));
@@ -1323,8 +1337,13 @@ mod tests {
                     (Some(5), None),
                     (Some(6), Some("id".to_string())),
                     (Some(9), None),
+                    (Some(13), None),
                 ],
                 "{end:?}: {errors:?}"
+            );
+            assert_eq!(
+                errors[3].message, "the row has 1 field but the header has 3",
+                "{end:?}"
             );
             assert!(
                 errors[2]

@@ -83,6 +83,14 @@ pub(super) struct RowSpan {
 }
 
 impl RowSpan {
+    /// Whether the row is only white space: a blank line to whoever reads
+    /// the file, which the parser took for a row of one empty-looking field.
+    pub(super) fn is_blank<R>(&self, raw: &Raw<R>) -> bool {
+        raw.span(self.start, self.body_end)
+            .iter()
+            .all(u8::is_ascii_whitespace)
+    }
+
     /// The line its last byte before its line end is on. Only a row in
     /// error asks, so only then are its lines counted.
     pub(super) fn last_line<R>(&self, raw: &Raw<R>) -> usize {
