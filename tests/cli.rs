@@ -371,6 +371,56 @@ fn out_of_range_flags_are_refused_at_start() {
     }
 }
 
+#[test]
+fn a_report_is_never_written_over_the_runs_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = |name: &str| d.join(name).display().to_string();
+    std::fs::create_dir(d.join("flows")).unwrap();
+    std::fs::write(d.join("flows/w.toml"), "trigger = \"t\"\n").unwrap();
+    std::fs::write(d.join("c.csv"), "id,email\nc1,a@example.com\n").unwrap();
+    std::fs::write(d.join("f.jsonl"), "{}\n").unwrap();
+    std::fs::write(d.join("o.db"), "").unwrap();
+    std::fs::hard_link(d.join("c.csv"), d.join("same-contacts.csv")).unwrap();
+    let before: Vec<Vec<u8>> = ["flows/w.toml", "c.csv", "f.jsonl"]
+        .iter()
+        .map(|f| std::fs::read(d.join(f)).unwrap())
+        .collect();
+    for (report, expect) in [
+        (p("c.csv"), "is the contacts file"),
+        (p("same-contacts.csv"), "is the contacts file"),
+        (p("f.jsonl"), "is the triggers file"),
+        (p("flows/w.toml"), "is a workflow"),
+        (p("o.db"), "is the outbox"),
+        (p("flows/report.json"), "in the folder of workflows"),
+    ] {
+        let out = harness(&[
+            "run",
+            "--workflow",
+            &p("flows"),
+            "--workflow",
+            &p("flows/w.toml"),
+            "--contacts",
+            &p("c.csv"),
+            "--triggers",
+            &p("f.jsonl"),
+            "--outbox",
+            &p("o.db"),
+            "--report",
+            &report,
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{report}: {t}");
+        assert!(t.contains(expect), "{report}: {t}");
+    }
+    let after: Vec<Vec<u8>> = ["flows/w.toml", "c.csv", "f.jsonl"]
+        .iter()
+        .map(|f| std::fs::read(d.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after, "no input was touched");
+    assert!(!d.join("flows/report.json").exists());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn files_that_start_with_a_byte_order_mark_are_read_whole() {
     let d = crate::common::double().await;

@@ -9,7 +9,7 @@ use host_harness::report_file::{ReportFile, ReportPart};
 use host_harness::retry::RetryPolicy;
 use host_harness::run::{DEFAULT_BATCH_BYTES, FiringSink, RunOptions, run_to};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -137,10 +137,73 @@ fn parse_graph_url(text: &str) -> Result<http::Uri, String> {
     Ok(uri)
 }
 
+/// Whether `a` and `b` are one file, under any names (links included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            (a.dev(), a.ino()) == (b.dev(), b.ino())
+        }
+        #[cfg(not(unix))]
+        (Ok(_), Ok(_)) => std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok(),
+        _ => false,
+    }
+}
+
+/// Refuses a report that would be written over one of the run's files:
+/// the report is created, empty, before they are read, so the input would
+/// be lost. One written into a folder of workflows would be read as a
+/// workflow by the next run.
+fn refuse_report_over_inputs(args: &Args, report: &Path, outbox: Option<&Path>) -> Result<()> {
+    let inputs = args
+        .workflow
+        .iter()
+        .map(|w| ("a workflow", w.as_path()))
+        .chain([
+            ("the contacts file", args.contacts.as_path()),
+            ("the triggers file", args.triggers.as_path()),
+        ])
+        .chain(outbox.map(|o| ("the outbox", o)))
+        .chain(args.component.as_deref().map(|c| ("the component", c)));
+    for (what, path) in inputs {
+        anyhow::ensure!(
+            !same_file(report, path),
+            "--report {} is {what} ({}); a run never writes over its own files: give the report a path of its own",
+            report.display(),
+            path.display()
+        );
+    }
+    let is_workflow_name = matches!(
+        report.extension().and_then(|e| e.to_str()),
+        Some("toml" | "json")
+    );
+    let folder = report.parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        }
+    });
+    if let Some(folder) = folder.filter(|_| is_workflow_name)
+        && let Some(dir) = args
+            .workflow
+            .iter()
+            .find(|w| w.is_dir() && same_file(w, folder))
+    {
+        anyhow::bail!(
+            "--report {} is in the folder of workflows {}, where the next run would read it as a workflow: give the report a path outside it",
+            report.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 pub async fn main(args: Args) -> Result<ExitCode> {
     let threads = args.stretch_threads();
     let concurrency = args.concurrency();
-    let outbox = match (args.outbox, args.no_outbox) {
+    let outbox = match (args.outbox.clone(), args.no_outbox) {
         (_, true) => None,
         (Some(path), false) => Some(path),
         (None, false) => Some(PathBuf::from(format!(
@@ -148,6 +211,9 @@ pub async fn main(args: Args) -> Result<ExitCode> {
             args.triggers.display()
         ))),
     };
+    if let Some(report) = &args.report {
+        refuse_report_over_inputs(&args, report, outbox.as_deref())?;
+    }
     let engine = load_engine(args.component.as_ref(), concurrency, !args.no_cache)?;
     let options = RunOptions {
         workflows: args.workflow,
