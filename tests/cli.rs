@@ -421,6 +421,46 @@ fn a_report_is_never_written_over_the_runs_own_files() {
     assert!(!d.join("flows/report.json").exists());
 }
 
+#[test]
+fn contacts_or_firings_from_a_pipe_are_refused_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = |name: &str| d.join(name).display().to_string();
+    std::fs::write(d.join("w.toml"), "trigger = \"t\"\n").unwrap();
+    std::fs::write(d.join("c.csv"), "id,email\nc1,a@example.com\n").unwrap();
+    std::fs::write(d.join("f.jsonl"), "{}\n").unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(d.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A pipe's firings would reach the first pass only, and a run would
+    // report none of them: it is refused before anything is read.
+    for (flag, other, other_file) in [
+        ("--triggers", "--contacts", "c.csv"),
+        ("--contacts", "--triggers", "f.jsonl"),
+    ] {
+        for stream in [p("pipe"), "/dev/stdin".to_string()] {
+            let out = harness(&[
+                "run",
+                "--workflow",
+                &p("w.toml"),
+                flag,
+                &stream,
+                other,
+                &p(other_file),
+                "--dry-run",
+                "--report",
+                &p("r.json"),
+            ]);
+            let t = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{flag} {stream}: {t}");
+            assert!(t.contains("is not a file"), "{flag} {stream}: {t}");
+            assert!(!d.join("r.json").exists(), "no report is left");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn files_that_start_with_a_byte_order_mark_are_read_whole() {
     let d = crate::common::double().await;

@@ -207,6 +207,7 @@ pub async fn run_to<S: FiringSink>(
     progress: &(dyn Fn(usize, usize) + Sync),
     sink: &mut S,
 ) -> Result<Report> {
+    refuse_streams(options)?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     // Past the engine's pool, executions would fail for want of an
@@ -1131,6 +1132,28 @@ pub async fn check_settings(
         all.push(per_action);
     }
     Ok((all, located))
+}
+
+/// Refuses contacts or firings that are not files (a pipe, a terminal):
+/// a run reads each twice, the contacts to index them and then by their
+/// place, the firings in a first pass and then to run them, and a pipe
+/// would give its firings to the first pass only, so that they would be
+/// lost without a word.
+pub fn refuse_streams(options: &RunOptions) -> Result<()> {
+    for (flag, path) in [
+        ("contacts", &options.contacts),
+        ("triggers", &options.firings),
+    ] {
+        if let Ok(meta) = std::fs::metadata(path) {
+            anyhow::ensure!(
+                meta.is_file(),
+                "--{flag} {} is not a file (a pipe or a device?): a run reads it twice, and \
+                 resumes from it, so it must be a file: write it to one first",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The settings problems of workflow files refused for other problems

@@ -237,6 +237,8 @@ pub async fn main(args: Args) -> Result<ExitCode> {
         },
         threads,
     };
+    // Before the report is created, so that a run refused leaves none.
+    host_harness::run::refuse_streams(&options)?;
     let bar = progress_bar();
     let tick = |done: usize, total: usize| {
         if let Some(b) = &bar {
