@@ -405,8 +405,10 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
             ));
         }
     };
+    // Trimmed, as a contacts file's ids are: `c1 ` from a CRM's field
+    // finds the contact whose cell read `c1 `.
     let contact_id = match fields.contact_id {
-        Some(Value::String(s)) if !s.trim().is_empty() => s,
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         Some(Value::Number(n)) => n.to_string(),
         _ => {
             return Err(bad(
@@ -622,6 +624,17 @@ mod tests {
         .unwrap();
         assert_eq!(r.firing.trigger_type, "order_placed");
         assert_eq!(r.firing.data, "{}");
+    }
+
+    #[test]
+    fn a_contact_id_is_trimmed_as_the_contacts_ids_are() {
+        let r = parse_line(
+            Path::new("f.jsonl"),
+            1,
+            r#"{"id":"a","type":"t","contact_id":" c1\t","occurred_at":1}"#,
+        )
+        .unwrap();
+        assert_eq!(r.contact_id, "c1");
     }
 
     #[test]
