@@ -242,20 +242,20 @@ enum Standard {
 }
 
 fn standard(name: &str) -> Option<Standard> {
-    let n: String = name
-        .trim()
-        .to_ascii_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
     // With the column names of the exports of HubSpot, Salesforce,
-    // Shopify, Mailchimp, Outlook and Google Contacts.
-    Some(match n.as_str() {
+    // Shopify, Mailchimp, Outlook and Google Contacts, and those Outlook,
+    // Google Contacts and spreadsheets write in the languages of Europe's
+    // and Latin America's markets (`Prénom`, `Nachname`, `Teléfono`, `PLZ`,
+    // `Código postal`, `Data di nascita`). Words that also name something
+    // else in a CRM are left out: Spanish `Estado` is as often a status as
+    // a state, French `Genre` an English genre.
+    Some(match column_key(name).as_str() {
         "id" | "contactid" | "customerid" | "recordid" => Standard::Id,
         "email" | "emails" | "email2" | "secondaryemail" | "additionalemails" | "emailaddress"
-        | "email1" | "email2address" | "email3address" | "email1value" | "email2value" => {
-            Standard::Email
-        }
+        | "email1" | "email2address" | "email3address" | "email1value" | "email2value" | "mail"
+        | "courriel" | "adresseemail" | "adressemail" | "emailadresse" | "correoelectronico"
+        | "correo" | "indirizzoemail" | "emailadres" | "adresemail" | "epost" | "epostadresse"
+        | "sahkoposti" => Standard::Email,
         "phone"
         | "phones"
         | "phone2"
@@ -274,20 +274,72 @@ fn standard(name: &str) -> Option<Standard> {
         | "workphone"
         | "phone1value"
         | "phone2value"
-        | "defaultaddressphone" => Standard::Phone,
-        "firstname" | "givenname" => Standard::FirstName,
-        "lastname" | "surname" | "familyname" => Standard::LastName,
-        "gender" | "sex" => Standard::Gender,
-        "dateofbirth" | "dob" | "birthday" | "birthdate" => Standard::DateOfBirth,
-        "city" | "town" | "mailingcity" | "homecity" | "address1city" => Standard::City,
+        | "defaultaddressphone"
+        | "portable"
+        | "telefon"
+        | "mobil"
+        | "handy"
+        | "mobiltelefon"
+        | "telefono"
+        | "movil"
+        | "celular"
+        | "cellulare"
+        | "telefone"
+        | "telefoon"
+        | "mobiel"
+        | "puhelin" => Standard::Phone,
+        "firstname" | "givenname" | "prenom" | "vorname" | "nombre" | "nome" | "primeironome"
+        | "voornaam" | "imie" | "fornavn" | "fornamn" | "etunimi" => Standard::FirstName,
+        "lastname" | "surname" | "familyname" | "nom" | "nomdefamille" | "nachname"
+        | "familienname" | "apellido" | "apellidos" | "cognome" | "sobrenome" | "apelido"
+        | "achternaam" | "nazwisko" | "efternavn" | "etternavn" | "efternamn" | "sukunimi" => {
+            Standard::LastName
+        }
+        "gender" | "sex" | "sexe" | "geschlecht" | "sexo" | "genero" | "sesso" | "genere"
+        | "geslacht" | "plec" | "kjonn" | "sukupuoli" => Standard::Gender,
+        "dateofbirth" | "dob" | "birthday" | "birthdate" | "datedenaissance" | "anniversaire"
+        | "geburtsdatum" | "geburtstag" | "fechadenacimiento" | "fechanacimiento"
+        | "datadinascita" | "datadenascimento" | "datanascimento" | "geboortedatum"
+        | "dataurodzenia" | "fodelsedatum" | "fodselsdato" | "syntymaaika" => Standard::DateOfBirth,
+        "city" | "town" | "mailingcity" | "homecity" | "address1city" | "ville" | "stadt"
+        | "ort" | "wohnort" | "ciudad" | "localidad" | "citta" | "cidade" | "plaats"
+        | "woonplaats" | "stad" | "miasto" | "miejscowosc" | "kaupunki" | "postort"
+        | "poststed" => Standard::City,
         "state" | "province" | "region" | "stateregion" | "stateprovince" | "provincecode"
-        | "mailingstate" | "homestate" | "address1region" => Standard::State,
+        | "mailingstate" | "homestate" | "address1region" | "etat" | "bundesland" | "provincia"
+        | "regione" | "provincie" | "wojewodztwo" => Standard::State,
         "postalcode" | "zip" | "zipcode" | "postcode" | "zippostalcode" | "mailingpostalcode"
-        | "homepostalcode" | "address1postalcode" => Standard::PostalCode,
+        | "homepostalcode" | "address1postalcode" | "codepostal" | "plz" | "postleitzahl"
+        | "codigopostal" | "cap" | "cep" | "kodpocztowy" | "postnummer" | "postnr"
+        | "postinumero" => Standard::PostalCode,
         "country" | "countrycode" | "countryregion" | "mailingcountry" | "homecountryregion"
-        | "address1country" => Standard::Country,
+        | "address1country" | "pays" | "land" | "pais" | "paese" | "nazione" | "kraj" => {
+            Standard::Country
+        }
         _ => return None,
     })
+}
+
+/// A column's name as [`standard`] compares it: lowercase ASCII letters and
+/// digits, accents taken off (`Prénom` is `prenom`, `E-Mail-Adresse` is
+/// `emailadresse`, `Płeć` is `plec`, `Fødselsdato` is `fodselsdato`).
+fn column_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut key = String::with_capacity(name.len());
+    for c in name.nfd().flat_map(char::to_lowercase) {
+        match c {
+            'a'..='z' | '0'..='9' => key.push(c),
+            // Letters of their own that no accent makes.
+            'ø' => key.push('o'),
+            'ł' => key.push('l'),
+            'đ' => key.push('d'),
+            'ß' => key.push_str("ss"),
+            'æ' => key.push_str("ae"),
+            'œ' => key.push_str("oe"),
+            _ => {}
+        }
+    }
+    key
 }
 
 /// A contact with only empty fields, to fill in.
@@ -617,7 +669,7 @@ impl Indexer<'_> {
             .flexible(false)
             .delimiter(delimiter)
             .from_reader(Raw::new(reader, base));
-        let headers = match reader.headers() {
+        let headers = match reader.byte_headers() {
             Ok(h) => h.clone(),
             Err(e) => {
                 self.errors.push(InputError::new(
@@ -629,6 +681,20 @@ impl Indexer<'_> {
                 return Ok(Layout::Csv(Vec::new(), delimiter));
             }
         };
+        // A header row in Windows-1252 (`Prénom` from a French Excel) is
+        // read as its rows are.
+        let mut header_legacy = None;
+        let headers: Vec<String> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| match std::str::from_utf8(h) {
+                Ok(text) => text.to_string(),
+                Err(_) => {
+                    header_legacy.get_or_insert(i);
+                    windows_1252::decode(h)
+                }
+            })
+            .collect();
         if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
             self.errors.push(InputError::new(
                 path,
@@ -646,7 +712,10 @@ impl Indexer<'_> {
         let header_end = base + reader.position().byte();
         lines.row(reader.get_mut(), base, header_end);
         let mut row = csv::ByteRecord::new();
-        let (mut legacy_rows, mut first_legacy) = (0, None);
+        let (mut legacy_rows, mut first_legacy) = match header_legacy {
+            Some(column) => (1, Some((header_line, column))),
+            None => (0, None),
+        };
         loop {
             match reader.read_byte_record(&mut row) {
                 Ok(false) => break,
@@ -1199,6 +1268,62 @@ mod tests {
             assert!(c.country.is_some(), "{header}");
             assert_eq!(c.phones, ["650 555 1212", "650 555 1313"], "{header}");
         }
+    }
+
+    #[test]
+    fn the_columns_of_exports_in_other_languages_are_read_as_theirs() {
+        for header in [
+            "id;Prénom;Nom;Adresse e-mail;Téléphone;Ville;Code postal;Pays;Date de naissance;Sexe",
+            "id;Vorname;Nachname;E-Mail-Adresse;Handy;Ort;PLZ;Land;Geburtsdatum;Geschlecht",
+            "id;Nombre;Apellidos;Correo electrónico;Móvil;Ciudad;Código postal;País;Fecha de nacimiento;Sexo",
+            "id;Nome;Cognome;Indirizzo e-mail;Cellulare;Città;CAP;Paese;Data di nascita;Sesso",
+            "id;Nome;Sobrenome;E-mail;Celular;Cidade;CEP;País;Data de nascimento;Gênero",
+            "id;Voornaam;Achternaam;E-mailadres;Mobiel;Woonplaats;Postcode;Land;Geboortedatum;Geslacht",
+            "id;Imię;Nazwisko;Adres e-mail;Telefon;Miasto;Kod pocztowy;Kraj;Data urodzenia;Płeć",
+            "id;Fornavn;Efternavn;E-post;Telefon;Poststed;Postnummer;Land;Fødselsdato;Kjønn",
+        ] {
+            let f = file(
+                ".csv",
+                &format!(
+                    "{header}\nc1;Ada;Lovelace;ada@x.com;0612345678;Lyon;69001;FR;1985-12-10;f\n"
+                ),
+            );
+            let (book, errors) = load(f.path());
+            assert!(errors.is_empty(), "{header}: {errors:?}");
+            let c = book.get("c1").unwrap().unwrap();
+            assert_eq!(
+                (c.first_name.as_deref(), c.last_name.as_deref()),
+                (Some("Ada"), Some("Lovelace")),
+                "{header}"
+            );
+            assert_eq!(c.emails, ["ada@x.com"], "{header}");
+            assert_eq!(c.phones, ["0612345678"], "{header}");
+            assert_eq!(c.city.as_deref(), Some("Lyon"), "{header}");
+            assert_eq!(c.country.as_deref(), Some("FR"), "{header}");
+            assert_eq!(c.date_of_birth.as_deref(), Some("1985-12-10"), "{header}");
+            assert_eq!(c.gender.as_deref(), Some("f"), "{header}");
+            assert_eq!(c.postal_code.as_deref(), Some("69001"), "{header}");
+            assert_eq!(c.custom_fields, "{}", "every column is read: {header}");
+        }
+        // A French Excel writes its header row in Windows-1252 too.
+        let f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        std::fs::write(
+            f.path(),
+            b"id;Pr\xE9nom;T\xE9l\xE9phone\r\nc1;Fran\xE7ois;06 12 34 56 78\r\n",
+        )
+        .unwrap();
+        let (book, errors) = load(f.path());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .to_string()
+                .contains(":1: field `Prénom`: not UTF-8 text (2 rows are not"),
+            "{}",
+            errors[0]
+        );
+        let c = book.get("c1").unwrap().unwrap();
+        assert_eq!(c.first_name.as_deref(), Some("François"));
+        assert_eq!(c.phones, ["06 12 34 56 78"]);
     }
 
     #[test]
