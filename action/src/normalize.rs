@@ -1253,9 +1253,11 @@ fn letters(s: &str, digits: bool) -> String {
 /// least every word of Meta's parameter builders (capi-param-builder's
 /// gender lists: titles, relations, pronouns), the common words and
 /// titles in French, Spanish, Portuguese, German, Italian and Dutch, and
-/// the common words in the Nordic languages, Polish, Turkish, Russian,
-/// Ukrainian, Greek, Arabic, Hebrew, Hindi, Chinese and Japanese, Korean,
-/// Thai, Vietnamese and Indonesian, full-width forms read as ASCII.
+/// the common words in the Nordic and Baltic languages, Finnish, Polish,
+/// Czech and Slovak, the South Slavic languages, Hungarian, Romanian,
+/// Turkish, Russian, Ukrainian, Bulgarian, Greek, Arabic, Hebrew, Hindi,
+/// Chinese and Japanese, Korean, Thai, Vietnamese and Indonesian,
+/// full-width forms read as ASCII.
 /// Anything else is dropped.
 pub fn gender(s: &str) -> Result<String, String> {
     let g = ascii_forms(trim(s)).to_lowercase();
@@ -1385,6 +1387,24 @@ const FEMALE_WORDS: &[&str] = &[
     "nữ",
     "perempuan",
     "wanita",
+    // Finnish, Estonian, Latvian, Lithuanian, Czech and Slovak, Croatian,
+    // Serbian, Bosnian and Slovenian, Hungarian, Romanian, Bulgarian.
+    "nainen",
+    "naispuolinen",
+    "naine",
+    "sieviete",
+    "moteris",
+    "žena",
+    "ženský",
+    "ženská",
+    "ženski",
+    "ženska",
+    "žensko",
+    "nő",
+    "női",
+    "femeie",
+    "жена",
+    "женски",
 ];
 
 const MALE_WORDS: &[&str] = &[
@@ -1490,6 +1510,23 @@ const MALE_WORDS: &[&str] = &[
     "nam",
     "pria",
     "laki-laki",
+    // Finnish, Estonian, Latvian, Lithuanian, Czech and Slovak, Croatian,
+    // Serbian, Bosnian and Slovenian, Hungarian, Romanian, Bulgarian.
+    "mies",
+    "miespuolinen",
+    "mees",
+    "vīrietis",
+    "vyras",
+    "muž",
+    "mužský",
+    "muškarac",
+    "muški",
+    "moški",
+    "férfi",
+    "bărbat",
+    "barbat",
+    "мъж",
+    "мъжки",
 ];
 
 const MONTH_FIRST: [&str; 12] = [

@@ -791,6 +791,14 @@ SECOND_ROUND = [
     ("ge", "أنثى", "SA", "f"),
     ("ge", "ΆΝΔΡΑΣ", "GR", "m"),
     ("ge", "K", "PL", None),
+    ("ge", "Nainen", "FI", "f"),
+    ("ge", "mies", "FI", "m"),
+    ("ge", "Žena", "CZ", "f"),
+    ("ge", "Muški", "HR", "m"),
+    ("ge", "Nő", "HU", "f"),
+    ("ge", "Bărbat", "RO", "m"),
+    ("ge", "Vyras", "LT", "m"),
+    ("ge", "Жена", "BG", "f"),
     # 12. Dates of birth with the month's name in other languages, ordinal
     #     days and the words around them, the year first or last.
     ("db", "26. Mai 1990", "DE", "19900526"),
