@@ -11,7 +11,6 @@ use crate::input::{
 use action_host::wit;
 use csv_lines::{Raw, RowLines};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -681,18 +680,23 @@ impl Indexer<'_> {
                 return Ok(Layout::Csv(Vec::new(), delimiter));
             }
         };
+        // The header's line is where its first name is, after any blank
+        // lines.
+        let mut lines = RowLines::new(base, header_line);
+        let header_end = base + reader.position().byte();
+        let header_line = lines.row(reader.get_mut(), base, header_end).first_line;
         // A header row in Windows-1252 (`Prénom` from a French Excel) is
         // read as its rows are.
         let mut header_legacy = None;
         let headers: Vec<String> = headers
             .iter()
             .enumerate()
-            .map(|(i, h)| match std::str::from_utf8(h) {
-                Ok(text) => text.to_string(),
-                Err(_) => {
+            .map(|(i, h)| {
+                let (text, legacy) = windows_1252::cell_text(h);
+                if legacy {
                     header_legacy.get_or_insert(i);
-                    windows_1252::decode(h)
                 }
+                text.into_owned()
             })
             .collect();
         if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
@@ -708,9 +712,6 @@ impl Indexer<'_> {
             .iter()
             .map(|h| (h.trim().to_string(), standard(h)))
             .collect();
-        let mut lines = RowLines::new(base, header_line);
-        let header_end = base + reader.position().byte();
-        lines.row(reader.get_mut(), base, header_end);
         let mut row = csv::ByteRecord::new();
         let (mut legacy_rows, mut first_legacy) = match header_legacy {
             Some(column) => (1, Some((header_line, column))),
@@ -1011,13 +1012,10 @@ fn from_csv_row(columns: &[Column], row: &csv::ByteRecord) -> (wit::Contact, Opt
     let mut contact = empty_contact();
     let mut custom = Map::new();
     for (i, ((name, field), bytes)) in columns.iter().zip(row).enumerate() {
-        let value = match std::str::from_utf8(bytes) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => {
-                legacy.get_or_insert(i);
-                Cow::Owned(windows_1252::decode(bytes))
-            }
-        };
+        let (value, decoded) = windows_1252::cell_text(bytes);
+        if decoded {
+            legacy.get_or_insert(i);
+        }
         match field {
             Some(f) => set(&mut contact, *f, &value),
             None if !value.trim().is_empty() => {
@@ -1378,6 +1376,16 @@ mod tests {
             assert_eq!(c1.emails, ["a@x.com"]);
             assert_eq!(c1.custom_fields, r#"{"note, with commas, here":"x, y"}"#);
         }
+        // A header row after blank lines is found at its own line.
+        let f = file(".csv", "\r\n\r\nname;email\r\nAda;a@x.com\r\n");
+        let (_, errors) = load(f.path());
+        assert_eq!(
+            errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [format!(
+                "{}:3: field `id`: the header row has no `id` column",
+                f.path().display()
+            )]
+        );
         // A file whose only line is `sep=;` has no header row.
         let f = file(".csv", "sep=;");
         let (_, errors) = load(f.path());

@@ -14,8 +14,10 @@ const HIGH_CONTROLS: [char; 32] = [
     '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}', '\u{178}',
 ];
 
+use std::borrow::Cow;
+
 /// `bytes` read as Windows-1252 text: every byte is a character.
-pub(super) fn decode(bytes: &[u8]) -> String {
+fn decode(bytes: &[u8]) -> String {
     bytes
         .iter()
         .map(|&b| match b {
@@ -23,6 +25,15 @@ pub(super) fn decode(bytes: &[u8]) -> String {
             _ => char::from(b),
         })
         .collect()
+}
+
+/// A CSV cell's text: UTF-8 as it is, anything else read as Windows-1252;
+/// `true` with the text when it was.
+pub(super) fn cell_text(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (Cow::Borrowed(text), false),
+        Err(_) => (Cow::Owned(decode(bytes)), true),
+    }
 }
 
 #[cfg(test)]
