@@ -16,9 +16,6 @@ pub(super) struct Raw<R> {
     kept: Vec<u8>,
     /// The file offset of `kept[0]`.
     from: u64,
-    /// How much of `kept` is forgotten (dropped in one move once it is
-    /// most of it, not row by row).
-    forgotten: usize,
 }
 
 impl<R> Raw<R> {
@@ -28,7 +25,6 @@ impl<R> Raw<R> {
             inner,
             kept: Vec::new(),
             from: at,
-            forgotten: 0,
         }
     }
 
@@ -39,13 +35,13 @@ impl<R> Raw<R> {
         &self.kept[at(start)..at(end)]
     }
 
-    /// Drops the bytes before file offset `at`.
+    /// Lets the bytes before file offset `at` go: they are dropped in one
+    /// move once they are most of what is kept, not row by row.
     fn forget_before(&mut self, at: u64) {
-        self.forgotten = usize::try_from(at - self.from).unwrap_or(usize::MAX);
-        if self.forgotten > 64 * 1024 && self.forgotten * 2 > self.kept.len() {
-            self.kept.drain(..self.forgotten);
+        let forgotten = usize::try_from(at - self.from).unwrap_or(usize::MAX);
+        if forgotten > 64 * 1024 && forgotten * 2 > self.kept.len() {
+            self.kept.drain(..forgotten);
             self.from = at;
-            self.forgotten = 0;
         }
     }
 }
@@ -63,7 +59,6 @@ impl<R: Seek> Seek for Raw<R> {
         let at = self.inner.seek(to)?;
         self.kept.clear();
         self.from = at;
-        self.forgotten = 0;
         Ok(at)
     }
 }
