@@ -636,34 +636,27 @@ impl Indexer<'_> {
             0
         };
         let path = self.path;
-        // A first line `sep=;` is how a file tells Excel its separator:
-        // the header row comes after it.
-        let mut header_line = 1;
-        let declared = {
+        // The separator is the one a first line `sep=;` names, as a file
+        // tells Excel, with the header row after it; else the one the
+        // header row, the first line, has most of.
+        let (delimiter, declaration) = {
             let buffered = reader.fill_buf()?;
             let first = buffered.split(|b| *b == b'\n').next().unwrap_or_default();
             match first.strip_suffix(b"\r").unwrap_or(first) {
                 [b's' | b'S', b'e' | b'E', b'p' | b'P', b'=', separator]
                     if first.len() < buffered.len() =>
                 {
-                    Some((*separator, first.len() + 1))
+                    (*separator, Some(first.len() + 1))
                 }
-                _ => None,
+                _ => (delimiter_of(first), None),
             }
         };
-        if let Some((_, len)) = declared {
+        let mut header_line = 1;
+        if let Some(len) = declaration {
             reader.consume(len);
             base += len as u64;
             header_line = 2;
         }
-        let delimiter = match declared {
-            Some((separator, _)) => separator,
-            None => {
-                let buffered = reader.fill_buf()?;
-                let header = buffered.split(|b| *b == b'\n').next().unwrap_or_default();
-                delimiter_of(header)
-            }
-        };
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .delimiter(delimiter)
