@@ -117,6 +117,12 @@ async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
         at.to_rfc3339()
     ));
     firings.push('\n');
+    // A firing for the contact whose row was refused is pointed to it.
+    firings.push_str(&format!(
+        r#"{{"id":"f-bad-row","type":"order_placed","contact_id":"c-bad","occurred_at":"{}"}}"#,
+        at.to_rfc3339()
+    ));
+    firings.push('\n');
     std::fs::write(dir.path().join("contacts.csv"), contacts).unwrap();
     std::fs::write(dir.path().join("firings.jsonl"), firings).unwrap();
     write_workflow(dir.path(), TOKEN);
@@ -157,16 +163,23 @@ async fn a_thousand_contacts_run_and_every_firing_is_accounted_for() {
         ),
         "{t}"
     );
+    assert!(
+        t.contains("firings.jsonl:1004: field `contact_id`: the contact with id `c-bad` is on line 1002 of ")
+            && t.contains(
+                "contacts.csv, which was left out: the row has 3 fields but the header has 12"
+            ),
+        "{t}"
+    );
     assert!(!t.contains(TOKEN));
 
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     let entries = report["firings"].as_array().unwrap();
-    assert_eq!(entries.len(), 1003, "one entry per firing line");
+    assert_eq!(entries.len(), 1004, "one entry per firing line");
     let accepted = entries.iter().filter(|f| f["status"] == "accepted").count();
     assert_eq!(accepted, 1000);
     assert_eq!(report["totals"]["accepted"], json!(1000));
-    assert_eq!(report["totals"]["errors"], json!(3));
+    assert_eq!(report["totals"]["errors"], json!(4));
     assert_eq!(entries[7]["executions"][0]["event_id"], json!("o7"));
     assert_eq!(d.received().len(), 1000, "the double got each event once");
     let raw = std::fs::read_to_string(&report_path).unwrap();

@@ -11,7 +11,7 @@ use crate::input::{
 use action_host::wit;
 use csv_lines::{Raw, RowLines};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -31,6 +31,18 @@ pub struct ContactBook {
     places: Arc<Vec<Place>>,
     /// Where each print's places are.
     buckets: Arc<Buckets>,
+    /// The ids of rows left out, each with its first such row.
+    refused: Arc<HashMap<String, Refused>>,
+}
+
+/// A row that names a contact's id but was left out: a firing for that id
+/// is told of the row and its problem, not only that there is no contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The row's first line in the contacts file.
+    pub line: usize,
+    /// Why the row was left out.
+    pub why: String,
 }
 
 /// The file the book reads contacts from.
@@ -164,7 +176,15 @@ impl ContactBook {
             source,
             places: self.places.clone(),
             buckets: self.buckets.clone(),
+            refused: self.refused.clone(),
         })
+    }
+
+    /// The row with `id` that was left out, when [`ContactBook::get`]
+    /// finds no contact with it because its row was refused (a CSV row
+    /// with more or fewer fields than the header, for one).
+    pub fn refused(&self, id: &str) -> Option<&Refused> {
+        self.refused.get(id)
     }
 
     /// How many contacts.
@@ -447,6 +467,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
         path,
         places: Vec::new(),
         errors: Vec::new(),
+        refused: HashMap::new(),
     };
     let layout = match (ext.as_str(), first) {
         ("csv", _) => indexer.csv(reader, bom),
@@ -471,6 +492,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
         }),
         places: Arc::new(indexer.places),
         buckets: Arc::default(),
+        refused: Arc::new(indexer.refused),
     };
     let mut errors = indexer.errors;
     book.refuse_repeated_ids(path, &mut errors);
@@ -595,9 +617,17 @@ struct Indexer<'a> {
     path: &'a Path,
     places: Vec<Place>,
     errors: Vec<InputError>,
+    refused: HashMap<String, Refused>,
 }
 
 impl Indexer<'_> {
+    /// Notes that the row at `line` with contact `id` was left out.
+    fn refuse(&mut self, id: String, line: usize, why: String) {
+        if !id.is_empty() {
+            self.refused.entry(id).or_insert(Refused { line, why });
+        }
+    }
+
     /// Notes a record read at `offset`, `len` bytes long.
     fn add(&mut self, offset: u64, len: usize, record: Record) {
         match record {
@@ -752,6 +782,14 @@ impl Indexer<'_> {
                         }
                         _ => format!("malformed CSV row: {e}"),
                     };
+                    // The parser filled the row before it counted its
+                    // fields: its id, if it has one, names the contact that
+                    // is left out.
+                    let id = match e.kind() {
+                        csv::ErrorKind::UnequalLengths { .. } => from_csv_row(&columns, &row).0.id,
+                        _ => String::new(),
+                    };
+                    let mut why = message.clone();
                     // A row that ran on over later lines and came out with
                     // the wrong number of fields opened a quote it never
                     // closed (`"José`): the rows it swallowed are read again
@@ -761,6 +799,7 @@ impl Indexer<'_> {
                         && last_line > span.first_line
                         && let Some(next) = next_line_start(path, span.start)?
                     {
+                        why = format!("a quote opened on it is not closed before line {last_line}");
                         message = format!(
                             "{message}: a quote opened on this line is not closed before line {last_line}, \
                              so lines {}–{last_line} were read as one row; this row is left out and the lines \
@@ -773,6 +812,7 @@ impl Indexer<'_> {
                         reader.seek_raw(SeekFrom::Start(next), at)?;
                         lines = RowLines::new(next, span.first_line + 1);
                     }
+                    self.refuse(id, span.first_line, why);
                     self.errors
                         .push(InputError::new(path, Some(span.first_line), None, message));
                 }
@@ -1570,6 +1610,15 @@ mod tests {
             let city = |id: &str| contact(id).unwrap().city.clone();
             assert_eq!(city("c1").as_deref(), Some("Menlo\nPark"), "quoted");
             assert!(contact("c2").is_none());
+            assert_eq!(
+                book.refused("c2"),
+                Some(&Refused {
+                    line: 4,
+                    why: "a quote opened on it is not closed before line 6".into()
+                }),
+                "a firing for c2 is told of its row"
+            );
+            assert_eq!(book.refused("c3"), None, "read on its own");
             assert_eq!(city("c3").as_deref(), Some("London"));
             let c4 = contact("c4").unwrap();
             assert_eq!(c4.first_name.as_deref(), Some("Ann, Jr"));

@@ -749,13 +749,16 @@ impl Admission<'_> {
         let contact = match self.book.get(&rec.contact_id) {
             Ok(Some(contact)) => contact,
             Ok(None) => {
+                let contacts = plan.options.contacts.display();
                 report.error = at(
                     "contact_id",
-                    format!(
-                        "no contact with id `{}` in {}",
-                        rec.contact_id,
-                        plan.options.contacts.display()
-                    ),
+                    match self.book.refused(&rec.contact_id) {
+                        Some(row) => format!(
+                            "the contact with id `{}` is on line {} of {contacts}, which was left out: {}",
+                            rec.contact_id, row.line, row.why
+                        ),
+                        None => format!("no contact with id `{}` in {contacts}", rec.contact_id),
+                    },
                 );
                 return Unsettled::done(report);
             }
