@@ -268,44 +268,47 @@ fn standard(name: &str) -> Option<Standard> {
     // `Código postal`, `Data di nascita`). Words that also name something
     // else in a CRM are left out: Spanish `Estado` is as often a status as
     // a state, French `Genre` an English genre.
-    Some(match column_key(name).as_str() {
+    let key = column_key(name);
+    let field = standard_key(&key);
+    if field.is_some() {
+        return field;
+    }
+    // An address's fields under the name of the address: Shopify's
+    // `Default Address City`, WooCommerce's `billing_postcode`, Salesforce's
+    // `MailingStateCode`, Stripe's `Address Country`. A shipping address is
+    // left out: it may be the recipient's of a gift, not the contact's.
+    ADDRESS_PREFIXES
+        .iter()
+        .filter_map(|prefix| key.strip_prefix(prefix))
+        .find_map(standard_key)
+        .filter(|field| *field != Standard::Id)
+}
+
+/// What names an address's fields, as a prefix of their column names.
+const ADDRESS_PREFIXES: [&str; 7] = [
+    "defaultaddress",
+    "billingaddress",
+    "billing",
+    "address1",
+    "address",
+    "mailing",
+    "home",
+];
+
+/// The standard field a [`column_key`] names, without a prefix.
+fn standard_key(key: &str) -> Option<Standard> {
+    Some(match key {
         "id" | "contactid" | "customerid" | "recordid" => Standard::Id,
         "email" | "emails" | "email2" | "secondaryemail" | "additionalemails" | "emailaddress"
         | "email1" | "email2address" | "email3address" | "email1value" | "email2value" | "mail"
         | "courriel" | "adresseemail" | "adressemail" | "emailadresse" | "correoelectronico"
         | "correo" | "indirizzoemail" | "emailadres" | "adresemail" | "epost" | "epostadresse"
         | "sahkoposti" => Standard::Email,
-        "phone"
-        | "phones"
-        | "phone2"
-        | "mobile"
-        | "mobilephone"
-        | "secondaryphone"
-        | "additionalphones"
-        | "phonenumber"
-        | "mobilephonenumber"
-        | "mobilenumber"
-        | "cellphone"
-        | "cell"
-        | "telephone"
-        | "homephone"
-        | "businessphone"
-        | "workphone"
-        | "phone1value"
-        | "phone2value"
-        | "defaultaddressphone"
-        | "portable"
-        | "telefon"
-        | "mobil"
-        | "handy"
-        | "mobiltelefon"
-        | "telefono"
-        | "movil"
-        | "celular"
-        | "cellulare"
-        | "telefone"
-        | "telefoon"
-        | "mobiel"
+        "phone" | "phones" | "phone2" | "mobile" | "mobilephone" | "secondaryphone"
+        | "additionalphones" | "phonenumber" | "mobilephonenumber" | "mobilenumber"
+        | "cellphone" | "cell" | "telephone" | "businessphone" | "workphone" | "phone1value"
+        | "phone2value" | "portable" | "telefon" | "mobil" | "handy" | "mobiltelefon"
+        | "telefono" | "movil" | "celular" | "cellulare" | "telefone" | "telefoon" | "mobiel"
         | "puhelin" => Standard::Phone,
         "firstname" | "givenname" | "prenom" | "vorname" | "nombre" | "nome" | "primeironome"
         | "voornaam" | "imie" | "fornavn" | "fornamn" | "etunimi" => Standard::FirstName,
@@ -320,21 +323,17 @@ fn standard(name: &str) -> Option<Standard> {
         | "geburtsdatum" | "geburtstag" | "fechadenacimiento" | "fechanacimiento"
         | "datadinascita" | "datadenascimento" | "datanascimento" | "geboortedatum"
         | "dataurodzenia" | "fodelsedatum" | "fodselsdato" | "syntymaaika" => Standard::DateOfBirth,
-        "city" | "town" | "mailingcity" | "homecity" | "address1city" | "ville" | "stadt"
-        | "ort" | "wohnort" | "ciudad" | "localidad" | "citta" | "cidade" | "plaats"
-        | "woonplaats" | "stad" | "miasto" | "miejscowosc" | "kaupunki" | "postort"
-        | "poststed" => Standard::City,
+        "city" | "town" | "ville" | "stadt" | "ort" | "wohnort" | "ciudad" | "localidad"
+        | "citta" | "cidade" | "plaats" | "woonplaats" | "stad" | "miasto" | "miejscowosc"
+        | "kaupunki" | "postort" | "poststed" => Standard::City,
         "state" | "province" | "region" | "stateregion" | "stateprovince" | "provincecode"
-        | "mailingstate" | "homestate" | "address1region" | "etat" | "bundesland" | "provincia"
-        | "regione" | "provincie" | "wojewodztwo" => Standard::State,
-        "postalcode" | "zip" | "zipcode" | "postcode" | "zippostalcode" | "mailingpostalcode"
-        | "homepostalcode" | "address1postalcode" | "codepostal" | "plz" | "postleitzahl"
-        | "codigopostal" | "cap" | "cep" | "kodpocztowy" | "postnummer" | "postnr"
-        | "postinumero" => Standard::PostalCode,
-        "country" | "countrycode" | "countryregion" | "mailingcountry" | "homecountryregion"
-        | "address1country" | "pays" | "land" | "pais" | "paese" | "nazione" | "kraj" => {
-            Standard::Country
-        }
+        | "statecode" | "etat" | "bundesland" | "provincia" | "regione" | "provincie"
+        | "wojewodztwo" => Standard::State,
+        "postalcode" | "zip" | "zipcode" | "postcode" | "zippostalcode" | "codepostal" | "plz"
+        | "postleitzahl" | "codigopostal" | "cap" | "cep" | "kodpocztowy" | "postnummer"
+        | "postnr" | "postinumero" => Standard::PostalCode,
+        "country" | "countrycode" | "countryregion" | "pays" | "land" | "pais" | "paese"
+        | "nazione" | "kraj" => Standard::Country,
         _ => return None,
     })
 }
@@ -498,6 +497,27 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
     book.refuse_repeated_ids(path, &mut errors);
     book.buckets = Arc::new(Buckets::new(&book.places));
     Ok((book, errors))
+}
+
+/// What a header row without an id column is told: the names read as one,
+/// and the file's own columns, one of which the user may rename (an export
+/// such as Mailchimp's keys its contacts by `Email Address` and has no id).
+fn no_id_column(headers: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut columns: Vec<String> = headers
+        .iter()
+        .take(SHOWN)
+        .map(|h| format!("`{}`", h.trim()))
+        .collect();
+    if headers.len() > SHOWN {
+        columns.push(format!("and {} more", headers.len() - SHOWN));
+    }
+    format!(
+        "the header row has no `id` column (nor `Contact ID`, `Customer ID` or `Record ID`), \
+         so no firing can find its contacts; name the column that identifies a contact `id` \
+         (the columns are {})",
+        columns.join(", ")
+    )
 }
 
 /// The parser that reads a CSV record again where the index says it is.
@@ -668,17 +688,24 @@ impl Indexer<'_> {
         let path = self.path;
         // The separator is the one a first line `sep=;` names, as a file
         // tells Excel, with the header row after it; else the one the
-        // header row, the first line, has most of.
+        // header row, the first line that is not blank, has most of.
         let (delimiter, declaration) = {
             let buffered = reader.fill_buf()?;
-            let first = buffered.split(|b| *b == b'\n').next().unwrap_or_default();
+            let mut lines = buffered.split(|b| *b == b'\n');
+            let first = lines.next().unwrap_or_default();
             match first.strip_suffix(b"\r").unwrap_or(first) {
                 [b's' | b'S', b'e' | b'E', b'p' | b'P', b'=', separator]
                     if first.len() < buffered.len() =>
                 {
                     (*separator, Some(first.len() + 1))
                 }
-                _ => (delimiter_of(first), None),
+                _ => {
+                    let header = std::iter::once(first)
+                        .chain(lines)
+                        .find(|line| !line.iter().all(u8::is_ascii_whitespace))
+                        .unwrap_or_default();
+                    (delimiter_of(header), None)
+                }
             }
         };
         let mut header_line = 1;
@@ -727,7 +754,7 @@ impl Indexer<'_> {
                 path,
                 Some(header_line),
                 Some("id"),
-                "the header row has no `id` column",
+                no_id_column(&headers),
             ));
             return Ok(Layout::Csv(Vec::new(), delimiter));
         }
@@ -1281,23 +1308,58 @@ mod tests {
                 "Contact ID,First Name,E-mail Address,Business Phone,Mobile Phone,Home City,Home State,Home Postal Code,Home Country/Region",
                 "c1,Ada,ada@x.com,650 555 1212,650 555 1313,Menlo Park,CA,94025,United States",
             ),
-            // Shopify.
+            // Shopify, before 2023 and since.
             (
                 "Customer ID,First Name,Email,Phone,Default Address Phone,City,Province Code,Zip,Country Code",
                 "c1,Ada,ada@x.com,650 555 1212,650 555 1313,Menlo Park,CA,94025,US",
+            ),
+            (
+                "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Company,\
+                 Default Address Address1,Default Address Address2,Default Address City,\
+                 Default Address Province Code,Default Address Country Code,Default Address Zip,\
+                 Default Address Phone,Phone,Accepts SMS Marketing,Total Spent,Total Orders,Note,Tax Exempt,Tags",
+                "c1,Ada,Lee,ada@x.com,yes,,1 Main St,,Menlo Park,CA,US,94025,650 555 1212,650 555 1313,no,12.50,1,,no,vip",
+            ),
+            // WooCommerce, whose shipping address may be a gift's recipient's.
+            (
+                "customer_id,billing_first_name,billing_email,billing_phone,billing_city,billing_state,\
+                 billing_postcode,billing_country,shipping_city,shipping_state,shipping_postcode,shipping_phone",
+                "c1,Ada,ada@x.com,650 555 1212;650 555 1313,Menlo Park,CA,94025,US,Oslo,,0150,+47 22 00 00 00",
+            ),
+            // Salesforce, with state and country picklists.
+            (
+                "Id,FirstName,Email,Phone,MobilePhone,MailingCity,MailingStateCode,MailingPostalCode,MailingCountryCode",
+                "c1,Ada,ada@x.com,650 555 1212,650 555 1313,Menlo Park,CA,94025,US",
+            ),
+            // Stripe.
+            (
+                "id,Name,Email,Phone,Address Line1,Address City,Address State,Address Zip,Address Country,Mobile",
+                "c1,Ada,ada@x.com,650 555 1212,1 Main St,Menlo Park,CA,94025,US,650 555 1313",
             ),
         ] {
             let f = file(".csv", &format!("{header}\n{row}\n"));
             let (book, errors) = load(f.path());
             assert!(errors.is_empty(), "{header}: {errors:?}");
             let c = book.get("c1").unwrap().unwrap();
-            assert_eq!(c.first_name.as_deref(), Some("Ada"), "{header}");
+            if !header.contains(",Name,") {
+                assert_eq!(c.first_name.as_deref(), Some("Ada"), "{header}");
+            }
             assert_eq!(c.emails, ["ada@x.com"], "{header}");
             assert_eq!(c.city.as_deref(), Some("Menlo Park"), "{header}");
             assert_eq!(c.state.as_deref(), Some("CA"), "{header}");
             assert_eq!(c.postal_code.as_deref(), Some("94025"), "{header}");
             assert!(c.country.is_some(), "{header}");
             assert_eq!(c.phones, ["650 555 1212", "650 555 1313"], "{header}");
+        }
+        // An address's own id is not the contact's, nor a shipping
+        // address the contact's.
+        for name in [
+            "Address ID",
+            "Billing Id",
+            "Shipping City",
+            "shipping_postcode",
+        ] {
+            assert_eq!(standard(name), None, "{name}");
         }
     }
 
@@ -1409,13 +1471,16 @@ mod tests {
             assert_eq!(c1.emails, ["a@x.com"]);
             assert_eq!(c1.custom_fields, r#"{"note, with commas, here":"x, y"}"#);
         }
-        // A header row after blank lines is found at its own line.
+        // A header row after blank lines is found at its own line, and its
+        // separator read from it.
         let f = file(".csv", "\r\n\r\nname;email\r\nAda;a@x.com\r\n");
         let (_, errors) = load(f.path());
         assert_eq!(
             errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [format!(
-                "{}:3: field `id`: the header row has no `id` column",
+                "{}:3: field `id`: the header row has no `id` column (nor `Contact ID`, \
+                 `Customer ID` or `Record ID`), so no firing can find its contacts; name the \
+                 column that identifies a contact `id` (the columns are `name`, `email`)",
                 f.path().display()
             )]
         );
