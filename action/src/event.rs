@@ -710,30 +710,90 @@ fn boolean(v: &Value) -> Option<bool> {
     }
 }
 
-/// A money amount or count: a JSON number, or text such as `42.50`,
-/// `$1,234.50` or `1234`.
+/// A money amount or count: a JSON number, or text as shops, spreadsheets
+/// and people in every market write amounts: `42.50`, `$1,234.50`, `12,50 €`,
+/// `1.234,50`, `1 234,50`, `CHF 1'234.50`, `₹1,23,456.00`. The decimal mark
+/// is the last of `,` and `.` when both appear, and a lone comma not
+/// followed by three digits (`12,5`). A lone separator followed by three
+/// digits is ambiguous; it is read as grouping when a comma (`1,234` is
+/// 1234) and as the decimal mark when a dot (`1.234` is 1.234), as the
+/// platforms' data mostly writes amounts.
 pub fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
-            let t: String = s
-                .trim()
-                .trim_start_matches(|c: char| !c.is_ascii_digit() && c != '-' && c != '.')
-                .trim_end_matches(|c: char| !c.is_ascii_digit())
-                .to_string();
-            let grouped = t.contains(',') && {
-                let int = t.split('.').next().unwrap_or("");
-                let mut groups = int.split(',');
-                groups
-                    .next()
-                    .is_some_and(|g| (1..=3).contains(&g.trim_start_matches('-').len()))
-                    && groups.all(|g| g.len() == 3)
-            };
-            let t = if grouped { t.replace(',', "") } else { t };
-            t.parse::<f64>().ok().filter(|f| f.is_finite())
-        }
+        Value::String(s) => amount(s),
         _ => None,
     }
+}
+
+/// The amount written in `text`, its currency's sign or code around it.
+fn amount(text: &str) -> Option<f64> {
+    let t = text
+        .trim()
+        .trim_start_matches(|c: char| !c.is_ascii_digit() && !matches!(c, '-' | '.' | ','))
+        .trim_end_matches(|c: char| !c.is_ascii_digit());
+    if let Ok(n) = t.parse::<f64>() {
+        return n.is_finite().then_some(n);
+    }
+    let (sign, t) = match t.strip_prefix('-') {
+        Some(rest) => (-1.0, rest),
+        None => (1.0, t),
+    };
+    let decimal = match (t.rfind(','), t.rfind('.')) {
+        (Some(comma), Some(dot)) => Some(comma.max(dot)),
+        (Some(comma), None) => {
+            (t.matches(',').count() == 1 && t.len() - comma - 1 != 3).then_some(comma)
+        }
+        (None, Some(dot)) => (t.matches('.').count() == 1).then_some(dot),
+        (None, None) => None,
+    };
+    let (int, fraction) = match decimal {
+        Some(at) => (&t[..at], &t[at + 1..]),
+        None => (t, ""),
+    };
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut plain = grouped_digits(int)?;
+    if plain.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    plain.push('.');
+    plain.push_str(fraction);
+    plain
+        .parse::<f64>()
+        .ok()
+        .map(|n| sign * n)
+        .filter(|n| n.is_finite())
+}
+
+/// The digits of a whole number written with one kind of group separator
+/// (`,` `.` a space or an apostrophe) between groups of three, or of two
+/// before the last three as in India (`1,23,456`); `None` if it is not one.
+fn grouped_digits(int: &str) -> Option<String> {
+    let separator = |c: char| {
+        matches!(
+            c,
+            ',' | '.' | ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\'' | '’'
+        )
+    };
+    let Some(used) = int.chars().find(|c| separator(*c)) else {
+        return int
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| int.to_string());
+    };
+    let groups: Vec<&str> = int.split(used).collect();
+    let (first, rest) = groups.split_first()?;
+    let (last, middle) = rest.split_last()?;
+    let digits = |g: &str| g.bytes().all(|b| b.is_ascii_digit());
+    let middle_len = middle.first().map_or(3, |g| g.len());
+    let fits = groups.iter().all(|g| digits(g))
+        && (1..=3).contains(&first.len())
+        && last.len() == 3
+        && (middle_len == 3 || middle_len == 2)
+        && middle.iter().all(|g| g.len() == middle_len);
+    fits.then(|| groups.concat())
 }
 
 /// A `custom_data` field's value, read as Meta expects that field. Texts
@@ -1178,7 +1238,44 @@ mod tests {
         assert_eq!(number(&json!("$1,234.50")), Some(1234.5));
         assert_eq!(number(&json!("42")), Some(42.0));
         assert_eq!(number(&json!(7)), Some(7.0));
-        assert_eq!(number(&json!("12,5")), None, "a decimal comma is ambiguous");
         assert_eq!(number(&json!("abc")), None);
+        // As Europe, Switzerland, India and Brazil write amounts.
+        for (text, amount) in [
+            ("12,5", 12.5),
+            ("12,50 €", 12.5),
+            ("EUR 1.234,50", 1234.5),
+            ("1 234,50", 1234.5),
+            ("1\u{a0}234,50\u{a0}€", 1234.5),
+            ("1\u{202f}234\u{202f}567,89", 1_234_567.89),
+            ("CHF 1'234.50", 1234.5),
+            ("1’234’567", 1_234_567.0),
+            ("₹1,23,456.00", 123_456.0),
+            ("12,34,56,789", 123_456_789.0),
+            ("R$ 1.234,56", 1234.56),
+            ("1.234.567", 1_234_567.0),
+            (",5", 0.5),
+            ("-12,50", -12.5),
+        ] {
+            assert_eq!(number(&json!(text)), Some(amount), "{text}");
+        }
+        // A lone separator before three digits, as most platforms write.
+        assert_eq!(number(&json!("1,234")), Some(1234.0));
+        assert_eq!(number(&json!("1.234")), Some(1.234));
+        assert_eq!(number(&json!("1,2345")), Some(1.2345), "not three digits");
+        // Groups that are not of three, two separators as the decimal mark,
+        // two kinds of grouping.
+        for text in [
+            "1,23.45",
+            "12,5,0",
+            "1.2.3",
+            "1,234.567,89",
+            "1 234.567,89",
+            "12,,5",
+            "-",
+            ",",
+            ".",
+        ] {
+            assert_eq!(number(&json!(text)), None, "{text}");
+        }
     }
 }
