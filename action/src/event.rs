@@ -259,6 +259,11 @@ fn write_user_value(value: &UserValue, out: &mut Vec<u8>) {
     }
 }
 
+/// The most values of one key an event reads (a contact's emails, its
+/// phones): more than a contact really has, and few enough that a field
+/// holding thousands costs an event no more than a contact's usual handful.
+pub const MAX_VALUES: usize = 32;
+
 /// An event ready to send, with what was dropped on the way.
 #[derive(Debug, Clone)]
 pub struct Built {
@@ -441,7 +446,7 @@ pub fn build_with(
     user_values.sort_by_key(|(k, _)| *k);
     for (key, raws) in &user_values {
         let key = *key;
-        let take = if key.multi() { usize::MAX } else { 1 };
+        let take = if key.multi() { MAX_VALUES } else { 1 };
         let (mut seen, mut sent) = (0, false);
         let mut dropped: Vec<String> = Vec::new();
         let mut one = |raw: &str| {
@@ -481,6 +486,9 @@ pub fn build_with(
                 seen -= 1;
                 for item in items {
                     seen += 1;
+                    if seen > take {
+                        continue;
+                    }
                     match normalize::normalize(key, item, &locale) {
                         Ok(n) => {
                             let (value, to_hash) = sent_form(key, n, settings);
@@ -501,6 +509,12 @@ pub fn build_with(
             }
         };
         raws.for_each_text(&mut one);
+        if key.multi() && seen > take {
+            warnings.push(Warning::new(
+                format!("user_data.{}", key.as_str()),
+                format!("{seen} values: the first {take} are read and the rest left out"),
+            ));
+        }
         for why in &dropped {
             let of = if seen > 1 {
                 format!(" (one of {seen} values)")
@@ -1118,6 +1132,47 @@ mod tests {
             w.field == "user_data.ph" && w.message.starts_with("dropped (one of 2 values)")
         });
         assert_eq!(dropped.count(), 2, "{:?}", b.warnings);
+    }
+
+    #[test]
+    fn a_field_of_thousands_of_values_sends_the_first_and_says_so() {
+        let mut c = contact();
+        c.emails = (0..50_000).map(|i| format!("u{i}@example.com")).collect();
+        // In one field, too, as a CRM's column of addresses holds them.
+        c.phones = vec![
+            (0..10_000)
+                .map(|i| format!("+1 650 555 {:04}", i % 10_000))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ];
+        let b = build(&settings(""), &c, &order(), NOW).unwrap();
+        let sent: Value = serde_json::from_str(&b.event.to_json()).unwrap();
+        let em: Vec<Value> = (0..MAX_VALUES)
+            .map(|i| normalize::sha256_hex(&format!("u{i}@example.com")).into())
+            .collect();
+        assert_eq!(sent["user_data"]["em"], Value::Array(em));
+        assert_eq!(
+            sent["user_data"]["ph"].as_array().map(Vec::len),
+            Some(MAX_VALUES)
+        );
+        let said: Vec<_> = b
+            .warnings
+            .iter()
+            .map(|w| (w.field.as_str(), w.message.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    "user_data.em",
+                    "50000 values: the first 32 are read and the rest left out"
+                ),
+                (
+                    "user_data.ph",
+                    "10000 values: the first 32 are read and the rest left out"
+                )
+            ]
+        );
     }
 
     #[test]
