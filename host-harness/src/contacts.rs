@@ -1125,6 +1125,23 @@ fn from_value(path: &Path, line: usize, v: Value, problems: &mut Vec<InputError>
         }
         None => Map::new(),
     };
+    // An address written as an object of its own (Shopify's
+    // `default_address`, Stripe's `address`, WooCommerce's `billing`) gives
+    // the contact its fields, before the contact's own, which win; the
+    // object stays a custom field too, for merge fields such as
+    // `{{contact.default_address.address1}}`.
+    for (key, value) in obj.iter().chain(&properties) {
+        if let Value::Object(address) = value
+            && is_address(key)
+        {
+            for (inner, value) in address {
+                if let Some(field) = standard(inner).filter(|f| *f != Standard::Id) {
+                    let name = format!("{key}/{inner}");
+                    read_field(&mut contact, field, &name, value, &mut left_out);
+                }
+            }
+        }
+    }
     for (key, value) in obj.into_iter().chain(properties) {
         if key == "custom_fields" {
             match value {
@@ -1138,45 +1155,82 @@ fn from_value(path: &Path, line: usize, v: Value, problems: &mut Vec<InputError>
             custom.insert(key, value);
             continue;
         };
-        let text = |v: &Value| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
-        let values: Vec<String> = match &value {
-            Value::Null => Vec::new(),
-            Value::Array(a) if matches!(field, Standard::Email | Standard::Phone) => {
-                match a.iter().map(text).collect::<Option<Vec<_>>>() {
-                    Some(vs) => vs,
-                    None => {
-                        left_out(&key, "a list of text", &value);
-                        Vec::new()
-                    }
-                }
-            }
-            v => match text(v) {
-                Some(t) => vec![t],
-                // Without its id there is no contact to keep.
-                None if field == Standard::Id => {
+        if field == Standard::Id {
+            // Without its id there is no contact to keep.
+            match text(&value) {
+                Some(id) => set(&mut contact, field, &id),
+                None if value.is_null() => {}
+                None => {
                     return Err(InputError::new(
                         path,
                         Some(line),
                         Some(&key),
-                        format!("text was expected, not {}", json_kind(v)),
+                        format!("text was expected, not {}", json_kind(&value)),
                     ));
                 }
-                None => {
-                    left_out(&key, "text", v);
-                    Vec::new()
-                }
-            },
-        };
-        for v in values {
-            set(&mut contact, field, &v);
+            }
+            continue;
         }
+        read_field(&mut contact, field, &key, &value, &mut left_out);
     }
     contact.custom_fields = Value::Object(custom).to_string();
     Ok((line, contact))
+}
+
+/// Whether a JSON contact's `key` names an address whose object holds
+/// its fields.
+fn is_address(key: &str) -> bool {
+    matches!(
+        column_key(key).as_str(),
+        "address"
+            | "defaultaddress"
+            | "billingaddress"
+            | "billing"
+            | "mailingaddress"
+            | "homeaddress"
+    )
+}
+
+/// A JSON value's text: a string, or a number as written.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Sets a standard `field` of `contact` from the JSON `value` under `key`;
+/// a value of the wrong type is `left_out` and said.
+fn read_field(
+    contact: &mut wit::Contact,
+    field: Standard,
+    key: &str,
+    value: &Value,
+    left_out: &mut impl FnMut(&str, &str, &Value),
+) {
+    let values: Vec<String> = match value {
+        Value::Null => Vec::new(),
+        Value::Array(a) if matches!(field, Standard::Email | Standard::Phone) => {
+            match a.iter().map(text).collect::<Option<Vec<_>>>() {
+                Some(vs) => vs,
+                None => {
+                    left_out(key, "a list of text", value);
+                    Vec::new()
+                }
+            }
+        }
+        v => match text(v) {
+            Some(t) => vec![t],
+            None => {
+                left_out(key, "text", v);
+                Vec::new()
+            }
+        },
+    };
+    for v in values {
+        set(contact, field, &v);
+    }
 }
 
 /// What kind of JSON value `v` is, as a problem names it.
@@ -1293,6 +1347,80 @@ mod tests {
         // Properties that are no object are a custom field like any other.
         let c = book.get("52").unwrap().unwrap();
         assert_eq!(c.custom_fields, r#"{"properties":"none"}"#);
+    }
+
+    #[test]
+    fn an_address_object_gives_the_contact_its_fields() {
+        let f = file(
+            ".json",
+            r#"[
+{"id": 7012345678901, "email": "ada@x.com", "first_name": "Ada", "phone": null,
+ "default_address": {"id": 99, "address1": "1 Main St", "city": "Menlo Park", "province_code": "CA", "country_code": "US", "zip": "94025", "phone": "650 555 1212"}},
+{"id": "cus_1", "email": "bo@x.com", "name": "Bo Ek", "phone": "+46 8 123 456 78",
+ "address": {"city": "Stockholm", "country": "SE", "line1": "Gatan 1", "postal_code": "111 22", "state": null}},
+{"id": 3, "email": "cy@x.com", "first_name": "Cy",
+ "billing": {"first_name": "Cyrus", "city": "Lyon", "postcode": "69001", "country": "FR", "phone": "04 72 00 00 00", "email": "cy@x.com"},
+ "shipping": {"city": "Oslo", "postcode": "0150", "country": "NO"}},
+{"id": "4", "billing_address": {"city": ["Paris"], "zip": 75001}}
+]"#,
+        );
+        let (book, errors) = load(f.path());
+        let said: Vec<_> = errors
+            .iter()
+            .map(|e| (e.line, e.field.as_deref(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            [(
+                Some(9),
+                Some("billing_address/city"),
+                "text was expected, not a list; the field is left out and the contact's others are used"
+            )]
+        );
+        // Shopify's API: the address's own id is not the contact's.
+        let c = book.get("7012345678901").unwrap().unwrap();
+        assert_eq!(
+            (c.city.as_deref(), c.state.as_deref(), c.country.as_deref()),
+            (Some("Menlo Park"), Some("CA"), Some("US"))
+        );
+        assert_eq!(c.postal_code.as_deref(), Some("94025"));
+        assert_eq!(c.phones, ["650 555 1212"]);
+        assert!(
+            c.custom_fields.contains(r#""address1":"1 Main St""#),
+            "{}",
+            c.custom_fields
+        );
+        assert!(book.get("99").unwrap().is_none());
+        // Stripe's.
+        let c = book.get("cus_1").unwrap().unwrap();
+        assert_eq!(
+            (
+                c.city.as_deref(),
+                c.postal_code.as_deref(),
+                c.country.as_deref()
+            ),
+            (Some("Stockholm"), Some("111 22"), Some("SE"))
+        );
+        assert_eq!(c.phones, ["+46 8 123 456 78"]);
+        // WooCommerce's: the contact's own fields win; the shipping address
+        // may be a gift recipient's.
+        let c = book.get("3").unwrap().unwrap();
+        assert_eq!(c.first_name.as_deref(), Some("Cy"));
+        assert_eq!(
+            (
+                c.city.as_deref(),
+                c.postal_code.as_deref(),
+                c.country.as_deref()
+            ),
+            (Some("Lyon"), Some("69001"), Some("FR"))
+        );
+        // Said twice; the event sends it once.
+        assert_eq!(c.emails, ["cy@x.com", "cy@x.com"]);
+        let c = book.get("4").unwrap().unwrap();
+        assert_eq!(
+            (c.city.as_deref(), c.postal_code.as_deref()),
+            (None, Some("75001"))
+        );
     }
 
     #[test]
