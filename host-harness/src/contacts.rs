@@ -17,6 +17,12 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// The largest record a contact may have, as a firing's data may: a
+/// contact is read again and handed to the component for each of its
+/// firings, and one of hundreds of megabytes would hold that much of the
+/// host's memory and pass the component's.
+pub const MAX_CONTACT: usize = 1 << 20;
+
 /// Contacts by id. The book keeps where each contact is in its file (25
 /// bytes a contact, with its share of the buckets), not the contact:
 /// [`ContactBook::get`] reads it again when a firing asks for it, so a run
@@ -659,20 +665,23 @@ impl Indexer<'_> {
                     "the contact has no id",
                 ));
             }
-            Ok((line, contact)) => match u32::try_from(len) {
-                Ok(len) => self.places.push(Place {
-                    print: fingerprint(&contact.id),
-                    offset,
-                    len,
-                    line: u32::try_from(line).unwrap_or(u32::MAX),
-                }),
-                Err(_) => self.errors.push(InputError::new(
-                    self.path,
-                    Some(line),
-                    None,
-                    "the record is longer than 4 GiB",
-                )),
-            },
+            Ok((line, contact)) if len > MAX_CONTACT => {
+                let why = format!(
+                    "the contact's record is {:.1} MB; a contact is at most {} KiB (a contact is a few hundred bytes)",
+                    len as f64 / 1e6,
+                    MAX_CONTACT / 1024
+                );
+                self.errors
+                    .push(InputError::new(self.path, Some(line), None, why.clone()));
+                self.refuse(contact.id, line, why);
+            }
+            Ok((line, contact)) => self.places.push(Place {
+                print: fingerprint(&contact.id),
+                offset,
+                // At most [`MAX_CONTACT`].
+                len: len as u32,
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+            }),
             Err(e) => self.errors.push(e),
         }
     }
@@ -1347,6 +1356,43 @@ mod tests {
         // Properties that are no object are a custom field like any other.
         let c = book.get("52").unwrap().unwrap();
         assert_eq!(c.custom_fields, r#"{"properties":"none"}"#);
+    }
+
+    #[test]
+    fn a_contact_past_its_cap_is_left_out_and_its_firings_told_why() {
+        let big = "A".repeat(MAX_CONTACT);
+        for (ext, line, text) in [
+            (".csv", 2, format!("id,first_name\nh1,{big}\nh2,Bo\n")),
+            (
+                ".jsonl",
+                1,
+                format!("{{\"id\":\"h1\",\"first_name\":\"{big}\"}}\n{{\"id\":\"h2\"}}\n"),
+            ),
+            (
+                ".json",
+                2,
+                format!("[\n{{\"id\":\"h1\",\"first_name\":\"{big}\"}},\n{{\"id\":\"h2\"}}]"),
+            ),
+        ] {
+            let f = file(ext, &text);
+            let (book, errors) = load(f.path());
+            let said: Vec<_> = errors
+                .iter()
+                .map(|e| (e.line, e.message.as_str()))
+                .collect();
+            let why = "the contact's record is 1.0 MB; a contact is at most 1024 KiB (a contact is a few hundred bytes)";
+            assert_eq!(said, [(Some(line), why)], "{ext}");
+            assert!(book.get("h1").unwrap().is_none(), "{ext}");
+            assert_eq!(
+                book.refused("h1"),
+                Some(&Refused {
+                    line,
+                    why: why.into()
+                }),
+                "{ext}"
+            );
+            assert!(book.get("h2").unwrap().is_some(), "{ext}");
+        }
     }
 
     #[test]
