@@ -827,6 +827,20 @@ mod tests {
             ("日本", "JP"),
             ("Federal Republic of Germany", "DE"),
             ("Polska", "PL"),
+            // Formal names as each country's people write them.
+            ("Česká republika", "CZ"),
+            ("Slovenská republika", "SK"),
+            ("Rzeczpospolita Polska", "PL"),
+            ("Bundesrepublik Deutschland", "DE"),
+            ("Republik Österreich", "AT"),
+            ("Reino de España", "ES"),
+            ("República Federativa do Brasil", "BR"),
+            ("Estados Unidos Mexicanos", "MX"),
+            ("Российская Федерация", "RU"),
+            ("Türkiye Cumhuriyeti", "TR"),
+            ("中华人民共和国", "CN"),
+            ("中華民國", "TW"),
+            ("المملكة العربية السعودية", "SA"),
         ] {
             assert_eq!(country_code(typed), Some(code), "{typed}");
         }
