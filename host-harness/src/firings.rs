@@ -1,7 +1,8 @@
 //! Trigger firings, one JSON object per line:
 //! `{"id": "...", "type": "order_placed", "contact_id": "...",
 //!   "occurred_at": "2026-11-26T10:00:00Z", "data": {...}}`.
-//! `occurred_at` is RFC 3339 or a Unix time in seconds or milliseconds.
+//! `occurred_at` is RFC 3339 (or another form with its zone, as PHP, Ruby
+//! and HTTP write times) or a Unix time in seconds or milliseconds.
 
 use crate::input::{InputError, Line, Lines, fingerprint, is_utf16, json_problem, utf16_problem};
 use action_host::wit;
@@ -478,11 +479,17 @@ fn unix_time(v: &Value) -> Result<i64, String> {
             } else {
                 return chrono::DateTime::parse_from_rfc3339(s)
                     .map(|t| t.timestamp())
+                    .or_else(|e| zoned_time(s).ok_or(e))
                     .map_err(|e| {
                         // A local time parses whole only without a zone.
-                        let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-                            .iter()
-                            .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok());
+                        let local = [
+                            "%Y-%m-%dT%H:%M:%S%.f",
+                            "%Y-%m-%d %H:%M:%S%.f",
+                            "%Y-%m-%dT%H:%M",
+                            "%Y-%m-%d %H:%M",
+                        ]
+                        .iter()
+                        .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok());
                         if local {
                             "a time without its zone: add Z for UTC or its offset, such as \
                              2026-11-26T10:00:00+01:00"
@@ -506,6 +513,35 @@ fn unix_time(v: &Value) -> Result<i64, String> {
         Some(t) if t > 0 => Ok(t),
         _ => Err("not a positive Unix time".into()),
     }
+}
+
+/// A time with its zone in the forms platforms write besides RFC 3339:
+/// PHP's `DATE_ISO8601` (`2026-11-26T10:00:00+0100`), Ruby's `Time#to_s`
+/// (`2026-11-26 10:00:00 +0100`, `… UTC`), minutes without seconds
+/// (`2026-11-26T10:00Z`), and HTTP's dates, as JavaScript's
+/// `toUTCString` writes them (`Thu, 26 Nov 2026 10:00:00 GMT`).
+fn zoned_time(s: &str) -> Option<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(s) {
+        return Some(t.timestamp());
+    }
+    let utc = [" UTC", " GMT", "Z", "z"]
+        .iter()
+        .find_map(|zone| s.strip_suffix(zone));
+    let s = match utc {
+        Some(local) => format!("{local}+0000"),
+        None => s.to_string(),
+    };
+    [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f %z",
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%d %H:%M%z",
+    ]
+    .iter()
+    .find_map(|f| chrono::DateTime::parse_from_str(&s, f).ok())
+    .map(|t| t.timestamp())
 }
 
 #[cfg(test)]
@@ -552,6 +588,14 @@ mod tests {
             ("1795687200000", 1_795_687_200),
             (r#""1795687200""#, 1_795_687_200),
             (r#"" 1795687200000 ""#, 1_795_687_200),
+            // PHP's DATE_ISO8601, Ruby's Time#to_s, minutes alone, HTTP's.
+            (r#""2026-11-26T11:00:00+0100""#, 1_795_687_200),
+            (r#""2026-11-26 05:00:00 -0500""#, 1_795_687_200),
+            (r#""2026-11-26 10:00:00 UTC""#, 1_795_687_200),
+            (r#""2026-11-26T10:00Z""#, 1_795_687_200),
+            (r#""2026-11-26T11:00+01:00""#, 1_795_687_200),
+            (r#""Thu, 26 Nov 2026 10:00:00 GMT""#, 1_795_687_200),
+            (r#""Thu, 26 Nov 2026 11:00:00 +0100""#, 1_795_687_200),
         ] {
             let line =
                 format!(r#"{{"id":"a","type":"t","contact_id":"c","occurred_at":{written}}}"#);
@@ -561,6 +605,9 @@ mod tests {
         for (written, why) in [
             (r#""2026-11-26T10:00:00""#, "without its zone"),
             (r#""2026-11-26 10:00:00.5""#, "without its zone"),
+            (r#""2026-11-26T10:00""#, "without its zone"),
+            (r#""2026-11-26""#, "not an RFC 3339 time"),
+            (r#""Thu, 26 Nov 2026 10:00:00""#, "not an RFC 3339 time"),
             (r#""26/11/2026""#, "not an RFC 3339 time"),
             ("-5", "not a positive Unix time"),
             (r#""""#, "not an RFC 3339 time"),
