@@ -473,6 +473,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
         places: Vec::new(),
         errors: Vec::new(),
         refused: HashMap::new(),
+        refused_bytes: 0,
     };
     let layout = match (ext.as_str(), first) {
         ("csv", _) => indexer.csv(reader, bom),
@@ -644,12 +645,25 @@ struct Indexer<'a> {
     places: Vec<Place>,
     errors: Vec<InputError>,
     refused: HashMap<String, Refused>,
+    /// The bytes of the ids in `refused`.
+    refused_bytes: usize,
 }
+
+/// The refused rows a book remembers, at most, and the bytes of their ids:
+/// a file of millions of broken rows has each said among its problems, and
+/// the firings of the first of them pointed to their rows, without a run
+/// holding a second copy of every problem.
+const MAX_REFUSED: usize = 65_536;
+const MAX_REFUSED_BYTES: usize = 8 << 20;
 
 impl Indexer<'_> {
     /// Notes that the row at `line` with contact `id` was left out.
     fn refuse(&mut self, id: String, line: usize, why: String) {
-        if !id.is_empty() {
+        if !id.is_empty()
+            && self.refused.len() < MAX_REFUSED
+            && self.refused_bytes + id.len() <= MAX_REFUSED_BYTES
+        {
+            self.refused_bytes += id.len();
             self.refused.entry(id).or_insert(Refused { line, why });
         }
     }
@@ -1393,6 +1407,19 @@ mod tests {
             );
             assert!(book.get("h2").unwrap().is_some(), "{ext}");
         }
+    }
+
+    #[test]
+    fn a_file_of_broken_rows_remembers_a_bounded_number_of_them() {
+        let mut text = String::from("id,email\n");
+        for i in 0..=MAX_REFUSED {
+            text.push_str(&format!("b{i},a@x.com,extra\n"));
+        }
+        let f = file(".csv", &text);
+        let (book, errors) = load(f.path());
+        assert_eq!(errors.len(), MAX_REFUSED + 1, "every row is said");
+        assert_eq!(book.refused("b0").map(|r| r.line), Some(2));
+        assert_eq!(book.refused(&format!("b{MAX_REFUSED}")), None);
     }
 
     #[test]
