@@ -6,7 +6,8 @@ mod csv_lines;
 mod windows_1252;
 
 use crate::input::{
-    BOM, InputError, Line, Lines, fingerprint, is_utf16, json_problem, read_text, utf16_problem,
+    BOM, InputError, Line, Lines, Problems, fingerprint, is_utf16, json_problem, read_text,
+    utf16_problem,
 };
 use action_host::wit;
 use csv_lines::{Raw, RowLines};
@@ -241,7 +242,7 @@ impl ContactBook {
                 }
                 match serde_json::from_slice::<Value>(&bytes) {
                     // Its field problems were said when the file was indexed.
-                    Ok(v) => from_value(&source.path, line, v, &mut Vec::new()),
+                    Ok(v) => from_value(&source.path, line, v, &mut Problems::default()),
                     Err(e) => return Err(changed(e.to_string())),
                 }
             }
@@ -423,10 +424,7 @@ fn set(contact: &mut wit::Contact, field: Standard, value: &str) {
 /// once (CSV and JSON lines are read a record at a time).
 pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
     match index(path) {
-        Ok((book, mut errors)) => {
-            errors.sort_by_key(|e| e.line);
-            (book, errors)
-        }
+        Ok((book, problems)) => (book, problems.into_sorted(path)),
         Err(e) => (
             ContactBook::default(),
             vec![InputError::new(
@@ -439,7 +437,7 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
     }
 }
 
-fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
+fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
     let file = File::open(path)?;
     let ext = path
         .extension()
@@ -448,7 +446,9 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
         .to_ascii_lowercase();
     let mut reader = BufReader::new(File::open(path)?);
     if is_utf16(reader.fill_buf()?) {
-        return Ok((ContactBook::default(), vec![utf16_problem(path)]));
+        let mut problems = Problems::default();
+        problems.push(utf16_problem(path));
+        return Ok((ContactBook::default(), problems));
     }
     let bom = reader.fill_buf()?.starts_with(BOM);
     let first = first_character(&mut reader)?;
@@ -471,7 +471,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Vec<InputError>)> {
     let mut indexer = Indexer {
         path,
         places: Vec::new(),
-        errors: Vec::new(),
+        errors: Problems::default(),
         refused: HashMap::new(),
         refused_bytes: 0,
     };
@@ -604,7 +604,7 @@ fn first_character(reader: &mut impl BufRead) -> std::io::Result<Option<u8>> {
 impl ContactBook {
     /// Keeps the first contact of each id: a later one with the same id is
     /// reported and left out.
-    fn refuse_repeated_ids(&mut self, path: &Path, errors: &mut Vec<InputError>) {
+    fn refuse_repeated_ids(&mut self, path: &Path, errors: &mut Problems) {
         // The index is not shared yet: sorted in place, not copied.
         Arc::make_mut(&mut self.places).sort_unstable_by_key(|p| (p.print, p.offset));
         let mut refused = Vec::new();
@@ -643,7 +643,7 @@ impl ContactBook {
 struct Indexer<'a> {
     path: &'a Path,
     places: Vec<Place>,
-    errors: Vec<InputError>,
+    errors: Problems,
     refused: HashMap<String, Refused>,
     /// The bytes of the ids in `refused`.
     refused_bytes: usize,
@@ -1115,7 +1115,7 @@ fn from_csv_row(columns: &[Column], row: &csv::ByteRecord) -> (wit::Contact, Opt
 /// where an email is expected) is left out and said in `problems`, and the
 /// contact keeps its other fields; only an object without a usable id is
 /// no contact.
-fn from_value(path: &Path, line: usize, v: Value, problems: &mut Vec<InputError>) -> Record {
+fn from_value(path: &Path, line: usize, v: Value, problems: &mut Problems) -> Record {
     let Value::Object(mut obj) = v else {
         return Err(InputError::new(
             path,
@@ -1410,15 +1410,26 @@ mod tests {
     }
 
     #[test]
-    fn a_file_of_broken_rows_remembers_a_bounded_number_of_them() {
+    fn a_file_of_broken_rows_is_said_and_remembered_within_bounds() {
         let mut text = String::from("id,email\n");
         for i in 0..=MAX_REFUSED {
             text.push_str(&format!("b{i},a@x.com,extra\n"));
         }
         let f = file(".csv", &text);
         let (book, errors) = load(f.path());
-        assert_eq!(errors.len(), MAX_REFUSED + 1, "every row is said");
+        assert_eq!(errors.len(), Problems::KEPT + 1);
+        assert_eq!(
+            (errors[0].line, errors[0].message.as_str()),
+            (
+                None,
+                "65537 problems in all: the first 10000 are listed, and 55537 more like them are not"
+            )
+        );
+        assert_eq!(errors[1].line, Some(2));
+        assert_eq!(errors[Problems::KEPT].line, Some(Problems::KEPT + 1));
+        // Rows past the listed problems still point their firings to them.
         assert_eq!(book.refused("b0").map(|r| r.line), Some(2));
+        assert_eq!(book.refused("b50000").map(|r| r.line), Some(50_002));
         assert_eq!(book.refused(&format!("b{MAX_REFUSED}")), None);
     }
 

@@ -52,6 +52,56 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// The problems of one file: the first [`Problems::KEPT`] of them, and how
+/// many more. A file whose every row is broken (a million rows each ending
+/// in a separator the header lacks) is said in full to its first problems,
+/// and counted beyond: a run does not hold, nor write into its report, a
+/// million copies of one mistake.
+#[derive(Debug, Default)]
+pub struct Problems {
+    kept: Vec<InputError>,
+    more: usize,
+}
+
+impl Problems {
+    /// The problems of a file kept in full, at most.
+    pub const KEPT: usize = 10_000;
+
+    /// Notes a problem: kept while there are fewer than [`Problems::KEPT`],
+    /// counted after.
+    pub fn push(&mut self, problem: InputError) {
+        if self.kept.len() < Self::KEPT {
+            self.kept.push(problem);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// The problems kept, in line order, and one more at the start, for
+    /// `path`, that says how many were not kept.
+    pub fn into_sorted(self, path: &Path) -> Vec<InputError> {
+        let mut kept = self.kept;
+        kept.sort_by_key(|e| e.line);
+        if self.more > 0 {
+            kept.insert(
+                0,
+                InputError::new(
+                    path,
+                    None,
+                    None,
+                    format!(
+                        "{} problems in all: the first {} are listed, and {} more like them are not",
+                        kept.len() + self.more,
+                        kept.len(),
+                        self.more
+                    ),
+                ),
+            );
+        }
+        kept
+    }
+}
+
 /// The 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
