@@ -527,6 +527,26 @@ fn no_id_column(headers: &[String]) -> String {
     )
 }
 
+/// Whether `e` is a row with more fields than the header only because it
+/// ends with separators: every field past the header's is empty. A row
+/// with a line break in a field is not one: a quote left open may have
+/// swallowed the rows after it, which are then read again on their own.
+fn ends_in_separators(e: &csv::Error, row: &csv::ByteRecord) -> bool {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            len > expected_len
+                && row
+                    .iter()
+                    .skip(*expected_len as usize)
+                    .all(|field| field.trim_ascii().is_empty())
+                && !row.as_slice().iter().any(|b| matches!(b, b'\n' | b'\r'))
+        }
+        _ => false,
+    }
+}
+
 /// The parser that reads a CSV record again where the index says it is.
 fn csv_reader(file: File, delimiter: u8) -> csv::Reader<File> {
     csv::ReaderBuilder::new()
@@ -790,13 +810,29 @@ impl Indexer<'_> {
             Some(column) => (1, Some((header_line, column))),
             None => (0, None),
         };
+        // Rows that end with a separator the header lacks (`c1,a@x.com,`
+        // under `id,email`), as some exports write every row: their empty
+        // last fields are ignored and the file's first such row said once.
+        let (mut trailing_rows, mut first_trailing) = (0, None);
         loop {
-            match reader.read_byte_record(&mut row) {
+            let mut trailing = false;
+            let read = match reader.read_byte_record(&mut row) {
+                Err(e) if ends_in_separators(&e, &row) => {
+                    trailing = true;
+                    Ok(true)
+                }
+                read => read,
+            };
+            match read {
                 Ok(false) => break,
                 Ok(true) => {
                     let start = base + row.position().map_or(0, |p| p.byte());
                     let end = base + reader.position().byte();
                     let span = lines.row(reader.get_mut(), start, end);
+                    if trailing {
+                        trailing_rows += 1;
+                        first_trailing.get_or_insert(span.first_line);
+                    }
                     let (contact, legacy) = from_csv_row(&columns, &row);
                     if let Some(column) = legacy {
                         legacy_rows += 1;
@@ -867,6 +903,22 @@ impl Indexer<'_> {
                         .push(InputError::new(path, Some(span.first_line), None, message));
                 }
             }
+        }
+        if let Some(line) = first_trailing {
+            let rows = if trailing_rows == 1 {
+                "1 row ends".to_string()
+            } else {
+                format!("{trailing_rows} rows end")
+            };
+            self.errors.push(InputError::new(
+                path,
+                Some(line),
+                None,
+                format!(
+                    "{rows} with a separator the header lacks (this is the first): the empty \
+                     field after it is ignored and the row read under the header's columns"
+                ),
+            ));
         }
         if let Some((line, column)) = first_legacy {
             let rows = if legacy_rows == 1 {
@@ -1431,6 +1483,49 @@ mod tests {
         assert_eq!(book.refused("b0").map(|r| r.line), Some(2));
         assert_eq!(book.refused("b50000").map(|r| r.line), Some(50_002));
         assert_eq!(book.refused(&format!("b{MAX_REFUSED}")), None);
+    }
+
+    #[test]
+    fn rows_ending_in_a_separator_the_header_lacks_are_read_and_said_once() {
+        let f = file(
+            ".csv",
+            "id,email,city\r\nc1,a@x.com,Lyon,\r\nc2,b@x.com,,\r\nc3,c@x.com,Oslo,,\r\n\
+             c4,d@x.com,Paris,extra\r\nc5,\"e@x.com\nf@x.com\",Rome,\r\nc6,g@x.com,Nice\r\n",
+        );
+        let (book, errors) = load(f.path());
+        let said: Vec<_> = errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            said[..2],
+            [
+                (
+                    Some(2),
+                    "3 rows end with a separator the header lacks (this is the first): the empty \
+                     field after it is ignored and the row read under the header's columns"
+                ),
+                // A field that is not empty is not a separator's.
+                (Some(5), "the row has 4 fields but the header has 3"),
+            ]
+        );
+        // Nor is a row across lines, which a quote left open makes.
+        assert_eq!(said[2].0, Some(6));
+        assert!(
+            said[2]
+                .1
+                .contains("a quote opened on this line is not closed"),
+            "{}",
+            said[2].1
+        );
+        let city = |id: &str| book.get(id).unwrap().map(|c| c.city.clone());
+        assert_eq!(city("c1"), Some(Some("Lyon".into())));
+        assert_eq!(city("c2"), Some(None));
+        assert_eq!(city("c3"), Some(Some("Oslo".into())));
+        assert_eq!(city("c4"), None);
+        assert_eq!(city("c5"), None);
+        assert_eq!(city("c6"), Some(Some("Nice".into())));
+        assert_eq!(book.get("c1").unwrap().unwrap().custom_fields, "{}");
     }
 
     #[test]
