@@ -143,7 +143,8 @@ pub struct Loaded {
     pub refused: Vec<Workflow>,
 }
 
-/// Loads every workflow of `paths` (files, or folders of `.toml`/`.json`).
+/// Loads every workflow of `paths` (files, or folders of `.toml`/`.json`,
+/// hidden files left out).
 /// `${VAR}` is read from the environment only in the settings at
 /// `env_fields` (JSON pointers: the action's secret fields).
 pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> Loaded {
@@ -155,11 +156,16 @@ pub fn load_all(paths: &[PathBuf], env_fields: &[String]) -> Loaded {
                 Ok(entries) => {
                     let mut found: Vec<PathBuf> = entries
                         .filter_map(|e| e.ok().map(|e| e.path()))
+                        // A hidden file (an editor's copy, `.#lead.toml`)
+                        // is no workflow of the folder's.
                         .filter(|f| {
                             matches!(
                                 f.extension().and_then(|e| e.to_str()),
                                 Some("toml" | "json")
-                            )
+                            ) && !f
+                                .file_name()
+                                .and_then(|n| n.to_str())
+                                .is_some_and(|n| n.starts_with('.'))
                         })
                         .collect();
                     found.sort();
@@ -470,6 +476,31 @@ mod tests {
             "{}",
             errors[0]
         );
+    }
+
+    #[test]
+    fn a_folder_runs_its_workflows_and_not_its_hidden_or_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let workflow = "trigger = \"t\"\n[[actions]]\nsettings = {}\n";
+        for file in [
+            "lead.toml",
+            "order.json",
+            ".#lead.toml",
+            ".old.toml",
+            "lead.toml~",
+            "notes.md",
+        ] {
+            let text = if file.ends_with(".json") {
+                r#"{"trigger": "t", "actions": [{"settings": {}}]}"#
+            } else {
+                workflow
+            };
+            std::fs::write(dir.path().join(file), text).unwrap();
+        }
+        let loaded = load_all(&[dir.path().to_path_buf()], &[]);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let names: Vec<_> = loaded.workflows.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["lead", "order"]);
     }
 
     #[test]
