@@ -1474,7 +1474,7 @@ mod tests {
             (errors[0].line, errors[0].message.as_str()),
             (
                 None,
-                "65537 problems in all: the first 10000 are listed, and 55537 more like them are not"
+                "65537 problems in all: the first 10000 are listed, and the 55537 after them are not"
             )
         );
         assert_eq!(errors[1].line, Some(2));

@@ -53,9 +53,9 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 /// The problems of one file: the first [`Problems::KEPT`] of them, and how
-/// many more. A file whose every row is broken (a million rows each ending
-/// in a separator the header lacks) is said in full to its first problems,
-/// and counted beyond: a run does not hold, nor write into its report, a
+/// many more. A file whose every row is broken (a million rows each with
+/// a field the header lacks) is said in full to its first problems, and
+/// counted beyond: a run does not hold, nor write into its report, a
 /// million copies of one mistake.
 #[derive(Debug, Default)]
 pub struct Problems {
@@ -90,7 +90,7 @@ impl Problems {
                     None,
                     None,
                     format!(
-                        "{} problems in all: the first {} are listed, and {} more like them are not",
+                        "{} problems in all: the first {} are listed, and the {} after them are not",
                         kept.len() + self.more,
                         kept.len(),
                         self.more
