@@ -3,6 +3,7 @@
 //! every other column is a custom field reachable as `{{contact.<column>}}`.
 
 mod csv_lines;
+mod full_name;
 mod windows_1252;
 
 use crate::input::{
@@ -265,6 +266,9 @@ enum Standard {
     State,
     PostalCode,
     Country,
+    /// First and last name in one, split when the contact has neither
+    /// ([`full_name`]); the column stays a custom field too.
+    FullName,
 }
 
 fn standard(name: &str) -> Option<Standard> {
@@ -317,6 +321,10 @@ fn standard_key(key: &str) -> Option<Standard> {
         | "phone2value" | "portable" | "telefon" | "mobil" | "handy" | "mobiltelefon"
         | "telefono" | "movil" | "celular" | "cellulare" | "telefone" | "telefoon" | "mobiel"
         | "puhelin" => Standard::Phone,
+        "name" | "fullname" | "contactname" | "customername" | "displayname" | "nomcomplet"
+        | "nombrecompleto" | "nomecompleto" | "vollstandigername" | "volledigenaam" => {
+            Standard::FullName
+        }
         "firstname" | "givenname" | "prenom" | "vorname" | "nombre" | "nome" | "primeironome"
         | "voornaam" | "imie" | "fornavn" | "fornamn" | "etunimi" => Standard::FirstName,
         "lastname" | "surname" | "familyname" | "nom" | "nomdefamille" | "nachname"
@@ -412,6 +420,21 @@ fn set(contact: &mut wit::Contact, field: Standard, value: &str) {
         Standard::State => contact.state = text,
         Standard::PostalCode => contact.postal_code = text,
         Standard::Country => contact.country = text,
+        // Read with the whole contact, by `with_full_name`.
+        Standard::FullName => {}
+    }
+}
+
+/// `contact` with the first and last names of its `full` name, when it
+/// has neither and the name's order is clear.
+fn with_full_name(contact: &mut wit::Contact, full: Option<&str>) {
+    if contact.first_name.is_none()
+        && contact.last_name.is_none()
+        && let Some((first, last)) =
+            full.and_then(|f| full_name::split(f, contact.country.as_deref()))
+    {
+        contact.first_name = Some(first);
+        contact.last_name = Some(last);
     }
 }
 
@@ -1146,19 +1169,25 @@ fn from_csv_row(columns: &[Column], row: &csv::ByteRecord) -> (wit::Contact, Opt
     let mut legacy = None;
     let mut contact = empty_contact();
     let mut custom = Map::new();
+    let mut full = None;
     for (i, ((name, field), bytes)) in columns.iter().zip(row).enumerate() {
         let (value, decoded) = windows_1252::cell_text(bytes);
         if decoded {
             legacy.get_or_insert(i);
         }
         match field {
-            Some(f) => set(&mut contact, *f, &value),
-            None if !value.trim().is_empty() => {
-                custom.insert(name.clone(), Value::String(value.trim().to_string()));
+            Some(Standard::FullName) | None if !value.trim().is_empty() => {
+                let value = value.trim().to_string();
+                if field.is_some() {
+                    full = Some(value.clone());
+                }
+                custom.insert(name.clone(), Value::String(value));
             }
+            Some(f) => set(&mut contact, *f, &value),
             None => {}
         }
     }
+    with_full_name(&mut contact, full.as_deref());
     contact.custom_fields = Value::Object(custom).to_string();
     (contact, legacy)
 }
@@ -1178,6 +1207,7 @@ fn from_value(path: &Path, line: usize, v: Value, problems: &mut Problems) -> Re
     };
     let mut contact = empty_contact();
     let mut custom = Map::new();
+    let mut full = None;
     let mut left_out = |key: &str, expected: &str, found: &Value| {
         problems.push(InputError::new(
             path,
@@ -1210,7 +1240,9 @@ fn from_value(path: &Path, line: usize, v: Value, problems: &mut Problems) -> Re
             && is_address(key)
         {
             for (inner, value) in address {
-                if let Some(field) = standard(inner).filter(|f| *f != Standard::Id) {
+                if let Some(field) =
+                    standard(inner).filter(|f| !matches!(f, Standard::Id | Standard::FullName))
+                {
                     let name = format!("{key}/{inner}");
                     read_field(&mut contact, field, &name, value, &mut left_out);
                 }
@@ -1230,6 +1262,11 @@ fn from_value(path: &Path, line: usize, v: Value, problems: &mut Problems) -> Re
             custom.insert(key, value);
             continue;
         };
+        if field == Standard::FullName {
+            full = text(&value);
+            custom.insert(key, value);
+            continue;
+        }
         if field == Standard::Id {
             // Without its id there is no contact to keep.
             match text(&value) {
@@ -1248,6 +1285,7 @@ fn from_value(path: &Path, line: usize, v: Value, problems: &mut Problems) -> Re
         }
         read_field(&mut contact, field, &key, &value, &mut left_out);
     }
+    with_full_name(&mut contact, full.as_deref());
     contact.custom_fields = Value::Object(custom).to_string();
     Ok((line, contact))
 }
@@ -1570,8 +1608,17 @@ mod tests {
             c.custom_fields
         );
         assert!(book.get("99").unwrap().is_none());
-        // Stripe's.
+        // Stripe's, with its one name.
         let c = book.get("cus_1").unwrap().unwrap();
+        assert_eq!(
+            (c.first_name.as_deref(), c.last_name.as_deref()),
+            (Some("Bo"), Some("Ek"))
+        );
+        assert!(
+            c.custom_fields.contains(r#""name":"Bo Ek""#),
+            "{}",
+            c.custom_fields
+        );
         assert_eq!(
             (
                 c.city.as_deref(),
@@ -1641,16 +1688,14 @@ mod tests {
             // Stripe.
             (
                 "id,Name,Email,Phone,Address Line1,Address City,Address State,Address Zip,Address Country,Mobile",
-                "c1,Ada,ada@x.com,650 555 1212,1 Main St,Menlo Park,CA,94025,US,650 555 1313",
+                "c1,Ada Lovelace,ada@x.com,650 555 1212,1 Main St,Menlo Park,CA,94025,US,650 555 1313",
             ),
         ] {
             let f = file(".csv", &format!("{header}\n{row}\n"));
             let (book, errors) = load(f.path());
             assert!(errors.is_empty(), "{header}: {errors:?}");
             let c = book.get("c1").unwrap().unwrap();
-            if !header.contains(",Name,") {
-                assert_eq!(c.first_name.as_deref(), Some("Ada"), "{header}");
-            }
+            assert_eq!(c.first_name.as_deref(), Some("Ada"), "{header}");
             assert_eq!(c.emails, ["ada@x.com"], "{header}");
             assert_eq!(c.city.as_deref(), Some("Menlo Park"), "{header}");
             assert_eq!(c.state.as_deref(), Some("CA"), "{header}");
