@@ -2209,6 +2209,14 @@ fn scientific_notation(s: &str) -> bool {
         .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Whether `s` is a number a spreadsheet wrote in scientific notation and
+/// so lost digits of (`7.01235E+12` for `7012345678901`): an id or a
+/// number that is no longer the one it was.
+pub fn lost_to_scientific_notation(s: &str) -> bool {
+    let lower = s.trim().to_ascii_lowercase();
+    scientific_notation(&lower) && written_out(&lower).is_none()
+}
+
 /// The digits of a number in scientific notation (lowercased) that still
 /// has every one of them: as many decimals as its exponent
 /// (`6.505551212e+09` is `6505551212`). `None` when digits were lost (or

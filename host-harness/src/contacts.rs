@@ -12,6 +12,7 @@ use crate::input::{
 };
 use action_host::wit;
 use csv_lines::{Raw, RowLines};
+use send_conversion_event::normalize;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -497,6 +498,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
         errors: Problems::default(),
         refused: HashMap::new(),
         refused_bytes: 0,
+        scientific_ids: (0, None),
     };
     let layout = match (ext.as_str(), first) {
         ("csv", _) => indexer.csv(reader, bom),
@@ -506,6 +508,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
         (_, Some(b'{')) => indexer.json_lines(reader),
         _ => indexer.csv(reader, bom),
     }?;
+    indexer.finish();
     let format = match layout {
         Layout::Csv(columns, delimiter) => Format::Csv {
             columns,
@@ -690,6 +693,9 @@ struct Indexer<'a> {
     refused: HashMap<String, Refused>,
     /// The bytes of the ids in `refused`.
     refused_bytes: usize,
+    /// How many ids a spreadsheet wrote in scientific notation, and the
+    /// first of them with its line.
+    scientific_ids: (usize, Option<(usize, String)>),
 }
 
 /// The refused rows a book remembers, at most, and the bytes of their ids:
@@ -732,14 +738,48 @@ impl Indexer<'_> {
                     .push(InputError::new(self.path, Some(line), None, why.clone()));
                 self.refuse(contact.id, line, why);
             }
-            Ok((line, contact)) => self.places.push(Place {
-                print: fingerprint(&contact.id),
-                offset,
-                // At most [`MAX_CONTACT`].
-                len: len as u32,
-                line: u32::try_from(line).unwrap_or(u32::MAX),
-            }),
+            Ok((line, contact)) => {
+                if normalize::lost_to_scientific_notation(&contact.id) {
+                    let (count, first) = &mut self.scientific_ids;
+                    *count += 1;
+                    first.get_or_insert_with(|| (line, contact.id.clone()));
+                }
+                self.place(offset, len, line, &contact.id);
+            }
             Err(e) => self.errors.push(e),
+        }
+    }
+
+    /// Keeps where the contact with `id` is: at `offset`, `len` bytes long
+    /// (at most [`MAX_CONTACT`]), on `line`.
+    fn place(&mut self, offset: u64, len: usize, line: usize, id: &str) {
+        self.places.push(Place {
+            print: fingerprint(id),
+            offset,
+            len: len as u32,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+        });
+    }
+
+    /// Says once what the whole file showed: ids a spreadsheet wrote in
+    /// scientific notation, which no firing's id can find.
+    fn finish(&mut self) {
+        if let (count, Some((line, id))) = std::mem::take(&mut self.scientific_ids) {
+            let ids = if count == 1 {
+                "1 id is".to_string()
+            } else {
+                format!("{count} ids are")
+            };
+            self.errors.push(InputError::new(
+                self.path,
+                Some(line),
+                Some("id"),
+                format!(
+                    "`{id}` is a number a spreadsheet wrote in scientific notation, which lost its \
+                     last digits ({ids} so; this is the first): no firing can find these contacts \
+                     by their ids; format the column as text and export the file again"
+                ),
+            ));
         }
     }
 
@@ -1564,6 +1604,30 @@ mod tests {
         assert_eq!(city("c5"), None);
         assert_eq!(city("c6"), Some(Some("Nice".into())));
         assert_eq!(book.get("c1").unwrap().unwrap().custom_fields, "{}");
+    }
+
+    #[test]
+    fn ids_a_spreadsheet_wrote_in_scientific_notation_are_said_once() {
+        let f = file(
+            ".csv",
+            "Customer ID,Email\nc1,a@x.com\n7.01235E+12,b@x.com\n7.01236e+12,c@x.com\n6.505551212E9,d@x.com\n",
+        );
+        let (book, errors) = load(f.path());
+        let said: Vec<_> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].ends_with(
+                ":3: field `id`: `7.01235E+12` is a number a spreadsheet wrote in scientific \
+                 notation, which lost its last digits (2 ids are so; this is the first): no firing \
+                 can find these contacts by their ids; format the column as text and export the \
+                 file again"
+            ),
+            "{}",
+            said[0]
+        );
+        // Still contacts, under the ids the file gives them.
+        assert_eq!(book.len(), 4);
+        assert!(book.get("7.01235E+12").unwrap().is_some());
     }
 
     #[test]
