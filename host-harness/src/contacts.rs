@@ -42,6 +42,9 @@ pub struct ContactBook {
     buckets: Arc<Buckets>,
     /// The ids of rows left out, each with its first such row.
     refused: Arc<HashMap<String, Refused>>,
+    /// Whether some ids are numbers a spreadsheet wrote in scientific
+    /// notation, which lost their digits.
+    lost_ids: bool,
 }
 
 /// A row that names a contact's id but was left out: a firing for that id
@@ -186,6 +189,7 @@ impl ContactBook {
             places: self.places.clone(),
             buckets: self.buckets.clone(),
             refused: self.refused.clone(),
+            lost_ids: self.lost_ids,
         })
     }
 
@@ -194,6 +198,13 @@ impl ContactBook {
     /// with more or fewer fields than the header, for one).
     pub fn refused(&self, id: &str) -> Option<&Refused> {
         self.refused.get(id)
+    }
+
+    /// Whether `id`, a number, may be one of the ids the file lost to a
+    /// spreadsheet's scientific notation: a firing that finds no contact
+    /// with it is told so.
+    pub fn may_have_lost(&self, id: &str) -> bool {
+        self.lost_ids && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
     }
 
     /// How many contacts.
@@ -525,6 +536,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
         places: Arc::new(indexer.places),
         buckets: Arc::default(),
         refused: Arc::new(indexer.refused),
+        lost_ids: indexer.scientific_ids.0 > 0,
     };
     let mut errors = indexer.errors;
     book.refuse_repeated_ids(path, &mut errors);
@@ -764,15 +776,15 @@ impl Indexer<'_> {
     /// Says once what the whole file showed: ids a spreadsheet wrote in
     /// scientific notation, which no firing's id can find.
     fn finish(&mut self) {
-        if let (count, Some((line, id))) = std::mem::take(&mut self.scientific_ids) {
-            let ids = if count == 1 {
+        if let (count, Some((line, id))) = &self.scientific_ids {
+            let ids = if *count == 1 {
                 "1 id is".to_string()
             } else {
                 format!("{count} ids are")
             };
             self.errors.push(InputError::new(
                 self.path,
-                Some(line),
+                Some(*line),
                 Some("id"),
                 format!(
                     "`{id}` is a number a spreadsheet wrote in scientific notation, which lost its \
@@ -1625,9 +1637,14 @@ mod tests {
             "{}",
             said[0]
         );
-        // Still contacts, under the ids the file gives them.
+        // Still contacts, under the ids the file gives them; a firing that
+        // finds none by its number is told why there may be none.
         assert_eq!(book.len(), 4);
         assert!(book.get("7.01235E+12").unwrap().is_some());
+        assert!(book.may_have_lost("7012345678901"));
+        assert!(!book.may_have_lost("c2"));
+        let f = file(".csv", "id\n7012345678901\n");
+        assert!(!load(f.path()).0.may_have_lost("7012345678902"));
     }
 
     #[test]

@@ -757,6 +757,11 @@ impl Admission<'_> {
                             "the contact with id `{}` is on line {} of {contacts}, which was left out: {}",
                             rec.contact_id, row.line, row.why
                         ),
+                        None if self.book.may_have_lost(&rec.contact_id) => format!(
+                            "no contact with id `{}` in {contacts}, some of whose ids a spreadsheet \
+                             wrote in scientific notation, losing their last digits (see its problems)",
+                            rec.contact_id
+                        ),
                         None => format!("no contact with id `{}` in {contacts}", rec.contact_id),
                     },
                 );
