@@ -663,11 +663,23 @@ pub fn state_after_city(code: &str) -> bool {
                 .any(|(known, _)| known.eq_ignore_ascii_case(code)))
 }
 
-/// Other spellings of US states and Canadian provinces, folded.
+/// Other spellings of US states and Canadian provinces, folded: among
+/// them the provinces' French names, as Canada Post and Quebec's
+/// addresses write them, with their accents and without.
 static REGION_ALIASES: &[(&str, &str)] = &[
     ("washingtondc", "DC"),
     ("districtofcolumbia", "DC"),
     ("québec", "QC"),
+    ("colombiebritannique", "BC"),
+    ("nouvelleécosse", "NS"),
+    ("nouvelleecosse", "NS"),
+    ("nouveaubrunswick", "NB"),
+    ("terreneuveetlabrador", "NL"),
+    ("terreneuve", "NL"),
+    ("îleduprinceédouard", "PE"),
+    ("ileduprinceedouard", "PE"),
+    ("territoiresdunordouest", "NT"),
+    ("territoireduyukon", "YT"),
     ("newfoundland", "NL"),
     ("labrador", "NL"),
     ("pei", "PE"),
@@ -896,6 +908,25 @@ mod tests {
         assert_eq!(region_code("tx", None), Some("TX"));
         assert_eq!(region_code("Bavaria", Some("DE")), None);
         assert_eq!(region_code("Bavaria", None), None);
+    }
+
+    #[test]
+    fn canadas_provinces_are_read_in_french_too() {
+        for (typed, code) in [
+            ("Colombie-Britannique", "BC"),
+            ("Nouvelle-Écosse", "NS"),
+            ("Nouvelle Ecosse", "NS"),
+            ("Nouveau-Brunswick", "NB"),
+            ("Terre-Neuve-et-Labrador", "NL"),
+            ("Île-du-Prince-Édouard", "PE"),
+            ("Ile du Prince Edouard", "PE"),
+            ("Territoires du Nord-Ouest", "NT"),
+            ("Territoire du Yukon", "YT"),
+        ] {
+            assert_eq!(region_code(typed, Some("CA")), Some(code), "{typed}");
+            assert_eq!(region_code(typed, None), Some(code), "{typed}");
+            assert_eq!(region_code(typed, Some("US")), None, "{typed}");
+        }
     }
 
     #[test]

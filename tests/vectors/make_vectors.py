@@ -363,6 +363,10 @@ CASES = [
     ("st", "Ontario", "CA", "on"),
     ("st", "Québec", "CA", "qc"),
     ("st", "British Columbia", "CA", "bc"),
+    # Canada's provinces in French, as Quebec's addresses write them.
+    ("st", "Colombie-Britannique", "CA", "bc"),
+    ("st", "Île-du-Prince-Édouard", "CA", "pe"),
+    ("st", "Terre-Neuve-et-Labrador", None, "nl"),
     ("st", "Bavaria", "DE", "bavaria"),
     ("st", "Île-de-France", "FR", "îledefrance"),
     ("st", "NSW", "AU", "nsw"),
