@@ -337,9 +337,11 @@ fn standard_key(key: &str) -> Option<Standard> {
         | "nombrecompleto" | "nomecompleto" | "vollstandigername" | "volledigenaam" => {
             Standard::FullName
         }
-        "firstname" | "givenname" | "prenom" | "vorname" | "nombre" | "nome" | "primeironome"
-        | "voornaam" | "imie" | "fornavn" | "fornamn" | "etunimi" => Standard::FirstName,
-        "lastname" | "surname" | "familyname" | "nom" | "nomdefamille" | "nachname"
+        "firstname" | "fname" | "givenname" | "prenom" | "vorname" | "nombre" | "nome"
+        | "primeironome" | "voornaam" | "imie" | "fornavn" | "fornamn" | "etunimi" => {
+            Standard::FirstName
+        }
+        "lastname" | "lname" | "surname" | "familyname" | "nom" | "nomdefamille" | "nachname"
         | "familienname" | "apellido" | "apellidos" | "cognome" | "sobrenome" | "apelido"
         | "achternaam" | "nazwisko" | "efternavn" | "etternavn" | "efternamn" | "sukunimi" => {
             Standard::LastName
@@ -1271,17 +1273,18 @@ fn from_value(path: &Path, line: usize, v: Value, problems: &mut Problems) -> Re
             ),
         ));
     };
-    // A CRM's API writes a contact's fields under `properties` (HubSpot:
-    // `{"id": "51", "properties": {"email": …, "firstname": …}}`): they
-    // are read as if they stood beside its id.
-    let properties = match obj.remove("properties") {
-        Some(Value::Object(inner)) => inner,
-        Some(other) => {
-            obj.insert("properties".into(), other);
-            Map::new()
+    // A CRM's API writes a contact's fields in an object of their own
+    // (HubSpot's `{"id": "51", "properties": {"email": …, "firstname": …}}`,
+    // Klaviyo's `attributes`, Mailchimp's `merge_fields`): they are read as
+    // if they stood beside its id.
+    let mut properties = Map::new();
+    for container in ["properties", "attributes", "merge_fields"] {
+        if obj.get(container).is_some_and(Value::is_object)
+            && let Some(Value::Object(inner)) = obj.remove(container)
+        {
+            properties.extend(inner);
         }
-        None => Map::new(),
-    };
+    }
     // An address written as an object of its own (Shopify's
     // `default_address`, Stripe's `address`, WooCommerce's `billing`) gives
     // the contact its fields, before the contact's own, which win; the
@@ -1353,6 +1356,7 @@ fn is_address(key: &str) -> bool {
             | "billing"
             | "mailingaddress"
             | "homeaddress"
+            | "location"
     )
 }
 
@@ -1512,6 +1516,45 @@ mod tests {
         // Properties that are no object are a custom field like any other.
         let c = book.get("52").unwrap().unwrap();
         assert_eq!(c.custom_fields, r#"{"properties":"none"}"#);
+
+        // Klaviyo's profiles and Mailchimp's members, as their APIs write them.
+        let f = file(
+            ".json",
+            r#"[{"type": "profile", "id": "01GDDKASAP8TKDDA2GRZDSVP4H", "attributes": {"email": "sarah@klaviyo-demo.com", "phone_number": "+15005550006", "first_name": "Sarah", "last_name": "Mason", "location": {"address1": "89 E 42nd St", "city": "New York", "country": "United States", "region": "NY", "zip": "10017", "timezone": "America/New_York"}}},
+               {"id": "852aaa9532cb36adfb5e9fef7a4206a9", "email_address": "urist@freddiesjokes.com", "merge_fields": {"FNAME": "Urist", "LNAME": "McVankab", "ADDRESS": {"addr1": "675 Ponce de Leon Ave NE", "city": "Atlanta", "state": "GA", "zip": "30308", "country": "US"}, "PHONE": "404 555 0100"}, "location": {"latitude": 0, "longitude": 0, "country_code": ""}}]"#,
+        );
+        let (book, errors) = load(f.path());
+        assert!(errors.is_empty(), "{errors:?}");
+        let c = book.get("01GDDKASAP8TKDDA2GRZDSVP4H").unwrap().unwrap();
+        assert_eq!(c.emails, ["sarah@klaviyo-demo.com"]);
+        assert_eq!(c.phones, ["+15005550006"]);
+        assert_eq!(
+            (c.first_name.as_deref(), c.last_name.as_deref()),
+            (Some("Sarah"), Some("Mason"))
+        );
+        assert_eq!(
+            (
+                c.city.as_deref(),
+                c.state.as_deref(),
+                c.postal_code.as_deref()
+            ),
+            (Some("New York"), Some("NY"), Some("10017"))
+        );
+        assert_eq!(c.country.as_deref(), Some("United States"));
+        let c = book
+            .get("852aaa9532cb36adfb5e9fef7a4206a9")
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.emails, ["urist@freddiesjokes.com"]);
+        assert_eq!(c.phones, ["404 555 0100"]);
+        assert_eq!(
+            (c.first_name.as_deref(), c.last_name.as_deref()),
+            (Some("Urist"), Some("McVankab"))
+        );
+        assert_eq!(
+            (c.city.as_deref(), c.state.as_deref(), c.country.as_deref()),
+            (Some("Atlanta"), Some("GA"), Some("US"))
+        );
     }
 
     #[test]
