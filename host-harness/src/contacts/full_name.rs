@@ -101,7 +101,8 @@ fn is_suffix(w: &str) -> bool {
 }
 
 /// The words a last name starts with in Dutch, German, French, Spanish,
-/// Portuguese, Italian and Arabic.
+/// Portuguese, Italian and Arabic (`Al Mansouri`; not `bin` nor `ibn`,
+/// which start a father's name, not a family's).
 fn is_particle(w: &str) -> bool {
     matches!(
         word(w).as_str(),
@@ -123,8 +124,6 @@ fn is_particle(w: &str) -> bool {
             | "ter"
             | "ten"
             | "zu"
-            | "bin"
-            | "ibn"
             | "al"
             | "el"
     )
@@ -164,6 +163,8 @@ mod tests {
                 Some(("Jan", "van der Berg")),
             ),
             ("Ana de la Cruz", None, Some(("Ana", "de la Cruz"))),
+            ("Ahmed Al Mansouri", None, Some(("Ahmed", "Al Mansouri"))),
+            ("Muhammad bin Salman Al Saud", None, None),
             ("山田 太郎", None, Some(("太郎", "山田"))),
             ("김 민준", Some("KR"), Some(("민준", "김"))),
             ("Kovács János", Some("Hungary"), Some(("János", "Kovács"))),
