@@ -1702,7 +1702,9 @@ mod tests {
 {"id": 3, "email": "cy@x.com", "first_name": "Cy",
  "billing": {"first_name": "Cyrus", "city": "Lyon", "postcode": "69001", "country": "FR", "phone": "04 72 00 00 00", "email": "cy@x.com"},
  "shipping": {"city": "Oslo", "postcode": "0150", "country": "NO"}},
-{"id": "4", "billing_address": {"city": ["Paris"], "zip": 75001}}
+{"id": "4", "billing_address": {"city": ["Paris"], "zip": 75001}},
+{"attributes": {"type": "Contact", "url": "/services/data/v60.0/sobjects/Contact/003"}, "Id": "003",
+ "FirstName": "Di", "Email": "di@x.com", "MailingAddress": {"city": "Toronto", "stateCode": "ON", "postalCode": "M5V 2T6", "countryCode": "CA", "street": "1 King St"}}
 ]"#,
         );
         let (book, errors) = load(f.path());
@@ -1771,6 +1773,19 @@ mod tests {
             (c.city.as_deref(), c.postal_code.as_deref()),
             (None, Some("75001"))
         );
+        // Salesforce's REST records: its `attributes` are the record's type
+        // and address, custom fields like any other.
+        let c = book.get("003").unwrap().unwrap();
+        assert_eq!(
+            (
+                c.city.as_deref(),
+                c.state.as_deref(),
+                c.postal_code.as_deref(),
+                c.country.as_deref()
+            ),
+            (Some("Toronto"), Some("ON"), Some("M5V 2T6"), Some("CA"))
+        );
+        assert_eq!(c.first_name.as_deref(), Some("Di"));
     }
 
     #[test]
