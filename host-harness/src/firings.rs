@@ -431,6 +431,21 @@ pub fn parse_line(path: &Path, line: usize, text: &str) -> Result<FiringRecord, 
         }
     };
     let data = match fields.data {
+        // A platform that keeps a trigger's data as text writes its JSON in
+        // a string (`"data": "{\"order\": …}"`): the object it holds.
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(v @ Value::Object(_)) => Some(v),
+            _ => {
+                return Err(bad(
+                    some_id,
+                    Some("data"),
+                    "data must be a JSON object; this is text that does not hold one".into(),
+                ));
+            }
+        },
+        other => other,
+    };
+    let data = match data {
         None | Some(Value::Null) => "{}".to_string(),
         Some(v @ Value::Object(_)) => {
             let text = v.to_string();
@@ -562,6 +577,17 @@ mod tests {
     }
 
     #[test]
+    fn data_written_as_a_string_of_json_is_read_as_its_object() {
+        let r = parse_line(
+            Path::new("f.jsonl"),
+            1,
+            r#"{"id":"o1","type":"order_placed","contact_id":"c1","occurred_at":1795687200,"data":"{\"order\": {\"total\": 5, \"currency\": \"EUR\"}}"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.firing.data, r#"{"order":{"currency":"EUR","total":5}}"#);
+    }
+
+    #[test]
     fn data_nested_too_deep_is_said_to_be_so() {
         let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
         let line = format!(
@@ -631,6 +657,14 @@ mod tests {
             (r#"{"id":"a","type":"t","occurred_at":1}"#, "contact_id"),
             (
                 r#"{"id":"a","type":"t","contact_id":"c","occurred_at":1,"data":[1]}"#,
+                "data",
+            ),
+            (
+                r#"{"id":"a","type":"t","contact_id":"c","occurred_at":1,"data":"[1]"}"#,
+                "data",
+            ),
+            (
+                r#"{"id":"a","type":"t","contact_id":"c","occurred_at":1,"data":"not json"}"#,
                 "data",
             ),
             (r#"{"type":"t"}"#, "id"),
