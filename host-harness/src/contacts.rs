@@ -511,7 +511,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
         errors: Problems::default(),
         refused: HashMap::new(),
         refused_bytes: 0,
-        scientific_ids: (0, None),
+        scientific_ids: Recurring::default(),
     };
     let layout = match (ext.as_str(), first) {
         ("csv", _) => indexer.csv(reader, bom),
@@ -538,7 +538,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
         places: Arc::new(indexer.places),
         buckets: Arc::default(),
         refused: Arc::new(indexer.refused),
-        lost_ids: indexer.scientific_ids.0 > 0,
+        lost_ids: indexer.scientific_ids.count > 0,
     };
     let mut errors = indexer.errors;
     book.refuse_repeated_ids(path, &mut errors);
@@ -699,6 +699,39 @@ impl ContactBook {
     }
 }
 
+/// Rows that share one irregularity, said once, at the first of them,
+/// with how many there are.
+struct Recurring<T> {
+    count: usize,
+    /// The first one's line, and what is said of it.
+    first: Option<(usize, T)>,
+}
+
+impl<T> Default for Recurring<T> {
+    fn default() -> Self {
+        Recurring {
+            count: 0,
+            first: None,
+        }
+    }
+}
+
+impl<T> Recurring<T> {
+    /// Counts one more at `line`, keeping `what` of the first.
+    fn note(&mut self, line: usize, what: impl FnOnce() -> T) {
+        self.count += 1;
+        self.first.get_or_insert_with(|| (line, what()));
+    }
+
+    /// How many, as a sentence's subject: `1 row is`, `3 rows are`.
+    fn counted(&self, one: &str, many: &str) -> String {
+        match self.count {
+            1 => format!("1 {one}"),
+            n => format!("{n} {many}"),
+        }
+    }
+}
+
 /// Reads a contacts file once, keeping where each good record is.
 struct Indexer<'a> {
     path: &'a Path,
@@ -707,9 +740,8 @@ struct Indexer<'a> {
     refused: HashMap<String, Refused>,
     /// The bytes of the ids in `refused`.
     refused_bytes: usize,
-    /// How many ids a spreadsheet wrote in scientific notation, and the
-    /// first of them with its line.
-    scientific_ids: (usize, Option<(usize, String)>),
+    /// The ids a spreadsheet wrote in scientific notation.
+    scientific_ids: Recurring<String>,
 }
 
 /// The refused rows a book remembers, at most, and the bytes of their ids:
@@ -754,9 +786,7 @@ impl Indexer<'_> {
             }
             Ok((line, contact)) => {
                 if normalize::lost_to_scientific_notation(&contact.id) {
-                    let (count, first) = &mut self.scientific_ids;
-                    *count += 1;
-                    first.get_or_insert_with(|| (line, contact.id.clone()));
+                    self.scientific_ids.note(line, || contact.id.clone());
                 }
                 self.place(offset, len, line, &contact.id);
             }
@@ -778,12 +808,8 @@ impl Indexer<'_> {
     /// Says once what the whole file showed: ids a spreadsheet wrote in
     /// scientific notation, which no firing's id can find.
     fn finish(&mut self) {
-        if let (count, Some((line, id))) = &self.scientific_ids {
-            let ids = if *count == 1 {
-                "1 id is".to_string()
-            } else {
-                format!("{count} ids are")
-            };
+        if let Some((line, id)) = &self.scientific_ids.first {
+            let ids = self.scientific_ids.counted("id is", "ids are");
             self.errors.push(InputError::new(
                 self.path,
                 Some(*line),
@@ -883,14 +909,14 @@ impl Indexer<'_> {
             .map(|h| (h.trim().to_string(), standard(h)))
             .collect();
         let mut row = csv::ByteRecord::new();
-        let (mut legacy_rows, mut first_legacy) = match header_legacy {
-            Some(column) => (1, Some((header_line, column))),
-            None => (0, None),
-        };
+        let mut legacy = Recurring::default();
+        if let Some(column) = header_legacy {
+            legacy.note(header_line, || column);
+        }
         // Rows that end with a separator the header lacks (`c1,a@x.com,`
         // under `id,email`), as some exports write every row: their empty
         // last fields are ignored and the file's first such row said once.
-        let (mut trailing_rows, mut first_trailing) = (0, None);
+        let mut trailing_rows = Recurring::default();
         loop {
             let mut trailing = false;
             let read = match reader.read_byte_record(&mut row) {
@@ -907,13 +933,11 @@ impl Indexer<'_> {
                     let end = base + reader.position().byte();
                     let span = lines.row(reader.get_mut(), start, end);
                     if trailing {
-                        trailing_rows += 1;
-                        first_trailing.get_or_insert(span.first_line);
+                        trailing_rows.note(span.first_line, || ());
                     }
-                    let (contact, legacy) = from_csv_row(&columns, &row);
-                    if let Some(column) = legacy {
-                        legacy_rows += 1;
-                        first_legacy.get_or_insert((span.first_line, column));
+                    let (contact, legacy_column) = from_csv_row(&columns, &row);
+                    if let Some(column) = legacy_column {
+                        legacy.note(span.first_line, || column);
                     }
                     let record = Ok((span.first_line, contact));
                     self.add(span.start, (end - span.start) as usize, record);
@@ -981,12 +1005,8 @@ impl Indexer<'_> {
                 }
             }
         }
-        if let Some(line) = first_trailing {
-            let rows = if trailing_rows == 1 {
-                "1 row ends".to_string()
-            } else {
-                format!("{trailing_rows} rows end")
-            };
+        if let Some((line, ())) = trailing_rows.first {
+            let rows = trailing_rows.counted("row ends", "rows end");
             self.errors.push(InputError::new(
                 path,
                 Some(line),
@@ -997,12 +1017,8 @@ impl Indexer<'_> {
                 ),
             ));
         }
-        if let Some((line, column)) = first_legacy {
-            let rows = if legacy_rows == 1 {
-                "1 row is".to_string()
-            } else {
-                format!("{legacy_rows} rows are")
-            };
+        if let Some((line, column)) = legacy.first {
+            let rows = legacy.counted("row is", "rows are");
             self.errors.push(InputError::new(
                 path,
                 Some(line),
