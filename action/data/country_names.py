@@ -51,20 +51,31 @@ MARKETS = ["de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da", "nb", "fi", "tr
            "ru", "ja", "zh", "ko", "ar"]
 
 
+def iso_names(country):
+    """The country's ISO names: short, and official and common where it has them."""
+    names = {country.name}
+    for attr in ("official_name", "common_name"):
+        if getattr(country, attr, None):
+            names.add(getattr(country, attr))
+    return names
+
+
+def official_languages(territory_languages, code):
+    """The languages official in the country with alpha-2 `code`."""
+    return [
+        lang
+        for lang, info in territory_languages.get(code, {}).items()
+        if info.get("official_status") in ("official", "de_facto_official")
+    ]
+
+
 def main():
     territory_languages = get_global("territory_languages")
     names = {}
     for country in pycountry.countries:
         code = country.alpha_2
-        written = {country.name}
-        for attr in ("official_name", "common_name"):
-            if getattr(country, attr, None):
-                written.add(getattr(country, attr))
-        languages = ["en"] + [
-            lang
-            for lang, info in territory_languages.get(code, {}).items()
-            if info.get("official_status") in ("official", "de_facto_official")
-        ]
+        written = iso_names(country)
+        languages = ["en"] + official_languages(territory_languages, code)
         for lang in languages:
             try:
                 locale = babel.Locale.parse(lang)
@@ -89,13 +100,8 @@ def main():
     in_own = {}
     for country in pycountry.countries:
         code = country.alpha_2
-        english = {country.name}
-        for attr in ("official_name", "common_name"):
-            if getattr(country, attr, None):
-                english.add(getattr(country, attr))
-        for lang, info in territory_languages.get(code, {}).items():
-            if info.get("official_status") not in ("official", "de_facto_official"):
-                continue
+        english = iso_names(country)
+        for lang in official_languages(territory_languages, code):
             base = lang.split("_")[0]
             translation = gettext.translation(
                 "iso3166-1",
