@@ -726,7 +726,7 @@ fn boolean(v: &Value) -> Option<bool> {
 
 /// A money amount or count: a JSON number, or text as shops, spreadsheets
 /// and people in every market write amounts: `42.50`, `$1,234.50`, `12,50 €`,
-/// `1.234,50`, `1 234,50`, `CHF 1'234.50`, `₹1,23,456.00`. The decimal mark
+/// `1.234,50`, `1 234,50`, `CHF 1'234.50`, `₹1,23,456.00`, `1.234,-`. The decimal mark
 /// is the last of `,` and `.` when both appear, and a lone comma not
 /// followed by three digits (`12,5`). A lone separator followed by three
 /// digits is ambiguous; it is read as grouping when a comma (`1,234` is
@@ -742,11 +742,18 @@ pub fn number(v: &Value) -> Option<f64> {
 
 /// The amount written in `text`, its currency's sign or code around it.
 fn amount(text: &str) -> Option<f64> {
-    let t = text
+    let from_digits = text
         .trim()
-        .trim_start_matches(|c: char| !c.is_ascii_digit() && !matches!(c, '-' | '.' | ','))
-        .trim_end_matches(|c: char| !c.is_ascii_digit());
-    if let Ok(n) = t.parse::<f64>() {
+        .trim_start_matches(|c: char| !c.is_ascii_digit() && !matches!(c, '-' | '.' | ','));
+    let t = from_digits.trim_end_matches(|c: char| !c.is_ascii_digit());
+    // `12,-`, `1.234,-`, `1'234.-`: a whole amount, as German and Swiss
+    // prices write one, whose every separator is a group's.
+    let whole = ["-", "–"].iter().any(|dash| {
+        let tail = &from_digits[t.len()..];
+        tail.strip_prefix([',', '.'])
+            .is_some_and(|rest| rest.starts_with(dash))
+    });
+    if !whole && let Ok(n) = t.parse::<f64>() {
         return n.is_finite().then_some(n);
     }
     let (sign, t) = match t.strip_prefix('-') {
@@ -754,6 +761,7 @@ fn amount(text: &str) -> Option<f64> {
         None => (1.0, t),
     };
     let decimal = match (t.rfind(','), t.rfind('.')) {
+        _ if whole => None,
         (Some(comma), Some(dot)) => Some(comma.max(dot)),
         (Some(comma), None) => {
             (t.matches(',').count() == 1 && t.len() - comma - 1 != 3).then_some(comma)
@@ -1310,6 +1318,11 @@ mod tests {
             ("1.234.567", 1_234_567.0),
             (",5", 0.5),
             ("-12,50", -12.5),
+            // Whole amounts, as German and Swiss prices write them.
+            ("12,-", 12.0),
+            ("1.234,-", 1234.0),
+            ("1.234,– €", 1234.0),
+            ("CHF 1'234.-", 1234.0),
         ] {
             assert_eq!(number(&json!(text)), Some(amount), "{text}");
         }
