@@ -745,9 +745,9 @@ struct Indexer<'a> {
 }
 
 /// The refused rows a book remembers, at most, and the bytes of their ids:
-/// a file of millions of broken rows has each said among its problems, and
-/// the firings of the first of them pointed to their rows, without a run
-/// holding a second copy of every problem.
+/// a file of millions of broken rows has the firings of the first of them
+/// pointed to their rows, without a run holding every row's id and
+/// problem.
 const MAX_REFUSED: usize = 65_536;
 const MAX_REFUSED_BYTES: usize = 8 << 20;
 
