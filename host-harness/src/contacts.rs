@@ -810,7 +810,7 @@ impl Indexer<'_> {
     fn finish(&mut self) {
         if let Some((line, id)) = &self.scientific_ids.first {
             let ids = self.scientific_ids.counted("id is", "ids are");
-            self.errors.push(InputError::new(
+            self.errors.push_summary(InputError::new(
                 self.path,
                 Some(*line),
                 Some("id"),
@@ -1007,7 +1007,7 @@ impl Indexer<'_> {
         }
         if let Some((line, ())) = trailing_rows.first {
             let rows = trailing_rows.counted("row ends", "rows end");
-            self.errors.push(InputError::new(
+            self.errors.push_summary(InputError::new(
                 path,
                 Some(line),
                 None,
@@ -1019,7 +1019,7 @@ impl Indexer<'_> {
         }
         if let Some((line, column)) = legacy.first {
             let rows = legacy.counted("row is", "rows are");
-            self.errors.push(InputError::new(
+            self.errors.push_summary(InputError::new(
                 path,
                 Some(line),
                 columns.get(column).map(|(name, _)| name.as_str()),
@@ -1612,18 +1612,28 @@ mod tests {
 
     #[test]
     fn a_file_of_broken_rows_is_said_and_remembered_within_bounds() {
-        let mut text = String::from("id,email\n");
+        let mut text = b"id,email\n".to_vec();
         for i in 0..=MAX_REFUSED {
-            text.push_str(&format!("b{i},a@x.com,extra\n"));
+            text.extend_from_slice(format!("b{i},a@x.com,extra\n").as_bytes());
         }
-        let f = file(".csv", &text);
+        // A problem said once for the whole file is said past the cap too.
+        text.extend_from_slice(b"m1,M\xFCller@x.com\n");
+        let f = file(".csv", "");
+        std::fs::write(f.path(), &text).unwrap();
         let (book, errors) = load(f.path());
-        assert_eq!(errors.len(), Problems::KEPT + 1);
+        assert_eq!(errors.len(), Problems::KEPT + 2);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.line == Some(MAX_REFUSED + 3) && e.message.starts_with("not UTF-8 text")),
+            "the file's encoding is said"
+        );
         assert_eq!(
             (errors[0].line, errors[0].message.as_str()),
             (
                 None,
-                "65537 problems in all: the first 10000 are listed, and the 55537 after them are not"
+                "65538 problems in all, of which the first 10000 and those said once for the whole \
+                 file are listed; 55537 more are not"
             )
         );
         assert_eq!(errors[1].line, Some(2));

@@ -52,8 +52,8 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// The problems of one file: the first [`Problems::KEPT`] of them, and how
-/// many more. A file whose every row is broken (a million rows each with
+/// The problems of one file: the first [`Problems::KEPT`] of them, those
+/// said once for the whole file, and how many more. A file whose every row is broken (a million rows each with
 /// a field the header lacks) is said in full to its first problems, and
 /// counted beyond: a run does not hold, nor write into its report, a
 /// million copies of one mistake.
@@ -77,6 +77,13 @@ impl Problems {
         }
     }
 
+    /// Notes a problem said once for the whole file (its encoding, a
+    /// mistake its every row repeats): kept past [`Problems::KEPT`] too, as
+    /// it explains the rest.
+    pub fn push_summary(&mut self, problem: InputError) {
+        self.kept.push(problem);
+    }
+
     /// The problems kept, in line order, and one more at the start, for
     /// `path`, that says how many were not kept.
     pub fn into_sorted(self, path: &Path) -> Vec<InputError> {
@@ -90,9 +97,10 @@ impl Problems {
                     None,
                     None,
                     format!(
-                        "{} problems in all: the first {} are listed, and the {} after them are not",
+                        "{} problems in all, of which the first {} and those said once for the \
+                         whole file are listed; {} more are not",
                         kept.len() + self.more,
-                        kept.len(),
+                        Self::KEPT,
                         self.more
                     ),
                 ),
