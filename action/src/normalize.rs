@@ -2211,10 +2211,11 @@ fn scientific_notation(s: &str) -> bool {
 
 /// Whether `s` is a number a spreadsheet wrote in scientific notation and
 /// so lost digits of (`7.01235E+12` for `7012345678901`): an id or a
-/// number that is no longer the one it was.
+/// number that is no longer the one it was. Spreadsheets write the
+/// exponent's sign; without it, `12e4` may as well be a hexadecimal id.
 pub fn lost_to_scientific_notation(s: &str) -> bool {
     let lower = s.trim().to_ascii_lowercase();
-    scientific_notation(&lower) && written_out(&lower).is_none()
+    lower.contains("e+") && scientific_notation(&lower) && written_out(&lower).is_none()
 }
 
 /// The digits of a number in scientific notation (lowercased) that still
