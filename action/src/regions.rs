@@ -665,8 +665,29 @@ pub fn state_after_city(code: &str) -> bool {
 
 /// Other spellings of US states and Canadian provinces, folded: among
 /// them the provinces' French names, as Canada Post and Quebec's
-/// addresses write them, with their accents and without.
+/// addresses write them, and the states' Spanish names, as Puerto Rico's
+/// and Spanish-speaking customers' addresses write them, with their
+/// accents and without.
 static REGION_ALIASES: &[(&str, &str)] = &[
+    ("nuevayork", "NY"),
+    ("nuevajersey", "NJ"),
+    ("nuevohampshire", "NH"),
+    ("nuevoméxico", "NM"),
+    ("nuevomexico", "NM"),
+    ("carolinadelnorte", "NC"),
+    ("carolinadelsur", "SC"),
+    ("dakotadelnorte", "ND"),
+    ("dakotadelsur", "SD"),
+    ("virginiaoccidental", "WV"),
+    ("luisiana", "LA"),
+    ("pensilvania", "PA"),
+    ("misisipi", "MS"),
+    ("misuri", "MO"),
+    ("hawái", "HI"),
+    ("oregón", "OR"),
+    ("míchigan", "MI"),
+    ("kansás", "KS"),
+    ("distritodecolumbia", "DC"),
     ("washingtondc", "DC"),
     ("districtofcolumbia", "DC"),
     ("québec", "QC"),
@@ -908,6 +929,25 @@ mod tests {
         assert_eq!(region_code("tx", None), Some("TX"));
         assert_eq!(region_code("Bavaria", Some("DE")), None);
         assert_eq!(region_code("Bavaria", None), None);
+    }
+
+    #[test]
+    fn us_states_are_read_in_spanish_too() {
+        for (typed, code) in [
+            ("Nueva York", "NY"),
+            ("Carolina del Norte", "NC"),
+            ("Nuevo México", "NM"),
+            ("Nuevo Mexico", "NM"),
+            ("Luisiana", "LA"),
+            ("Pensilvania", "PA"),
+            ("Hawái", "HI"),
+            ("Virginia Occidental", "WV"),
+            ("Distrito de Columbia", "DC"),
+        ] {
+            assert_eq!(region_code(typed, Some("US")), Some(code), "{typed}");
+            assert_eq!(region_code(typed, None), Some(code), "{typed}");
+            assert_eq!(region_code(typed, Some("CA")), None, "{typed}");
+        }
     }
 
     #[test]

@@ -367,6 +367,9 @@ CASES = [
     ("st", "Colombie-Britannique", "CA", "bc"),
     ("st", "Île-du-Prince-Édouard", "CA", "pe"),
     ("st", "Terre-Neuve-et-Labrador", None, "nl"),
+    # The states in Spanish, as Puerto Rico's addresses write them.
+    ("st", "Nueva York", "US", "ny"),
+    ("st", "Carolina del Norte", None, "nc"),
     ("st", "Bavaria", "DE", "bavaria"),
     ("st", "Île-de-France", "FR", "îledefrance"),
     ("st", "NSW", "AU", "nsw"),
