@@ -37,6 +37,11 @@ pub fn split(full: &str, country: Option<&str>) -> Option<(String, String)> {
     while words.last().is_some_and(|w| is_suffix(w)) {
         words.pop();
     }
+    // One word is no first and last name, whatever the country: its lookup,
+    // on each reading of the contact, is spared.
+    if words.len() < 2 {
+        return None;
+    }
     let alpha2 = country.and_then(regions::country).map(|c| c.alpha2);
     if alpha2 == Some("VN") {
         return None;
