@@ -3,8 +3,8 @@
 //! every other column is a custom field reachable as `{{contact.<column>}}`.
 
 mod csv_lines;
+mod encoding;
 mod full_name;
-mod windows_1252;
 
 use crate::input::{
     BOM, InputError, Line, Lines, Problems, fingerprint, is_utf16, json_problem, read_text,
@@ -12,6 +12,7 @@ use crate::input::{
 };
 use action_host::wit;
 use csv_lines::{Raw, RowLines};
+use encoding::Legacy;
 use send_conversion_event::normalize;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -72,6 +73,8 @@ enum Format {
     Csv {
         columns: Vec<Column>,
         delimiter: u8,
+        /// What its cells that are not UTF-8 are read in.
+        legacy: Legacy,
         reader: Mutex<csv::Reader<File>>,
     },
     /// A JSON object (a line of JSON lines, or an element of an array).
@@ -174,10 +177,14 @@ impl ContactBook {
                 path: source.path.clone(),
                 format: match &source.format {
                     Format::Csv {
-                        columns, delimiter, ..
+                        columns,
+                        delimiter,
+                        legacy,
+                        ..
                     } => Format::Csv {
                         columns: columns.clone(),
                         delimiter: *delimiter,
+                        legacy: *legacy,
                         reader: Mutex::new(csv_reader(File::open(&source.path)?, *delimiter)),
                     },
                     Format::Json(_) => Format::Json(Mutex::new(File::open(&source.path)?)),
@@ -230,7 +237,10 @@ impl ContactBook {
         let line = place.line as usize;
         let record = match &source.format {
             Format::Csv {
-                columns, reader, ..
+                columns,
+                legacy,
+                reader,
+                ..
             } => {
                 let mut reader = reader.lock().unwrap_or_else(|e| e.into_inner());
                 // A seek to where the reader is (firings in the contacts'
@@ -240,7 +250,7 @@ impl ContactBook {
                 reader.seek(at).map_err(|e| changed(e.to_string()))?;
                 let mut row = csv::ByteRecord::new();
                 match reader.read_byte_record(&mut row) {
-                    Ok(true) => Ok((line, from_csv_row(columns, &row).0)),
+                    Ok(true) => Ok((line, from_csv_row(columns, *legacy, &row).0)),
                     Ok(false) => return Err(changed("no row there".into())),
                     Err(e) => return Err(changed(e.to_string())),
                 }
@@ -512,6 +522,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
         refused: HashMap::new(),
         refused_bytes: 0,
         scientific_ids: Recurring::default(),
+        legacy: None,
     };
     let layout = match (ext.as_str(), first) {
         ("csv", _) => indexer.csv(reader, bom),
@@ -526,6 +537,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
         Layout::Csv(columns, delimiter) => Format::Csv {
             columns,
             delimiter,
+            legacy: indexer.legacy.unwrap_or_default(),
             reader: Mutex::new(csv_reader(file, delimiter)),
         },
         Layout::Json => Format::Json(Mutex::new(file)),
@@ -742,6 +754,8 @@ struct Indexer<'a> {
     refused_bytes: usize,
     /// The ids a spreadsheet wrote in scientific notation.
     scientific_ids: Recurring<String>,
+    /// The encoding of the cells that are not UTF-8, once one is found.
+    legacy: Option<Legacy>,
 }
 
 /// The refused rows a book remembers, at most, and the bytes of their ids:
@@ -881,19 +895,16 @@ impl Indexer<'_> {
         let mut lines = RowLines::new(base, header_line);
         let header_end = base + reader.position().byte();
         let header_line = lines.row(reader.get_mut(), base, header_end).first_line;
-        // A header row in Windows-1252 (`Prénom` from a French Excel) is
-        // read as its rows are.
-        let mut header_legacy = None;
+        // A header row in a legacy encoding (`Prénom` from a French Excel,
+        // `Imię` from a Polish one) is read as its rows are.
+        let header_legacy = headers.iter().position(|h| std::str::from_utf8(h).is_err());
+        if header_legacy.is_some() {
+            self.legacy = Some(Legacy::of_file(path, base, None)?);
+        }
+        let legacy = self.legacy.unwrap_or_default();
         let headers: Vec<String> = headers
             .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let (text, legacy) = windows_1252::cell_text(h);
-                if legacy {
-                    header_legacy.get_or_insert(i);
-                }
-                text.into_owned()
-            })
+            .map(|h| legacy.text(h).0.into_owned())
             .collect();
         if !headers.iter().any(|h| standard(h) == Some(Standard::Id)) {
             self.errors.push(InputError::new(
@@ -909,9 +920,9 @@ impl Indexer<'_> {
             .map(|h| (h.trim().to_string(), standard(h)))
             .collect();
         let mut row = csv::ByteRecord::new();
-        let mut legacy = Recurring::default();
+        let mut legacy_rows = Recurring::default();
         if let Some(column) = header_legacy {
-            legacy.note(header_line, || column);
+            legacy_rows.note(header_line, || column);
         }
         // Rows that end with a separator the header lacks (`c1,a@x.com,`
         // under `id,email`), as some exports write every row: their empty
@@ -935,9 +946,17 @@ impl Indexer<'_> {
                     if trailing {
                         trailing_rows.note(span.first_line, || ());
                     }
-                    let (contact, legacy_column) = from_csv_row(&columns, &row);
+                    let (mut contact, mut legacy_column) =
+                        from_csv_row(&columns, self.legacy.unwrap_or_default(), &row);
+                    if legacy_column.is_some() && self.legacy.is_none() {
+                        // The file's first cell that is not UTF-8: the
+                        // bytes from its row on tell its encoding.
+                        let found = Legacy::of_file(path, span.start, market(&contact).as_deref())?;
+                        self.legacy = Some(found);
+                        (contact, legacy_column) = from_csv_row(&columns, found, &row);
+                    }
                     if let Some(column) = legacy_column {
-                        legacy.note(span.first_line, || column);
+                        legacy_rows.note(span.first_line, || column);
                     }
                     let record = Ok((span.first_line, contact));
                     self.add(span.start, (end - span.start) as usize, record);
@@ -973,7 +992,11 @@ impl Indexer<'_> {
                     // fields: its id, if it has one, names the contact that
                     // is left out.
                     let id = match e.kind() {
-                        csv::ErrorKind::UnequalLengths { .. } => from_csv_row(&columns, &row).0.id,
+                        csv::ErrorKind::UnequalLengths { .. } => {
+                            from_csv_row(&columns, self.legacy.unwrap_or_default(), &row)
+                                .0
+                                .id
+                        }
                         _ => String::new(),
                     };
                     let mut why = message.clone();
@@ -1017,16 +1040,17 @@ impl Indexer<'_> {
                 ),
             ));
         }
-        if let Some((line, column)) = legacy.first {
-            let rows = legacy.counted("row is", "rows are");
+        if let Some((line, column)) = legacy_rows.first {
+            let rows = legacy_rows.counted("row is", "rows are");
             self.errors.push_summary(InputError::new(
                 path,
                 Some(line),
                 columns.get(column).map(|(name, _)| name.as_str()),
                 format!(
-                    "not UTF-8 text ({rows} not; this is the first): read as Windows-1252, which \
-                     Excel's \"CSV (Comma delimited)\" writes on Western European systems; if the \
-                     file's names are in another alphabet, save it as \"CSV UTF-8\" instead"
+                    "not UTF-8 text ({rows} not; this is the first): read as {}, the encoding its \
+                     bytes look like (Excel's \"CSV (Comma delimited)\" writes its system's own); if \
+                     the file's names are in another script, save it as \"CSV UTF-8\" instead",
+                    self.legacy.unwrap_or_default().describe()
                 ),
             ));
         }
@@ -1232,18 +1256,37 @@ impl LineCounter {
 
 type Record = Result<(usize, wit::Contact), InputError>;
 
-/// The contact of one CSV row under `columns`.
-/// The contact of a CSV row, and the first column that was not UTF-8 and
-/// was read as [Windows-1252](windows_1252) instead, if any.
-fn from_csv_row(columns: &[Column], row: &csv::ByteRecord) -> (wit::Contact, Option<usize>) {
-    let mut legacy = None;
+/// The country a contact is in, as its country field or else its email's
+/// country domain (`jan@firma.pl`) names it: a file's market.
+fn market(contact: &wit::Contact) -> Option<String> {
+    if let Some(country) = contact
+        .country
+        .as_deref()
+        .and_then(|c| normalize::country(c).ok())
+    {
+        return Some(country);
+    }
+    let domain = contact.emails.first()?.rsplit_once('@')?.1;
+    let tld = domain.rsplit('.').next()?;
+    (tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+        .then(|| tld.to_ascii_lowercase())
+}
+
+/// The contact of a CSV row under `columns`, and the first column that
+/// was not UTF-8 and was read as `legacy` instead, if any.
+fn from_csv_row(
+    columns: &[Column],
+    legacy: Legacy,
+    row: &csv::ByteRecord,
+) -> (wit::Contact, Option<usize>) {
+    let mut first_legacy = None;
     let mut contact = empty_contact();
     let mut custom = Map::new();
     let mut full = None;
     for (i, ((name, field), bytes)) in columns.iter().zip(row).enumerate() {
-        let (value, decoded) = windows_1252::cell_text(bytes);
+        let (value, decoded) = legacy.text(bytes);
         if decoded {
-            legacy.get_or_insert(i);
+            first_legacy.get_or_insert(i);
         }
         match field {
             Some(Standard::FullName) | None if !value.trim().is_empty() => {
@@ -1259,7 +1302,7 @@ fn from_csv_row(columns: &[Column], row: &csv::ByteRecord) -> (wit::Contact, Opt
     }
     with_full_name(&mut contact, full.as_deref());
     contact.custom_fields = Value::Object(custom).to_string();
-    (contact, legacy)
+    (contact, first_legacy)
 }
 
 /// The contact of a JSON object. A field of the wrong type (an object
@@ -2162,6 +2205,101 @@ mod tests {
         let c3 = book.get("c3").unwrap().unwrap();
         assert_eq!(c3.first_name.as_deref(), Some("François"));
         assert_eq!(book.len(), 3);
+    }
+
+    #[test]
+    fn an_excel_export_in_its_systems_code_page_keeps_its_names() {
+        use encoding_rs::{SHIFT_JIS, WINDOWS_1250, WINDOWS_1251};
+        let write = |text: &str, encoding: &'static encoding_rs::Encoding| {
+            let f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+            std::fs::write(f.path(), encoding.encode(text).0).unwrap();
+            f
+        };
+        // A Polish Excel: its header's names are read as the fields they
+        // are, and every name as it was typed.
+        let f = write(
+            "id;Imię;Nazwisko;Miejscowość;Płeć\r\nc1;Łukasz;Wiśniewski;Łódź;m\r\n\
+             c2;Małgorzata;Żółkiewska;Kraków;k\r\nc3;Paweł;Nowak;Gdańsk;m\r\n",
+            WINDOWS_1250,
+        );
+        let (book, errors) = load(f.path());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].to_string().contains(
+                ":1: field `Imię`: not UTF-8 text (4 rows are not; this is the first): \
+                 read as Windows-1250 (Central European)"
+            ),
+            "{}",
+            errors[0]
+        );
+        let c2 = book.get("c2").unwrap().unwrap();
+        assert_eq!(
+            person(&c2)[..3],
+            [Some("Małgorzata"), Some("Żółkiewska"), Some("Kraków")]
+        );
+        assert_eq!(c2.gender.as_deref(), Some("k"));
+        assert_eq!(c2.custom_fields, "{}", "every column is a field");
+        // A Russian one whose first rows are all ASCII: the rows from the
+        // first that is not tell the encoding, and the contacts before it
+        // keep theirs.
+        let mut text = String::from("id,first_name,last_name,city\n");
+        for i in 0..2_000 {
+            text.push_str(&format!("a{i},Ann,Lee,Leeds\n"));
+        }
+        text.push_str("r1,Иван,Петров,Москва\nr2,Мария,Смирнова,Санкт-Петербург\n");
+        let f = write(&text, WINDOWS_1251);
+        let (book, errors) = load(f.path());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .to_string()
+                .contains(":2002: field `first_name`: not UTF-8 text (2 rows are not; this is the first): read as Windows-1251 (Cyrillic)"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(
+            person(&book.get("r2").unwrap().unwrap())[..3],
+            [Some("Мария"), Some("Смирнова"), Some("Санкт-Петербург")]
+        );
+        assert_eq!(person(&book.get("a0").unwrap().unwrap())[0], Some("Ann"));
+        assert_eq!(book.len(), 2_002);
+        // A Czech or Polish one too short for its bytes to tell: its
+        // contacts' country, or else their emails' country domains, do.
+        for (text, name) in [
+            (
+                "id,first_name,last_name,country\nc1,Jiří,Dvořák,CZ\n",
+                "Jiří",
+            ),
+            ("id,email,first_name\nc1,pawel@firma.pl,Paweł\n", "Paweł"),
+        ] {
+            let (book, errors) = load(write(text, WINDOWS_1250).path());
+            assert!(
+                errors[0]
+                    .to_string()
+                    .contains("read as Windows-1250 (Central European)"),
+                "{errors:?}"
+            );
+            assert_eq!(
+                book.get("c1").unwrap().unwrap().first_name.as_deref(),
+                Some(name)
+            );
+        }
+        // A Japanese one.
+        let f = write(
+            "id,last_name,first_name,city\nc1,山田,太郎,東京都\nc2,佐藤,花子,大阪市\n",
+            SHIFT_JIS,
+        );
+        let (book, errors) = load(f.path());
+        assert!(
+            errors[0]
+                .to_string()
+                .contains("read as Shift_JIS (Japanese)"),
+            "{errors:?}"
+        );
+        assert_eq!(
+            person(&book.get("c2").unwrap().unwrap())[..3],
+            [Some("花子"), Some("佐藤"), Some("大阪市")]
+        );
     }
 
     #[test]
