@@ -581,9 +581,10 @@ fn no_id_column(headers: &[String]) -> String {
 
 /// Whether `e` is a row with more fields than the header only because it
 /// ends with separators: every field past the header's is empty. A row
-/// with a line break in a field is not one: a quote left open may have
-/// swallowed the rows after it, which are then read again on their own.
-fn ends_in_separators(e: &csv::Error, row: &csv::ByteRecord) -> bool {
+/// with a line break in a field is one only if its quotes `close` fields:
+/// else a quote left open may have swallowed the rows after it, which are
+/// then read again on their own.
+fn ends_in_separators(e: &csv::Error, row: &csv::ByteRecord, close: impl FnOnce() -> bool) -> bool {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
@@ -593,7 +594,7 @@ fn ends_in_separators(e: &csv::Error, row: &csv::ByteRecord) -> bool {
                     .iter()
                     .skip(*expected_len as usize)
                     .all(|field| field.trim_ascii().is_empty())
-                && !row.as_slice().iter().any(|b| matches!(b, b'\n' | b'\r'))
+                && (!row.as_slice().iter().any(|b| matches!(b, b'\n' | b'\r')) || close())
         }
         _ => false,
     }
@@ -931,7 +932,13 @@ impl Indexer<'_> {
         loop {
             let mut trailing = false;
             let read = match reader.read_byte_record(&mut row) {
-                Err(e) if ends_in_separators(&e, &row) => {
+                Err(e)
+                    if ends_in_separators(&e, &row, || {
+                        let start = base + e.position().map_or(0, |p| p.byte());
+                        let end = base + reader.position().byte();
+                        reader.get_ref().quotes_close_fields(start, end, delimiter)
+                    }) =>
+                {
                     trailing = true;
                     Ok(true)
                 }
@@ -1001,12 +1008,16 @@ impl Indexer<'_> {
                     };
                     let mut why = message.clone();
                     // A row that ran on over later lines and came out with
-                    // the wrong number of fields opened a quote it never
-                    // closed (`"José`): the rows it swallowed are read again
-                    // on their own, instead of all being lost with it.
+                    // the wrong number of fields, a quote closing inside a
+                    // field, opened a quote it never closed (`"José`): the
+                    // rows it swallowed are read again on their own, instead
+                    // of all being lost with it. One whose quoted fields
+                    // close as fields do spans its lines on purpose, and is
+                    // left out whole.
                     let last_line = span.last_line(reader.get_ref());
                     if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. })
                         && last_line > span.first_line
+                        && !reader.get_ref().quotes_close_fields(start, end, delimiter)
                         && let Some(next) = next_line_start(path, span.start)?
                     {
                         why = format!("a quote opened on it is not closed before line {last_line}");
@@ -1706,7 +1717,8 @@ mod tests {
         let f = file(
             ".csv",
             "id,email,city\r\nc1,a@x.com,Lyon,\r\nc2,b@x.com,,\r\nc3,c@x.com,Oslo,,\r\n\
-             c4,d@x.com,Paris,extra\r\nc5,\"e@x.com\nf@x.com\",Rome,\r\nc6,g@x.com,Nice\r\n",
+             c4,d@x.com,Paris,extra\r\nc5,\"e@x.com\nf@x.com\",Rome,\r\nc6,g@x.com,Nice\r\n\
+             c7,\"h@x.com,Lima,\r\nc8,i@x.com,Kyiv\r\n",
         );
         let (book, errors) = load(f.path());
         let said: Vec<_> = errors
@@ -1718,15 +1730,16 @@ mod tests {
             [
                 (
                     Some(2),
-                    "3 rows end with a separator the header lacks (this is the first): the empty \
+                    "4 rows end with a separator the header lacks (this is the first): the empty \
                      field after it is ignored and the row read under the header's columns"
                 ),
                 // A field that is not empty is not a separator's.
                 (Some(5), "the row has 4 fields but the header has 3"),
             ]
         );
-        // Nor is a row across lines, which a quote left open makes.
-        assert_eq!(said[2].0, Some(6));
+        // Nor is a row across lines that a quote left open makes; one whose
+        // quoted field spans lines is read as the others are.
+        assert_eq!(said[2].0, Some(9));
         assert!(
             said[2]
                 .1
@@ -1734,13 +1747,16 @@ mod tests {
             "{}",
             said[2].1
         );
+        assert_eq!(said.len(), 3, "{said:?}");
         let city = |id: &str| book.get(id).unwrap().map(|c| c.city.clone());
         assert_eq!(city("c1"), Some(Some("Lyon".into())));
         assert_eq!(city("c2"), Some(None));
         assert_eq!(city("c3"), Some(Some("Oslo".into())));
         assert_eq!(city("c4"), None);
-        assert_eq!(city("c5"), None);
+        assert_eq!(city("c5"), Some(Some("Rome".into())));
         assert_eq!(city("c6"), Some(Some("Nice".into())));
+        assert_eq!(city("c7"), None);
+        assert_eq!(city("c8"), Some(Some("Kyiv".into())));
         assert_eq!(book.get("c1").unwrap().unwrap().custom_fields, "{}");
     }
 
@@ -2368,6 +2384,35 @@ mod tests {
             assert_eq!(city("c5").as_deref(), Some("Oslo"));
             assert_eq!(book.len(), 4);
         }
+    }
+
+    #[test]
+    fn a_row_whose_quoted_field_spans_lines_is_left_out_whole() {
+        // A field too many in a row whose note runs over two lines: its
+        // second line is no row of its own (here it would be a contact
+        // `Building 5`), and no quote is said to be left open.
+        let f = file(
+            ".csv",
+            "id,email,notes\r\n\
+             c1,a@x.com,\"Flat 2,\r\nBuilding 5, Road \"\"7\"\"\",extra\r\n\
+             c2,b@x.com,ok\r\n",
+        );
+        let (book, errors) = load(f.path());
+        let said: Vec<_> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].ends_with(":2: the row has 4 fields but the header has 3"),
+            "{}",
+            said[0]
+        );
+        assert_eq!(book.len(), 1);
+        assert!(book.get("Building 5").unwrap().is_none());
+        assert_eq!(
+            book.refused("c1").map(|r| r.line),
+            Some(2),
+            "a firing for c1 is told of its row"
+        );
+        assert_eq!(book.get("c2").unwrap().unwrap().emails, ["b@x.com"]);
     }
 
     #[test]

@@ -35,6 +35,46 @@ impl<R> Raw<R> {
         &self.kept[at(start)..at(end)]
     }
 
+    /// Whether each quoted field of the row at file offsets `start..end`
+    /// closes where a field ends (`"Flat 2,\nRoad 7",` or at the row's
+    /// end): a row that ran over later lines only inside such fields meant
+    /// to, where one whose quote closes inside a field (`"José,Madrid` …
+    /// `"Ann`) opened a quote it never closed.
+    pub(super) fn quotes_close_fields(&self, start: u64, end: u64, delimiter: u8) -> bool {
+        let bytes = self.span(start, end);
+        let ends_field = |b: u8| b == delimiter || matches!(b, b'\r' | b'\n');
+        let mut at = 0;
+        let mut field_start = true;
+        while let Some(&b) = bytes.get(at) {
+            at += 1;
+            if !(field_start && b == b'"') {
+                field_start = ends_field(b);
+                continue;
+            }
+            // Its closing quote: the first not doubled.
+            loop {
+                match bytes.get(at..at + 2) {
+                    Some(b"\"\"") => at += 2,
+                    _ => match bytes.get(at) {
+                        None => return false,
+                        Some(b'"') => break,
+                        Some(_) => at += 1,
+                    },
+                }
+            }
+            at += 1;
+            match bytes.get(at) {
+                None => return true,
+                Some(&next) if ends_field(next) => {
+                    at += 1;
+                    field_start = true;
+                }
+                Some(_) => return false,
+            }
+        }
+        true
+    }
+
     /// Lets the bytes before file offset `at` go: they are dropped in one
     /// move once they are most of what is kept, not row by row.
     fn forget_before(&mut self, at: u64) {
@@ -166,5 +206,37 @@ impl RowLines {
             at_start,
             body_end: start + body_end as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Raw;
+    use std::io::Read;
+
+    #[test]
+    fn a_quote_is_left_open_only_where_it_closes_inside_a_field() {
+        let closes = |row: &str, delimiter: u8| {
+            let mut raw = Raw::new(row.as_bytes(), 0);
+            raw.read_to_end(&mut Vec::new()).unwrap();
+            raw.quotes_close_fields(0, row.len() as u64, delimiter)
+        };
+        for row in [
+            "c1,\"Flat 2,\nRoad \"\"7\"\"\",x\r\n",
+            "\r\n\"a\nb\",c",
+            "c1,\"\",\"\"",
+            "c1,O\"Brien,x",
+        ] {
+            assert!(closes(row, b','), "{row:?}");
+        }
+        assert!(closes("c1;\"a;\nb\";c", b';'));
+        for row in [
+            "c1,\"José,Madrid\nc3,\"Ann, Jr\",Paris",
+            "c1,\"never",
+            "c1,\"a\" ,b",
+        ] {
+            assert!(!closes(row, b','), "{row:?}");
+        }
+        assert!(!closes("c1;\"a\",b", b';'), "a comma ends no field here");
     }
 }
