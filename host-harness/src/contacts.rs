@@ -5,10 +5,10 @@
 mod csv_lines;
 mod encoding;
 mod full_name;
+mod utf16;
 
 use crate::input::{
     BOM, InputError, Line, Lines, Problems, fingerprint, is_utf16, json_problem, read_text,
-    utf16_problem,
 };
 use action_host::wit;
 use csv_lines::{Raw, RowLines};
@@ -20,6 +20,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use tempfile::TempPath;
 
 /// The largest record a contact may have, as a firing's data may: a
 /// contact is read again and handed to the component for each of its
@@ -61,8 +62,19 @@ pub struct Refused {
 /// The file the book reads contacts from.
 #[derive(Debug)]
 struct Source {
+    /// The contacts file, as the run names it.
     path: PathBuf,
+    /// Its text in UTF-8, where the file is in UTF-16; the book reads this
+    /// copy, which goes when the last reader does.
+    utf8: Option<Arc<TempPath>>,
     format: Format,
+}
+
+impl Source {
+    /// The file the book reads.
+    fn file(&self) -> &Path {
+        self.utf8.as_deref().map_or(&self.path, |copy| copy)
+    }
 }
 
 /// How a record is written, and the open file to read it from.
@@ -175,6 +187,7 @@ impl ContactBook {
             None => None,
             Some(source) => Some(Source {
                 path: source.path.clone(),
+                utf8: source.utf8.clone(),
                 format: match &source.format {
                     Format::Csv {
                         columns,
@@ -185,9 +198,9 @@ impl ContactBook {
                         columns: columns.clone(),
                         delimiter: *delimiter,
                         legacy: *legacy,
-                        reader: Mutex::new(csv_reader(File::open(&source.path)?, *delimiter)),
+                        reader: Mutex::new(csv_reader(File::open(source.file())?, *delimiter)),
                     },
-                    Format::Json(_) => Format::Json(Mutex::new(File::open(&source.path)?)),
+                    Format::Json(_) => Format::Json(Mutex::new(File::open(source.file())?)),
                 },
             }),
         };
@@ -485,18 +498,21 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
 }
 
 fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
-    let file = File::open(path)?;
+    // A UTF-16 file (Excel's "Unicode Text", Windows PowerShell's `>`) is
+    // read from a UTF-8 copy of it, line for line the same.
+    let utf8 = if is_utf16(BufReader::new(File::open(path)?).fill_buf()?) {
+        Some(Arc::new(utf16::to_utf8(path)?))
+    } else {
+        None
+    };
+    let text: &Path = utf8.as_deref().map_or(path, |copy| copy);
+    let file = File::open(text)?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let mut reader = BufReader::new(File::open(path)?);
-    if is_utf16(reader.fill_buf()?) {
-        let mut problems = Problems::default();
-        problems.push(utf16_problem(path));
-        return Ok((ContactBook::default(), problems));
-    }
+    let mut reader = BufReader::new(File::open(text)?);
     let bom = reader.fill_buf()?.starts_with(BOM);
     let first = first_character(&mut reader)?;
     // A `.json` file whose first or second line is a whole contact holds
@@ -517,6 +533,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
     reader.seek(SeekFrom::Start(0))?;
     let mut indexer = Indexer {
         path,
+        text,
         places: Vec::new(),
         errors: Problems::default(),
         refused: HashMap::new(),
@@ -545,6 +562,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
     let mut book = ContactBook {
         source: Some(Source {
             path: path.to_path_buf(),
+            utf8: utf8.clone(),
             format,
         }),
         places: Arc::new(indexer.places),
@@ -747,7 +765,10 @@ impl<T> Recurring<T> {
 
 /// Reads a contacts file once, keeping where each good record is.
 struct Indexer<'a> {
+    /// The contacts file, as problems name it.
     path: &'a Path,
+    /// The file read: the contacts file, or its UTF-8 copy.
+    text: &'a Path,
     places: Vec<Place>,
     errors: Problems,
     refused: HashMap<String, Refused>,
@@ -900,7 +921,7 @@ impl Indexer<'_> {
         // `Imię` from a Polish one) is read as its rows are.
         let header_legacy = headers.iter().position(|h| std::str::from_utf8(h).is_err());
         if header_legacy.is_some() {
-            self.legacy = Some(Legacy::of_file(path, base, None)?);
+            self.legacy = Some(Legacy::of_file(self.text, base, None)?);
         }
         let legacy = self.legacy.unwrap_or_default();
         let headers: Vec<String> = headers
@@ -958,7 +979,8 @@ impl Indexer<'_> {
                     if legacy_column.is_some() && self.legacy.is_none() {
                         // The file's first cell that is not UTF-8: the
                         // bytes from its row on tell its encoding.
-                        let found = Legacy::of_file(path, span.start, market(&contact).as_deref())?;
+                        let found =
+                            Legacy::of_file(self.text, span.start, market(&contact).as_deref())?;
                         self.legacy = Some(found);
                         (contact, legacy_column) = from_csv_row(&columns, found, &row);
                     }
@@ -1018,7 +1040,7 @@ impl Indexer<'_> {
                     if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. })
                         && last_line > span.first_line
                         && !reader.get_ref().quotes_close_fields(start, end, delimiter)
-                        && let Some(next) = next_line_start(path, span.start)?
+                        && let Some(next) = next_line_start(self.text, span.start)?
                     {
                         why = format!("a quote opened on it is not closed before line {last_line}");
                         message = format!(
@@ -1095,10 +1117,11 @@ impl Indexer<'_> {
 
     fn json_array(&mut self, bom: bool) -> std::io::Result<Layout> {
         let path = self.path;
-        let text = match read_text(path) {
+        let text = match read_text(self.text) {
             Ok(t) => t,
             Err(e) => {
-                self.errors.push(e);
+                self.errors
+                    .push(InputError::new(path, e.line, e.field.as_deref(), e.message));
                 return Ok(Layout::Json);
             }
         };
@@ -2319,25 +2342,70 @@ mod tests {
     }
 
     #[test]
-    fn a_utf16_file_is_said_to_be_one_once() {
-        for bom in [&b"\xFF\xFE"[..], b""] {
-            let mut bytes = bom.to_vec();
-            for unit in "id,email\r\nc1,a@x.com\r\n".encode_utf16() {
-                bytes.extend_from_slice(&unit.to_le_bytes());
+    fn a_utf16_file_is_read_as_the_text_it_is() {
+        // Excel's "Unicode Text": tab-separated, little-endian with a
+        // byte-order mark; and the other orders, with and without one.
+        let text = "id\tfirst_name\tlast_name\tcity\r\nc1\tМария\tSmith\t東京\r\n\
+                    c2\tbroken\r\nc3\tZoë\t😀 Lee\tŁódź\r\n";
+        let units: Vec<u16> = text.encode_utf16().collect();
+        for (bom, big_endian) in [(true, false), (false, false), (true, true), (false, true)] {
+            let mut bytes = Vec::new();
+            for unit in bom
+                .then_some(0xFEFF)
+                .into_iter()
+                .chain(units.iter().copied())
+            {
+                bytes.extend_from_slice(&if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
             }
-            let f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+            let f = tempfile::Builder::new().suffix(".txt").tempfile().unwrap();
             std::fs::write(f.path(), &bytes).unwrap();
+            let case = format!("bom {bom}, big-endian {big_endian}");
             let (book, errors) = load(f.path());
-            assert_eq!(book.len(), 0);
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            assert!(
-                errors[0]
-                    .to_string()
-                    .contains(":1: the file is UTF-16 text"),
-                "{}",
-                errors[0]
+            let said: Vec<_> = errors.iter().map(ToString::to_string).collect();
+            assert_eq!(
+                said,
+                [format!(
+                    "{}:3: the row has 2 fields but the header has 4",
+                    f.path().display()
+                )],
+                "{case}"
+            );
+            assert_eq!(book.len(), 2, "{case}");
+            let c1 = book.get("c1").unwrap().unwrap();
+            assert_eq!(
+                person(&c1)[..3],
+                [Some("Мария"), Some("Smith"), Some("東京")],
+                "{case}"
+            );
+            // Read again through another reader, as a second thread does.
+            let other = book.another_reader().unwrap();
+            let c3 = other.get("c3").unwrap().unwrap();
+            assert_eq!(
+                person(&c3)[..3],
+                [Some("Zoë"), Some("😀 Lee"), Some("Łódź")],
+                "{case}"
             );
         }
+        // JSON lines too.
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in "{\"id\":\"c1\",\"first_name\":\"Ἀλέξανδρος\"}\r\n".encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let f = tempfile::Builder::new()
+            .suffix(".jsonl")
+            .tempfile()
+            .unwrap();
+        std::fs::write(f.path(), &bytes).unwrap();
+        let (book, errors) = load(f.path());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            book.get("c1").unwrap().unwrap().first_name.as_deref(),
+            Some("Ἀλέξανδρος")
+        );
     }
 
     #[test]
