@@ -8,7 +8,8 @@ mod full_name;
 mod utf16;
 
 use crate::input::{
-    BOM, InputError, Line, Lines, Problems, fingerprint, is_utf16, json_problem, read_text,
+    BOM, InputError, Line, Lines, Problems, fingerprint, is_utf16, json_problem, not_text,
+    read_text,
 };
 use action_host::wit;
 use csv_lines::{Raw, RowLines};
@@ -500,10 +501,18 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
 fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
     // A UTF-16 file (Excel's "Unicode Text", Windows PowerShell's `>`) is
     // read from a UTF-8 copy of it, line for line the same.
-    let utf8 = if is_utf16(BufReader::new(File::open(path)?).fill_buf()?) {
-        Some(Arc::new(utf16::to_utf8(path)?))
-    } else {
-        None
+    let utf8 = {
+        let mut file = BufReader::new(File::open(path)?);
+        let head = file.fill_buf()?;
+        if let Some(problem) = not_text(path, head) {
+            let mut problems = Problems::default();
+            problems.push(problem);
+            return Ok((ContactBook::default(), problems));
+        }
+        is_utf16(head)
+            .then(|| utf16::to_utf8(path))
+            .transpose()?
+            .map(Arc::new)
     };
     let text: &Path = utf8.as_deref().map_or(path, |copy| copy);
     let file = File::open(text)?;
@@ -2405,6 +2414,25 @@ mod tests {
         assert_eq!(
             book.get("c1").unwrap().unwrap().first_name.as_deref(),
             Some("Ἀλέξανδρος")
+        );
+    }
+
+    #[test]
+    fn a_workbook_passed_for_contacts_is_said_to_be_one_once() {
+        // An .xlsx is a ZIP archive: its bytes are no header row to list.
+        let mut bytes = b"PK\x03\x04\x14\x00\x06\x00\x08\x00[Content_Types].xml".to_vec();
+        bytes.extend(std::iter::repeat_n(0u8, 4096));
+        let f = tempfile::Builder::new().suffix(".xlsx").tempfile().unwrap();
+        std::fs::write(f.path(), &bytes).unwrap();
+        let (book, errors) = load(f.path());
+        assert_eq!(book.len(), 0);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .message
+                .starts_with("the file is a ZIP archive, as an Excel (.xlsx), Numbers or OpenDocument workbook is, not text"),
+            "{}",
+            errors[0]
         );
     }
 

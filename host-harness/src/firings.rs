@@ -4,7 +4,9 @@
 //! `occurred_at` is RFC 3339 (or another form with its zone, as PHP, Ruby
 //! and HTTP write times) or a Unix time in seconds or milliseconds.
 
-use crate::input::{InputError, Line, Lines, fingerprint, is_utf16, json_problem, utf16_problem};
+use crate::input::{
+    InputError, Line, Lines, fingerprint, is_utf16, json_problem, not_text, utf16_problem,
+};
 use action_host::wit;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -221,7 +223,11 @@ fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError>
     let mut next_cut = 0;
     let mut starts = vec![(0u64, 0usize)];
     let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
-    if is_utf16(lines.peek().map_err(|e| cannot_read(path, e))?) {
+    let head = lines.peek().map_err(|e| cannot_read(path, e))?;
+    if let Some(problem) = not_text(path, head) {
+        return Err(problem);
+    }
+    if is_utf16(head) {
         return Err(utf16_problem(path));
     }
     let mut prints = Vec::new();
@@ -765,6 +771,19 @@ mod tests {
             assert!(e.to_string().contains("the file is UTF-16 text"), "{e}");
             assert!(e.to_string().contains("iconv -f UTF-16 -t UTF-8"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_compressed_file_of_firings_is_said_to_be_no_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.jsonl.gz");
+        std::fs::write(&path, b"\x1F\x8B\x08\x00\x00\x00\x00\x00\x00\x03\n\xFF\x00").unwrap();
+        let e = scan(&path, 2).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("f.jsonl.gz: the file is gzip-compressed, not text: inputs are CSV or JSON text; save a workbook's sheet as \"CSV UTF-8\", and decompress a compressed file first"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -147,10 +147,47 @@ pub fn utf16_problem(path: &Path) -> InputError {
     )
 }
 
+/// The problem with a file starting with `head` that is no text at all: a
+/// workbook, a document, an archive or other binary data passed where a
+/// CSV or JSON file goes. Said once for the file, where its bytes would
+/// otherwise be quoted back as a header row's column names or line after
+/// line of invalid JSON.
+pub fn not_text(path: &Path, head: &[u8]) -> Option<InputError> {
+    let what = match head {
+        [b'P', b'K', 3, 4, ..] => {
+            "a ZIP archive, as an Excel (.xlsx), Numbers or OpenDocument workbook is"
+        }
+        [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, ..] => {
+            "an Excel 97–2003 workbook (.xls) or another Office document of that format"
+        }
+        [b'%', b'P', b'D', b'F', b'-', ..] => "a PDF document",
+        [0x1F, 0x8B, ..] => "gzip-compressed",
+        [b'B', b'Z', b'h', ..] => "bzip2-compressed",
+        [0xFD, b'7', b'z', b'X', b'Z', 0, ..] => "xz-compressed",
+        [0x28, 0xB5, 0x2F, 0xFD, ..] => "zstd-compressed",
+        _ if !is_utf16(head) && head.contains(&0) => {
+            "binary data (it has zero bytes, which text never has)"
+        }
+        _ => return None,
+    };
+    Some(InputError::new(
+        path,
+        None,
+        None,
+        format!(
+            "the file is {what}, not text: inputs are CSV or JSON text; save a workbook's \
+             sheet as \"CSV UTF-8\", and decompress a compressed file first"
+        ),
+    ))
+}
+
 /// Reads a file as UTF-8 (a byte-order mark is dropped), or says why not.
 pub fn read_text(path: &Path) -> Result<String, InputError> {
     let mut bytes = std::fs::read(path)
         .map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
+    if let Some(problem) = not_text(path, &bytes[..bytes.len().min(8192)]) {
+        return Err(problem);
+    }
     if is_utf16(&bytes) {
         return Err(utf16_problem(path));
     }
@@ -280,6 +317,49 @@ pub fn json_problem(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workbook_document_or_archive_is_said_to_be_no_text() {
+        let path = Path::new("contacts.csv");
+        for (head, what) in [
+            (
+                &b"PK\x03\x04\x14\x00\x06\x00"[..],
+                "a ZIP archive, as an Excel (.xlsx)",
+            ),
+            (
+                b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00",
+                "an Excel 97–2003 workbook (.xls)",
+            ),
+            (b"%PDF-1.7\n", "a PDF document"),
+            (b"\x1F\x8B\x08\x00", "gzip-compressed"),
+            (b"BZh91AY", "bzip2-compressed"),
+            (b"\xFD7zXZ\x00\x00", "xz-compressed"),
+            (b"\x28\xB5\x2F\xFD", "zstd-compressed"),
+            (b"id,email\nc1,\x00\x00", "binary data (it has zero bytes"),
+        ] {
+            let problem = not_text(path, head).expect(what).to_string();
+            assert!(
+                problem.starts_with(&format!("contacts.csv: the file is {what}")),
+                "{problem}"
+            );
+            assert!(
+                problem.contains("save a workbook's sheet as \"CSV UTF-8\""),
+                "{problem}"
+            );
+        }
+        // Text, of any encoding, is text.
+        for head in [
+            &b"id,email\nc1,a@x.com\n"[..],
+            b"\xEF\xBB\xBFid\n",
+            b"id,name\nc1,M\xFCller\n",
+            b"\xFF\xFEi\x00d\x00",
+            b"i\x00d\x00",
+            b"",
+            b"PK",
+        ] {
+            assert_eq!(not_text(path, head), None, "{head:?}");
+        }
+    }
 
     #[test]
     fn a_byte_order_mark_is_not_part_of_the_first_line() {
