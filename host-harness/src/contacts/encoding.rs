@@ -57,8 +57,11 @@ impl Legacy {
     }
 
     /// The legacy encoding `bytes` look like (never UTF-8, which they are
-    /// not where this is asked).
+    /// not where this is asked). In a file mostly UTF-8 only what is not
+    /// counts: there, with one cell pasted from elsewhere, the file's own
+    /// Cyrillic would make that cell look Chinese.
     fn of(bytes: &[u8], country: Option<&str>) -> Legacy {
+        let bytes = &not_utf8(bytes);
         let mut detector = chardetng::EncodingDetector::new();
         detector.feed(bytes, true);
         let guess = Legacy(detector.guess(None, false));
@@ -134,6 +137,33 @@ impl Legacy {
             None => name,
         }
     }
+}
+
+/// `bytes` as they are, or, where more of them are UTF-8 beyond ASCII
+/// than not UTF-8, with each such character made a space: what is left is
+/// ASCII and the bytes that are not UTF-8. (A file in a legacy encoding
+/// has some pairs of bytes that happen to be UTF-8, as Shift_JIS's `花`
+/// is; they are too few to count, and its evidence.)
+fn not_utf8(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let (mut utf8, mut not) = (0, 0);
+    for chunk in bytes.utf8_chunks() {
+        utf8 += chunk.valid().bytes().filter(|b| !b.is_ascii()).count();
+        not += chunk.invalid().len();
+    }
+    if utf8 <= not {
+        return Cow::Borrowed(bytes);
+    }
+    let mut left = Vec::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        left.extend(
+            chunk
+                .valid()
+                .chars()
+                .map(|c| u8::try_from(c).ok().filter(u8::is_ascii).unwrap_or(b' ')),
+        );
+        left.extend_from_slice(chunk.invalid());
+    }
+    Cow::Owned(left)
 }
 
 /// The scripts of the systems a legacy encoding is written on, as
@@ -312,6 +342,23 @@ mod tests {
         let text = "id,first_name\nc1,Jiří Dvořák\nc2,Kateřina Černá\n";
         let bytes = WINDOWS_1250.encode(text).0;
         assert_eq!(Legacy::of(&bytes, None).text(&bytes).0, text);
+    }
+
+    #[test]
+    fn a_cell_pasted_into_a_utf8_file_is_read_by_its_own_bytes() {
+        // A UTF-8 file of Russian names, with one row from a Western
+        // Excel among them: the Cyrillic is no evidence of its encoding.
+        let mut bytes = Vec::new();
+        for i in 0..300 {
+            bytes.extend_from_slice(format!("c{i},Иван,Петров,Москва\n").as_bytes());
+        }
+        let pasted = b"x1,J\xFCrgen,M\xFCller,K\xF6ln\n";
+        bytes.extend_from_slice(pasted);
+        for i in 0..300 {
+            bytes.extend_from_slice(format!("d{i},Мария,Смирнова,Казань\n").as_bytes());
+        }
+        let legacy = Legacy::of(&bytes[bytes.len() - 300 * 40 - pasted.len()..], None);
+        assert_eq!(legacy.text(pasted).0, "x1,Jürgen,Müller,Köln\n");
     }
 
     #[test]
