@@ -515,6 +515,10 @@ fn unix_time(v: &Value) -> Result<i64, String> {
                             "a time without its zone: add Z for UTC or its offset, such as \
                              2026-11-26T10:00:00+01:00"
                                 .into()
+                        } else if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
+                            "a day without its time: Meta needs the moment of the event, such \
+                             as 2026-11-26T10:00:00Z"
+                                .into()
                         } else {
                             format!("not an RFC 3339 time such as 2026-11-26T10:00:00Z: {e}")
                         }
@@ -523,13 +527,18 @@ fn unix_time(v: &Value) -> Result<i64, String> {
         }
         Value::Number(n) => n.as_i64().or_else(|| {
             n.as_f64()
-                .filter(|f| f.is_finite() && f.abs() < 1e15)
+                .filter(|f| f.is_finite() && f.abs() < 9e18)
                 .map(|f| f as i64)
         }),
         _ => return Err("not a time: an RFC 3339 text or a Unix time".into()),
     };
     match t {
-        // Milliseconds are common; Unix seconds stay below 1e11 until 5138.
+        // Milliseconds are common (JavaScript's and Java's clocks),
+        // microseconds and nanoseconds less so (a warehouse's export,
+        // Go's and Python's `time_ns`): Unix seconds stay below 1e11 until
+        // 5138, and each finer unit below a thousand times as much.
+        Some(t) if t >= 100_000_000_000_000_000 => Ok(t / 1_000_000_000),
+        Some(t) if t >= 100_000_000_000_000 => Ok(t / 1_000_000),
         Some(t) if t > 100_000_000_000 => Ok(t / 1000),
         Some(t) if t > 0 => Ok(t),
         _ => Err("not a positive Unix time".into()),
@@ -618,6 +627,10 @@ mod tests {
             ("1795687200", 1_795_687_200),
             ("1795687200.75", 1_795_687_200),
             ("1795687200000", 1_795_687_200),
+            ("1795687200000000", 1_795_687_200),
+            ("1795687200000000000", 1_795_687_200),
+            ("1.7956872e15", 1_795_687_200),
+            (r#""1795687200123456""#, 1_795_687_200),
             (r#""1795687200""#, 1_795_687_200),
             (r#"" 1795687200000 ""#, 1_795_687_200),
             // PHP's DATE_ISO8601, Ruby's Time#to_s, minutes alone, HTTP's.
@@ -638,7 +651,7 @@ mod tests {
             (r#""2026-11-26T10:00:00""#, "without its zone"),
             (r#""2026-11-26 10:00:00.5""#, "without its zone"),
             (r#""2026-11-26T10:00""#, "without its zone"),
-            (r#""2026-11-26""#, "not an RFC 3339 time"),
+            (r#""2026-11-26""#, "a day without its time"),
             (r#""Thu, 26 Nov 2026 10:00:00""#, "not an RFC 3339 time"),
             (r#""26/11/2026""#, "not an RFC 3339 time"),
             ("-5", "not a positive Unix time"),
