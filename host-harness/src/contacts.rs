@@ -345,7 +345,7 @@ const ADDRESS_PREFIXES: [&str; 7] = [
 /// The standard field a [`column_key`] names, without a prefix.
 fn standard_key(key: &str) -> Option<Standard> {
     Some(match key {
-        "id" | "contactid" | "customerid" | "recordid" => Standard::Id,
+        "id" | "contactid" | "customerid" | "recordid" | "vid" => Standard::Id,
         "email" | "emails" | "email2" | "secondaryemail" | "additionalemails" | "emailaddress"
         | "email1" | "email2address" | "email3address" | "email1value" | "email2value" | "mail"
         | "courriel" | "adresseemail" | "adressemail" | "emailadresse" | "correoelectronico"
@@ -356,7 +356,7 @@ fn standard_key(key: &str) -> Option<Standard> {
         | "cellphone" | "cell" | "telephone" | "businessphone" | "workphone" | "phone1value"
         | "phone2value" | "portable" | "telefon" | "mobil" | "handy" | "mobiltelefon"
         | "telefono" | "movil" | "celular" | "cellulare" | "telefone" | "telefoon" | "mobiel"
-        | "puhelin" => Standard::Phone,
+        | "puhelin" | "sms" => Standard::Phone,
         "name" | "fullname" | "contactname" | "customername" | "displayname" | "nomcomplet"
         | "nombrecompleto" | "nomecompleto" | "vollstandigername" | "volledigenaam" => {
             Standard::FullName
@@ -1377,14 +1377,23 @@ fn from_value(path: &Path, line: usize, v: Value, problems: &mut Problems) -> Re
     };
     // A CRM's API writes a contact's fields in an object of their own
     // (HubSpot's `{"id": "51", "properties": {"email": …, "firstname": …}}`,
-    // Klaviyo's `attributes`, Mailchimp's `merge_fields`): they are read as
-    // if they stood beside its id.
+    // Klaviyo's and Brevo's `attributes`, Mailchimp's `merge_fields`,
+    // Segment's `traits`): they are read as if they stood beside its id,
+    // each field's value out of the object HubSpot's older API wraps it in
+    // (`"firstname": {"value": "Ada", "versions": […]}`).
     let mut properties = Map::new();
-    for container in ["properties", "attributes", "merge_fields"] {
+    for container in ["properties", "attributes", "merge_fields", "traits"] {
         if obj.get(container).is_some_and(Value::is_object)
             && let Some(Value::Object(inner)) = obj.remove(container)
         {
             properties.extend(inner);
+        }
+    }
+    for value in properties.values_mut() {
+        if let Value::Object(wrapper) = value
+            && let Some(inner) = wrapper.remove("value").filter(|v| !v.is_object())
+        {
+            *value = inner;
         }
     }
     // An address written as an object of its own (Shopify's
@@ -1671,6 +1680,38 @@ mod tests {
                 Some("US")
             ]
         );
+
+        // HubSpot's older API (`vid`, each value wrapped with its
+        // history), Brevo's attributes (the mobile number is `SMS`) and
+        // Segment's traits.
+        let f = file(
+            ".jsonl",
+            concat!(
+                r#"{"vid": 101, "canonical-vid": 101, "properties": {"firstname": {"value": "Ada", "versions": [{"value": "Ada", "timestamp": 1}]}, "email": {"value": "ada@x.com"}, "lifecyclestage": {"value": "lead"}}}"#,
+                "\n",
+                r#"{"id": 77, "email": "jean@x.fr", "attributes": {"PRENOM": "Jean", "NOM": "Dupont", "SMS": "+33612345678"}}"#,
+                "\n",
+                r#"{"id": "u-9", "traits": {"email": "bo@x.com", "firstName": "Bo", "address": {"city": "Austin", "postalCode": "73301"}}}"#,
+                "\n",
+            ),
+        );
+        let (book, errors) = load(f.path());
+        assert!(errors.is_empty(), "{errors:?}");
+        let c = book.get("101").unwrap().unwrap();
+        assert_eq!(
+            (c.first_name.as_deref(), &c.emails[..]),
+            (Some("Ada"), &["ada@x.com".to_string()][..])
+        );
+        assert_eq!(
+            c.custom_fields, r#"{"canonical-vid":101,"lifecyclestage":"lead"}"#,
+            "a custom field's value, not its history"
+        );
+        let c = book.get("77").unwrap().unwrap();
+        assert_eq!(person(&c)[..2], [Some("Jean"), Some("Dupont")]);
+        assert_eq!(c.phones, ["+33612345678"]);
+        let c = book.get("u-9").unwrap().unwrap();
+        assert_eq!(person(&c)[0], Some("Bo"));
+        assert_eq!(person(&c)[2], Some("Austin"));
     }
 
     #[test]
