@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use tempfile::TempPath;
 
 /// The largest record a contact may have, as a firing's data may: a
@@ -387,17 +387,18 @@ fn standard_key(key: &str) -> Option<Standard> {
         | "postnr" | "postinumero" => Standard::PostalCode,
         "country" | "countrycode" | "countryregion" | "pays" | "land" | "pais" | "paese"
         | "nazione" | "kraj" => Standard::Country,
-        _ => return None,
+        _ => return other_language(key),
     })
 }
 
-/// A column's name as [`standard`] compares it: lowercase ASCII letters and
-/// digits, accents taken off (`Prénom` is `prenom`, `E-Mail-Adresse` is
-/// `emailadresse`, `Płeć` is `plec`, `Fødselsdato` is `fodselsdato`).
+/// A column's name as [`standard`] compares it: lowercase letters and
+/// digits, accents and other marks taken off, full-width forms as ASCII
+/// (`Prénom` is `prenom`, `E-Mail-Adresse` is `emailadresse`, `Płeć` is
+/// `plec`, `Fødselsdato` is `fodselsdato`, `Ｅメール` is `eメール`).
 fn column_key(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let mut key = String::with_capacity(name.len());
-    for c in name.nfd().flat_map(char::to_lowercase) {
+    for c in name.nfkd().flat_map(char::to_lowercase) {
         match c {
             'a'..='z' | '0'..='9' => key.push(c),
             // Letters of their own that no accent makes.
@@ -407,10 +408,211 @@ fn column_key(name: &str) -> String {
             'ß' => key.push_str("ss"),
             'æ' => key.push_str("ae"),
             'œ' => key.push_str("oe"),
+            // Other scripts' letters, as the names of their columns are.
+            c if !c.is_ascii() && c.is_alphanumeric() => key.push(c),
             _ => {}
         }
     }
     key
+}
+
+/// The names exports and spreadsheets give columns in the languages of
+/// markets beyond Europe's and Latin America's, as they write them:
+/// Russian and Ukrainian (Bitrix24's and amoCRM's exports), Turkish,
+/// Greek, Arabic, Hebrew, Japanese, Chinese, Korean, Thai, Vietnamese and
+/// Indonesian. Words that also name something else are left out: Turkish
+/// `Ad` is an advert's column in English, Korean `이름` is a first name in
+/// some files and the whole name in others, Russian `ФИО` a full name
+/// written family name first, and Chinese `名字` a given name where
+/// Japanese `名字` is a family name.
+const OTHER_LANGUAGES: &[(&str, Standard)] = &[
+    // Russian and Ukrainian.
+    ("Имя", Standard::FirstName),
+    ("Ім'я", Standard::FirstName),
+    ("Фамилия", Standard::LastName),
+    ("Прізвище", Standard::LastName),
+    ("Эл. почта", Standard::Email),
+    ("Электронная почта", Standard::Email),
+    ("Рабочий e-mail", Standard::Email),
+    ("Частный e-mail", Standard::Email),
+    ("Електронна пошта", Standard::Email),
+    ("Телефон", Standard::Phone),
+    ("Мобильный телефон", Standard::Phone),
+    ("Рабочий телефон", Standard::Phone),
+    ("Номер телефона", Standard::Phone),
+    ("Мобільний телефон", Standard::Phone),
+    ("Номер телефону", Standard::Phone),
+    ("Город", Standard::City),
+    ("Місто", Standard::City),
+    ("Регион", Standard::State),
+    ("Область", Standard::State),
+    ("Индекс", Standard::PostalCode),
+    ("Почтовый индекс", Standard::PostalCode),
+    ("Поштовий індекс", Standard::PostalCode),
+    ("Страна", Standard::Country),
+    ("Країна", Standard::Country),
+    ("Дата рождения", Standard::DateOfBirth),
+    ("День рождения", Standard::DateOfBirth),
+    ("Дата народження", Standard::DateOfBirth),
+    ("Пол", Standard::Gender),
+    ("Стать", Standard::Gender),
+    // Turkish.
+    ("Adı", Standard::FirstName),
+    ("İsim", Standard::FirstName),
+    ("Soyad", Standard::LastName),
+    ("Soyadı", Standard::LastName),
+    ("Ad Soyad", Standard::FullName),
+    ("E-posta", Standard::Email),
+    ("E-posta Adresi", Standard::Email),
+    ("Cep Telefonu", Standard::Phone),
+    ("Telefon Numarası", Standard::Phone),
+    ("Şehir", Standard::City),
+    ("İl", Standard::State),
+    ("Posta Kodu", Standard::PostalCode),
+    ("Ülke", Standard::Country),
+    ("Doğum Tarihi", Standard::DateOfBirth),
+    ("Cinsiyet", Standard::Gender),
+    // Greek.
+    ("Όνομα", Standard::FirstName),
+    ("Επώνυμο", Standard::LastName),
+    ("Τηλέφωνο", Standard::Phone),
+    ("Κινητό", Standard::Phone),
+    ("Κινητό τηλέφωνο", Standard::Phone),
+    ("Πόλη", Standard::City),
+    ("Ταχυδρομικός κώδικας", Standard::PostalCode),
+    ("Χώρα", Standard::Country),
+    ("Ημερομηνία γέννησης", Standard::DateOfBirth),
+    ("Φύλο", Standard::Gender),
+    // Arabic.
+    ("الاسم الأول", Standard::FirstName),
+    ("اسم العائلة", Standard::LastName),
+    ("الاسم الكامل", Standard::FullName),
+    ("البريد الإلكتروني", Standard::Email),
+    ("الهاتف", Standard::Phone),
+    ("رقم الهاتف", Standard::Phone),
+    ("الجوال", Standard::Phone),
+    ("رقم الجوال", Standard::Phone),
+    ("المدينة", Standard::City),
+    ("الرمز البريدي", Standard::PostalCode),
+    ("الدولة", Standard::Country),
+    ("البلد", Standard::Country),
+    ("تاريخ الميلاد", Standard::DateOfBirth),
+    ("الجنس", Standard::Gender),
+    // Hebrew.
+    ("שם פרטי", Standard::FirstName),
+    ("שם משפחה", Standard::LastName),
+    ("שם מלא", Standard::FullName),
+    ("אימייל", Standard::Email),
+    ("דואר אלקטרוני", Standard::Email),
+    ("טלפון", Standard::Phone),
+    ("נייד", Standard::Phone),
+    ("טלפון נייד", Standard::Phone),
+    ("עיר", Standard::City),
+    ("מיקוד", Standard::PostalCode),
+    ("מדינה", Standard::Country),
+    ("תאריך לידה", Standard::DateOfBirth),
+    ("מין", Standard::Gender),
+    // Japanese.
+    ("姓", Standard::LastName),
+    ("苗字", Standard::LastName),
+    ("名", Standard::FirstName),
+    ("氏名", Standard::FullName),
+    ("お名前", Standard::FullName),
+    ("メールアドレス", Standard::Email),
+    ("メール", Standard::Email),
+    ("Eメール", Standard::Email),
+    ("電話番号", Standard::Phone),
+    ("携帯電話", Standard::Phone),
+    ("携帯電話番号", Standard::Phone),
+    ("市区町村", Standard::City),
+    ("都道府県", Standard::State),
+    ("郵便番号", Standard::PostalCode),
+    ("国", Standard::Country),
+    ("生年月日", Standard::DateOfBirth),
+    ("誕生日", Standard::DateOfBirth),
+    ("性別", Standard::Gender),
+    // Chinese, simplified and traditional.
+    ("姓名", Standard::FullName),
+    ("邮箱", Standard::Email),
+    ("电子邮件", Standard::Email),
+    ("電子郵件", Standard::Email),
+    ("电子邮箱", Standard::Email),
+    ("手机", Standard::Phone),
+    ("手机号", Standard::Phone),
+    ("手机号码", Standard::Phone),
+    ("电话", Standard::Phone),
+    ("联系电话", Standard::Phone),
+    ("手機", Standard::Phone),
+    ("電話", Standard::Phone),
+    ("城市", Standard::City),
+    ("省份", Standard::State),
+    ("邮编", Standard::PostalCode),
+    ("邮政编码", Standard::PostalCode),
+    ("郵遞區號", Standard::PostalCode),
+    ("国家", Standard::Country),
+    ("國家", Standard::Country),
+    ("出生日期", Standard::DateOfBirth),
+    ("生日", Standard::DateOfBirth),
+    ("性别", Standard::Gender),
+    // Korean.
+    ("성", Standard::LastName),
+    ("성명", Standard::FullName),
+    ("이메일", Standard::Email),
+    ("전화번호", Standard::Phone),
+    ("휴대폰", Standard::Phone),
+    ("휴대폰 번호", Standard::Phone),
+    ("휴대전화", Standard::Phone),
+    ("도시", Standard::City),
+    ("우편번호", Standard::PostalCode),
+    ("국가", Standard::Country),
+    ("생년월일", Standard::DateOfBirth),
+    ("성별", Standard::Gender),
+    // Thai.
+    ("ชื่อ", Standard::FirstName),
+    ("นามสกุล", Standard::LastName),
+    ("อีเมล", Standard::Email),
+    ("เบอร์โทรศัพท์", Standard::Phone),
+    ("เบอร์โทร", Standard::Phone),
+    ("โทรศัพท์", Standard::Phone),
+    ("จังหวัด", Standard::State),
+    ("รหัสไปรษณีย์", Standard::PostalCode),
+    ("ประเทศ", Standard::Country),
+    ("วันเกิด", Standard::DateOfBirth),
+    ("เพศ", Standard::Gender),
+    // Vietnamese: a whole name is not split (see `full_name`).
+    ("Tên", Standard::FirstName),
+    ("Họ", Standard::LastName),
+    ("Họ và tên", Standard::FullName),
+    ("Họ tên", Standard::FullName),
+    ("Số điện thoại", Standard::Phone),
+    ("Thành phố", Standard::City),
+    ("Tỉnh", Standard::State),
+    ("Quốc gia", Standard::Country),
+    ("Ngày sinh", Standard::DateOfBirth),
+    ("Giới tính", Standard::Gender),
+    // Indonesian and Malay.
+    ("Nama Depan", Standard::FirstName),
+    ("Nama Belakang", Standard::LastName),
+    ("Nama Lengkap", Standard::FullName),
+    ("Nomor Telepon", Standard::Phone),
+    ("No HP", Standard::Phone),
+    ("Kota", Standard::City),
+    ("Provinsi", Standard::State),
+    ("Kode Pos", Standard::PostalCode),
+    ("Negara", Standard::Country),
+    ("Tanggal Lahir", Standard::DateOfBirth),
+    ("Jenis Kelamin", Standard::Gender),
+];
+
+/// The standard field a [`column_key`] of [`OTHER_LANGUAGES`] names.
+fn other_language(key: &str) -> Option<Standard> {
+    static KEYS: LazyLock<HashMap<String, Standard>> = LazyLock::new(|| {
+        OTHER_LANGUAGES
+            .iter()
+            .map(|(name, field)| (column_key(name), *field))
+            .collect()
+    });
+    KEYS.get(key).copied()
 }
 
 /// A contact with only empty fields, to fill in.
@@ -2089,6 +2291,67 @@ mod tests {
         let c = book.get("c1").unwrap().unwrap();
         assert_eq!(c.first_name.as_deref(), Some("François"));
         assert_eq!(c.phones, ["06 12 34 56 78"]);
+    }
+
+    #[test]
+    fn the_columns_of_exports_in_other_scripts_are_read_as_theirs() {
+        // Every name of the table is read as its field: none is another's,
+        // nor one of the Latin names'.
+        for (name, field) in OTHER_LANGUAGES {
+            assert_eq!(standard(name), Some(*field), "{name}");
+        }
+        for (header, row) in [
+            (
+                "ID;Имя;Фамилия;Рабочий e-mail;Мобильный телефон;Город;Индекс;Страна;Дата рождения;Пол",
+                "c1;Мария;Смирнова;maria@x.ru;+7 916 123-45-67;Москва;101000;RU;1985-12-10;ж",
+            ),
+            (
+                "ＩＤ,名,姓,メールアドレス,携帯電話番号,市区町村,郵便番号,国,生年月日,性別",
+                "c1,花子,山田,hanako@x.jp,090-1234-5678,渋谷区,150-0002,JP,1985-12-10,女",
+            ),
+            (
+                "id,Adı,Soyadı,E-posta,Cep Telefonu,Şehir,Posta Kodu,Ülke,Doğum Tarihi,Cinsiyet",
+                "c1,Ayşe,Yılmaz,ayse@x.com.tr,0532 123 45 67,Kadıköy,34710,TR,1985-12-10,K",
+            ),
+            (
+                "id,الاسم الأول,اسم العائلة,البريد الإلكتروني,رقم الجوال,المدينة,الرمز البريدي,الدولة,تاريخ الميلاد,الجنس",
+                "c1,فاطمة,الحسن,fatima@x.sa,0501234567,الرياض,11564,SA,1985-12-10,أنثى",
+            ),
+        ] {
+            let f = file(".csv", &format!("{header}\n{row}\n"));
+            let (book, errors) = load(f.path());
+            assert!(errors.is_empty(), "{header}: {errors:?}");
+            let c = book.get("c1").unwrap().unwrap();
+            let cells: Vec<&str> = row.split([';', ',']).collect();
+            assert_eq!(
+                person(&c),
+                [
+                    Some(cells[1]),
+                    Some(cells[2]),
+                    Some(cells[5]),
+                    None,
+                    Some(cells[6]),
+                    Some(cells[7])
+                ],
+                "{header}"
+            );
+            assert_eq!(c.emails, [cells[3]], "{header}");
+            assert_eq!(c.phones, [cells[4]], "{header}");
+            assert_eq!(c.date_of_birth.as_deref(), Some(cells[8]), "{header}");
+            assert_eq!(c.gender.as_deref(), Some(cells[9]), "{header}");
+            assert_eq!(c.custom_fields, "{}", "every column is read: {header}");
+        }
+        // A Chinese export's whole name, family name first (split where a
+        // space parts the two: `欧阳娜娜` could be `欧阳`'s compound too).
+        let f = file(
+            ".csv",
+            "id,姓名,手机号,邮箱\nc1,王 小明,138 0013 8000,xm@x.cn\n",
+        );
+        let (book, errors) = load(f.path());
+        assert!(errors.is_empty(), "{errors:?}");
+        let c = book.get("c1").unwrap().unwrap();
+        assert_eq!(person(&c)[..2], [Some("小明"), Some("王")]);
+        assert_eq!(c.phones, ["138 0013 8000"]);
     }
 
     #[test]
