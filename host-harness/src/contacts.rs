@@ -791,6 +791,15 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
 /// and the file's own columns, one of which the user may rename (an export
 /// such as Mailchimp's keys its contacts by `Email Address` and has no id).
 fn no_id_column(headers: &[String]) -> String {
+    // A file without a header row: its first row is a contact's, whose
+    // email or phone a problem must not quote.
+    let is_data = |h: &String| h.contains('@') || h.bytes().filter(u8::is_ascii_digit).count() >= 5;
+    if headers.iter().any(is_data) {
+        return "the first row is a contact's, not a header row naming the columns (one of its \
+                cells is an email address or a number): add a header row, such as \
+                `id,email,phone,first_name,last_name`"
+            .into();
+    }
     const SHOWN: usize = 8;
     let mut columns: Vec<String> = headers
         .iter()
@@ -2033,6 +2042,25 @@ mod tests {
         assert_eq!(city("c7"), None);
         assert_eq!(city("c8"), Some(Some("Kyiv".into())));
         assert_eq!(book.get("c1").unwrap().unwrap().custom_fields, "{}");
+    }
+
+    #[test]
+    fn a_file_without_its_header_row_is_said_without_quoting_its_first_contact() {
+        for first in ["c1,ada@x.com,Ada,Lovelace", "c1,+1 650 555 1212,Ada"] {
+            let f = file(".csv", &format!("{first}\nc2,bo@x.com,Bo,Lee\n"));
+            let (book, errors) = load(f.path());
+            assert_eq!(book.len(), 0);
+            let said: Vec<_> = errors.iter().map(ToString::to_string).collect();
+            assert_eq!(said.len(), 1, "{said:?}");
+            assert!(
+                said[0].contains(":1: field `id`: the first row is a contact's, not a header row"),
+                "{}",
+                said[0]
+            );
+            for cell in first.split(',') {
+                assert!(!said[0].contains(cell), "{cell} quoted: {}", said[0]);
+            }
+        }
     }
 
     #[test]
