@@ -32,11 +32,18 @@ pub(super) fn to_utf8(path: &Path) -> std::io::Result<TempPath> {
     );
     loop {
         let last = filled == 0;
-        let (result, _, _) = decoder.decode_to_string(&input[..filled], &mut text, last);
-        // The buffer holds a whole chunk's text, so the chunk is read.
-        debug_assert_eq!(result, CoderResult::InputEmpty);
-        out.write_all(text.as_bytes())?;
-        text.clear();
+        let mut at = 0;
+        // A chunk's text fits the buffer but for what the chunk before left
+        // pending (half a surrogate pair): then it takes a second turn.
+        loop {
+            let (result, read, _) = decoder.decode_to_string(&input[at..filled], &mut text, last);
+            at += read;
+            out.write_all(text.as_bytes())?;
+            text.clear();
+            if result == CoderResult::InputEmpty {
+                break;
+            }
+        }
         if last {
             break;
         }
@@ -56,4 +63,35 @@ fn read_some(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_utf8;
+
+    #[test]
+    fn a_large_file_is_copied_whole_across_its_chunks() {
+        // Surrogate pairs four bytes long after one of two: chunks of 64 KiB
+        // part some of them in the middle.
+        let text: String = std::iter::once("a".to_string())
+            .chain((0..50_000).map(|i| format!("😀{i}\r\n")))
+            .collect();
+        for big_endian in [false, true] {
+            let mut bytes = Vec::new();
+            for unit in std::iter::once(0xFEFF).chain(text.encode_utf16()) {
+                bytes.extend_from_slice(&if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            let f = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(f.path(), &bytes).unwrap();
+            let copy = to_utf8(f.path()).unwrap();
+            assert!(
+                std::fs::read_to_string(&copy).unwrap() == text,
+                "big-endian {big_endian}"
+            );
+        }
+    }
 }
