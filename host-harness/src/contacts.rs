@@ -1804,6 +1804,14 @@ mod tests {
 
     /// A contact's names and address: first and last name, city, state,
     /// postal code, country.
+    /// The contact `c1` of a CSV file of `text`, read without a problem.
+    fn only_contact(text: &str) -> Arc<wit::Contact> {
+        let f = file(".csv", text);
+        let (book, errors) = load(f.path());
+        assert!(errors.is_empty(), "{text}: {errors:?}");
+        book.get("c1").unwrap().unwrap()
+    }
+
     fn person(c: &wit::Contact) -> [Option<&str>; 6] {
         [
             c.first_name.as_deref(),
@@ -2241,10 +2249,7 @@ mod tests {
                 "c1,Ada Lovelace,ada@x.com,650 555 1212,1 Main St,Menlo Park,CA,94025,US,650 555 1313",
             ),
         ] {
-            let f = file(".csv", &format!("{header}\n{row}\n"));
-            let (book, errors) = load(f.path());
-            assert!(errors.is_empty(), "{header}: {errors:?}");
-            let c = book.get("c1").unwrap().unwrap();
+            let c = only_contact(&format!("{header}\n{row}\n"));
             assert_eq!(c.first_name.as_deref(), Some("Ada"), "{header}");
             assert_eq!(c.emails, ["ada@x.com"], "{header}");
             assert_eq!(c.city.as_deref(), Some("Menlo Park"), "{header}");
@@ -2277,15 +2282,9 @@ mod tests {
             "id;Imię;Nazwisko;Adres e-mail;Telefon;Miasto;Kod pocztowy;Kraj;Data urodzenia;Płeć",
             "id;Fornavn;Efternavn;E-post;Telefon;Poststed;Postnummer;Land;Fødselsdato;Kjønn",
         ] {
-            let f = file(
-                ".csv",
-                &format!(
-                    "{header}\nc1;Ada;Lovelace;ada@x.com;0612345678;Lyon;69001;FR;1985-12-10;f\n"
-                ),
-            );
-            let (book, errors) = load(f.path());
-            assert!(errors.is_empty(), "{header}: {errors:?}");
-            let c = book.get("c1").unwrap().unwrap();
+            let c = only_contact(&format!(
+                "{header}\nc1;Ada;Lovelace;ada@x.com;0612345678;Lyon;69001;FR;1985-12-10;f\n"
+            ));
             assert_eq!(
                 (c.first_name.as_deref(), c.last_name.as_deref()),
                 (Some("Ada"), Some("Lovelace")),
@@ -2346,10 +2345,7 @@ mod tests {
                 "c1,فاطمة,الحسن,fatima@x.sa,0501234567,الرياض,11564,SA,1985-12-10,أنثى",
             ),
         ] {
-            let f = file(".csv", &format!("{header}\n{row}\n"));
-            let (book, errors) = load(f.path());
-            assert!(errors.is_empty(), "{header}: {errors:?}");
-            let c = book.get("c1").unwrap().unwrap();
+            let c = only_contact(&format!("{header}\n{row}\n"));
             let cells: Vec<&str> = row.split([';', ',']).collect();
             assert_eq!(
                 person(&c),
@@ -2371,13 +2367,7 @@ mod tests {
         }
         // A Chinese export's whole name, family name first (split where a
         // space parts the two: `欧阳娜娜` could be `欧阳`'s compound too).
-        let f = file(
-            ".csv",
-            "id,姓名,手机号,邮箱\nc1,王 小明,138 0013 8000,xm@x.cn\n",
-        );
-        let (book, errors) = load(f.path());
-        assert!(errors.is_empty(), "{errors:?}");
-        let c = book.get("c1").unwrap().unwrap();
+        let c = only_contact("id,姓名,手机号,邮箱\nc1,王 小明,138 0013 8000,xm@x.cn\n");
         assert_eq!(person(&c)[..2], [Some("小明"), Some("王")]);
         assert_eq!(c.phones, ["138 0013 8000"]);
     }
