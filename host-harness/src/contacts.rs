@@ -397,6 +397,15 @@ fn standard_key(key: &str) -> Option<Standard> {
 /// `plec`, `Fødselsdato` is `fodselsdato`, `Ｅメール` is `eメール`).
 fn column_key(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
+    // Most names are ASCII, and a JSON contact's keys are compared on each
+    // of its readings: they need no decomposition.
+    if name.is_ascii() {
+        return name
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
+    }
     let mut key = String::with_capacity(name.len());
     for c in name.nfkd().flat_map(char::to_lowercase) {
         match c {
