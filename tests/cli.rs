@@ -350,6 +350,102 @@ async fn a_dry_run_shows_the_exact_json_and_sends_nothing() {
     );
 }
 
+/// A platform that keys its contacts by email address or phone number
+/// writes them as ids: the output shows them as the hash the event's
+/// `external_id` carries, in the report, in every message and in the
+/// exchanges recorded, so they can be matched without being read.
+#[tokio::test(flavor = "multi_thread")]
+async fn contact_ids_that_are_emails_or_phones_are_shown_hashed() {
+    let d = crate::common::double().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_workflow(dir.path(), TOKEN);
+    const EMAIL: &str = "ada.lovelace@example.com";
+    const PHONE: &str = "+33 6 12 34 56 78";
+    const UNKNOWN: &str = "bo.ek@example.se";
+    std::fs::write(
+        dir.path().join("c.csv"),
+        format!(
+            "id,email,first_name\n{EMAIL},{EMAIL},Ada\n{PHONE},,Jean\n{EMAIL},other@example.com,Twin\n"
+        ),
+    )
+    .unwrap();
+    let at = chrono::Utc::now().to_rfc3339();
+    let firing = |id: &str, contact: &str| {
+        format!(
+            r#"{{"id":"{id}","type":"order_placed","contact_id":"{contact}","occurred_at":"{at}","data":{{"order":{{"id":"{id}","total":5,"currency":"USD"}},"page":{{"url":"https://s.example/"}},"client":{{"user_agent":"UA"}}}}}}"#
+        ) + "\n"
+    };
+    std::fs::write(
+        dir.path().join("f.jsonl"),
+        firing("f1", EMAIL) + &firing("f2", PHONE) + &firing("f3", UNKNOWN),
+    )
+    .unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let out = harness_async(vec![
+        "run".into(),
+        "--workflow".into(),
+        p("purchase.toml"),
+        "--contacts".into(),
+        p("c.csv"),
+        "--triggers".into(),
+        p("f.jsonl"),
+        "--graph-url".into(),
+        d.url(),
+        "--record-requests".into(),
+        "--report".into(),
+        p("r.json"),
+    ])
+    .await;
+    let t = text(&out);
+    let written = std::fs::read_to_string(dir.path().join("r.json")).unwrap();
+    let shown = |id: &str| format!("sha256:{}", crate::common::sha(id));
+    for said in [&t, &written] {
+        for id in [EMAIL, PHONE, UNKNOWN, "12 34 56 78"] {
+            assert!(!said.contains(id), "{id} shown:\n{said}");
+        }
+    }
+    assert!(
+        t.contains(&format!(
+            "c.csv:4: field `id`: a contact with id `{}` is already listed earlier",
+            shown(EMAIL)
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "f.jsonl:3: field `contact_id`: no contact with id `{}`",
+            shown(UNKNOWN)
+        )),
+        "{t}"
+    );
+    let report: Value = serde_json::from_str(&written).unwrap();
+    let firings = report["firings"].as_array().unwrap();
+    let ids: Vec<&Value> = firings.iter().map(|f| &f["contact_id"]).collect();
+    assert_eq!(
+        ids,
+        [
+            &json!(shown(EMAIL)),
+            &json!(shown(PHONE)),
+            &json!(shown(UNKNOWN))
+        ]
+    );
+    // The hash shown is the one Meta received as the event's external id.
+    let mut sent: Vec<String> = d
+        .received()
+        .iter()
+        .map(|got| {
+            format!(
+                "sha256:{}",
+                got.event["user_data"]["external_id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    sent.sort();
+    let mut expected = [shown(EMAIL), shown(PHONE)];
+    expected.sort();
+    assert_eq!(sent, expected, "{t}");
+}
+
 #[test]
 fn out_of_range_flags_are_refused_at_start() {
     for (flag, value, expect) in [

@@ -5,7 +5,10 @@
 mod csv_lines;
 mod encoding;
 mod full_name;
+mod shown_id;
 mod utf16;
+
+pub use shown_id::shown_id;
 
 use crate::input::{
     BOM, InputError, Line, Lines, Problems, fingerprint, is_utf16, json_problem, not_text,
@@ -945,7 +948,7 @@ impl ContactBook {
                         Some("id"),
                         format!(
                             "a contact with id `{}` is already listed earlier; this one is ignored",
-                            contact.id
+                            shown_id(&contact.id)
                         ),
                     ));
                     refused.push((place.print, place.offset));

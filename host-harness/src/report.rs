@@ -130,7 +130,9 @@ pub struct FiringReport {
     pub source: String,
     /// Trigger type, when readable.
     pub trigger_type: Option<String>,
-    /// Contact id, when readable.
+    /// Contact id, when readable; one that is an email address or a phone
+    /// number is shown as `sha256:` and its hash (see
+    /// [`shown_id`](crate::contacts::shown_id)).
     pub contact_id: Option<String>,
     /// Accepted when every execution was; else the worst other status.
     pub status: Status,

@@ -18,7 +18,7 @@
 //! stretch writes into a part of the sink, appended in file order; the
 //! outbox and its guarantees are the same.
 
-use crate::contacts::{self, ContactBook};
+use crate::contacts::{self, ContactBook, shown_id};
 use crate::delivery::{Context, Delivered, Deliveries, Job};
 use crate::firings::{self, BadFiring, FiringRecord, Scan};
 use crate::input::InputError;
@@ -703,7 +703,7 @@ impl Admission<'_> {
             firing_id: Some(rec.firing.id.clone()),
             source: source.clone(),
             trigger_type: Some(rec.firing.trigger_type.clone()),
-            contact_id: Some(rec.contact_id.clone()),
+            contact_id: Some(shown_id(&rec.contact_id).into_owned()),
             status: Status::Error,
             error: None,
             executions: Vec::new(),
@@ -750,19 +750,19 @@ impl Admission<'_> {
             Ok(Some(contact)) => contact,
             Ok(None) => {
                 let contacts = plan.options.contacts.display();
+                let id = shown_id(&rec.contact_id);
                 report.error = at(
                     "contact_id",
                     match self.book.refused(&rec.contact_id) {
                         Some(row) => format!(
-                            "the contact with id `{}` is on line {} of {contacts}, which was left out: {}",
-                            rec.contact_id, row.line, row.why
+                            "the contact with id `{id}` is on line {} of {contacts}, which was left out: {}",
+                            row.line, row.why
                         ),
                         None if self.book.may_have_lost(&rec.contact_id) => format!(
-                            "no contact with id `{}` in {contacts}, some of whose ids a spreadsheet \
+                            "no contact with id `{id}` in {contacts}, some of whose ids a spreadsheet \
                              wrote in scientific notation, losing their last digits (see its problems)",
-                            rec.contact_id
                         ),
-                        None => format!("no contact with id `{}` in {contacts}", rec.contact_id),
+                        None => format!("no contact with id `{id}` in {contacts}"),
                     },
                 );
                 return Unsettled::done(report);
