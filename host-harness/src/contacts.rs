@@ -66,16 +66,22 @@ pub struct Refused {
 /// The file the book reads contacts from.
 #[derive(Debug)]
 struct Source {
+    text: Text,
+    format: Format,
+}
+
+/// A contacts file and the file its text is read from.
+#[derive(Debug, Clone)]
+struct Text {
     /// The contacts file, as the run names it.
     path: PathBuf,
     /// Its text in UTF-8, where the file is in UTF-16; the book reads this
     /// copy, which goes when the last reader does.
     utf8: Option<Arc<TempPath>>,
-    format: Format,
 }
 
-impl Source {
-    /// The file the book reads.
+impl Text {
+    /// The file the text is read from: the copy, if any, else the file.
     fn file(&self) -> &Path {
         self.utf8.as_deref().map_or(&self.path, |copy| copy)
     }
@@ -190,8 +196,7 @@ impl ContactBook {
         let source = match &self.source {
             None => None,
             Some(source) => Some(Source {
-                path: source.path.clone(),
-                utf8: source.utf8.clone(),
+                text: source.text.clone(),
                 format: match &source.format {
                     Format::Csv {
                         columns,
@@ -202,9 +207,9 @@ impl ContactBook {
                         columns: columns.clone(),
                         delimiter: *delimiter,
                         legacy: *legacy,
-                        reader: Mutex::new(csv_reader(File::open(source.file())?, *delimiter)),
+                        reader: Mutex::new(csv_reader(File::open(source.text.file())?, *delimiter)),
                     },
-                    Format::Json(_) => Format::Json(Mutex::new(File::open(source.file())?)),
+                    Format::Json(_) => Format::Json(Mutex::new(File::open(source.text.file())?)),
                 },
             }),
         };
@@ -248,7 +253,7 @@ impl ContactBook {
             format!(
                 "the contact on line {} of {} cannot be read again ({why}); was the file changed during the run?",
                 place.line,
-                source.path.display()
+                source.text.path.display()
             )
         };
         let line = place.line as usize;
@@ -282,7 +287,7 @@ impl ContactBook {
                 }
                 match serde_json::from_slice::<Value>(&bytes) {
                     // Its field problems were said when the file was indexed.
-                    Ok(v) => from_value(&source.path, line, v, &mut Problems::default()),
+                    Ok(v) => from_value(&source.text.path, line, v, &mut Problems::default()),
                     Err(e) => return Err(changed(e.to_string())),
                 }
             }
@@ -715,20 +720,23 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
 fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
     // A UTF-16 file (Excel's "Unicode Text", Windows PowerShell's `>`) is
     // read from a UTF-8 copy of it, line for line the same.
-    let utf8 = {
-        let mut file = BufReader::new(File::open(path)?);
-        let head = file.fill_buf()?;
-        if let Some(problem) = not_text(path, head) {
-            let mut problems = Problems::default();
-            problems.push(problem);
-            return Ok((ContactBook::default(), problems));
-        }
-        is_utf16(head)
-            .then(|| utf16::to_utf8(path))
-            .transpose()?
-            .map(Arc::new)
+    let source = Text {
+        path: path.to_path_buf(),
+        utf8: {
+            let mut file = BufReader::new(File::open(path)?);
+            let head = file.fill_buf()?;
+            if let Some(problem) = not_text(path, head) {
+                let mut problems = Problems::default();
+                problems.push(problem);
+                return Ok((ContactBook::default(), problems));
+            }
+            is_utf16(head)
+                .then(|| utf16::to_utf8(path))
+                .transpose()?
+                .map(Arc::new)
+        },
     };
-    let text: &Path = utf8.as_deref().map_or(path, |copy| copy);
+    let text = source.file();
     let file = File::open(text)?;
     let ext = path
         .extension()
@@ -784,8 +792,7 @@ fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
     };
     let mut book = ContactBook {
         source: Some(Source {
-            path: path.to_path_buf(),
-            utf8: utf8.clone(),
+            text: source.clone(),
             format,
         }),
         places: Arc::new(indexer.places),
