@@ -6,13 +6,11 @@ mod csv_lines;
 mod encoding;
 mod full_name;
 mod shown_id;
-mod utf16;
 
 pub use shown_id::shown_id;
 
 use crate::input::{
-    BOM, InputError, Line, Lines, Problems, fingerprint, is_utf16, json_problem, not_text,
-    read_text,
+    BOM, InputError, Line, Lines, Problems, Text, fingerprint, json_problem, not_text, read_text,
 };
 use action_host::wit;
 use csv_lines::{Raw, RowLines};
@@ -22,9 +20,8 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex};
-use tempfile::TempPath;
 
 /// The largest record a contact may have, as a firing's data may: a
 /// contact is read again and handed to the component for each of its
@@ -68,23 +65,6 @@ pub struct Refused {
 struct Source {
     text: Text,
     format: Format,
-}
-
-/// A contacts file and the file its text is read from.
-#[derive(Debug, Clone)]
-struct Text {
-    /// The contacts file, as the run names it.
-    path: PathBuf,
-    /// Its text in UTF-8, where the file is in UTF-16; the book reads this
-    /// copy, which goes when the last reader does.
-    utf8: Option<Arc<TempPath>>,
-}
-
-impl Text {
-    /// The file the text is read from: the copy, if any, else the file.
-    fn file(&self) -> &Path {
-        self.utf8.as_deref().map_or(&self.path, |copy| copy)
-    }
 }
 
 /// How a record is written, and the open file to read it from.
@@ -253,7 +233,7 @@ impl ContactBook {
             format!(
                 "the contact on line {} of {} cannot be read again ({why}); was the file changed during the run?",
                 place.line,
-                source.text.path.display()
+                source.text.path().display()
             )
         };
         let line = place.line as usize;
@@ -287,7 +267,7 @@ impl ContactBook {
                 }
                 match serde_json::from_slice::<Value>(&bytes) {
                     // Its field problems were said when the file was indexed.
-                    Ok(v) => from_value(&source.text.path, line, v, &mut Problems::default()),
+                    Ok(v) => from_value(source.text.path(), line, v, &mut Problems::default()),
                     Err(e) => return Err(changed(e.to_string())),
                 }
             }
@@ -720,21 +700,15 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
 fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
     // A UTF-16 file (Excel's "Unicode Text", Windows PowerShell's `>`) is
     // read from a UTF-8 copy of it, line for line the same.
-    let source = Text {
-        path: path.to_path_buf(),
-        utf8: {
-            let mut file = BufReader::new(File::open(path)?);
-            let head = file.fill_buf()?;
-            if let Some(problem) = not_text(path, head) {
-                let mut problems = Problems::default();
-                problems.push(problem);
-                return Ok((ContactBook::default(), problems));
-            }
-            is_utf16(head)
-                .then(|| utf16::to_utf8(path))
-                .transpose()?
-                .map(Arc::new)
-        },
+    let source = {
+        let mut file = BufReader::new(File::open(path)?);
+        let head = file.fill_buf()?;
+        if let Some(problem) = not_text(path, head) {
+            let mut problems = Problems::default();
+            problems.push(problem);
+            return Ok((ContactBook::default(), problems));
+        }
+        Text::new(path, head)?
     };
     let text = source.file();
     let file = File::open(text)?;

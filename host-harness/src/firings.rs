@@ -4,9 +4,7 @@
 //! `occurred_at` is RFC 3339 (or another form with its zone, as PHP, Ruby
 //! and HTTP write times) or a Unix time in seconds or milliseconds.
 
-use crate::input::{
-    InputError, Line, Lines, fingerprint, is_utf16, json_problem, not_text, utf16_problem,
-};
+use crate::input::{InputError, Line, Lines, Text, fingerprint, json_problem, not_text};
 use action_host::wit;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -48,12 +46,14 @@ pub struct Reader {
 impl Reader {
     /// Opens the file at `path`.
     pub fn open(path: &Path) -> Result<Reader, InputError> {
-        Reader::open_stretch(path, &Stretch::WHOLE)
+        let text = Text::open(path).map_err(|e| cannot_read(path, e))?;
+        Reader::open_stretch(&text, &Stretch::WHOLE)
     }
 
-    /// Opens one stretch of the file at `path`, as a [`Scan`] cut it.
-    pub fn open_stretch(path: &Path, stretch: &Stretch) -> Result<Reader, InputError> {
-        let mut file = File::open(path).map_err(|e| cannot_read(path, e))?;
+    /// Opens one stretch of `text`, as a [`Scan`] cut it.
+    pub fn open_stretch(text: &Text, stretch: &Stretch) -> Result<Reader, InputError> {
+        let path = text.path();
+        let mut file = File::open(text.file()).map_err(|e| cannot_read(path, e))?;
         let lines = if stretch.offset == 0 {
             // The first stretch starts at the file's start, where a
             // byte-order mark may be.
@@ -127,6 +127,8 @@ pub struct Scan {
     first_good: HashMap<String, usize>,
     /// The stretches, in file order.
     stretches: Vec<Stretch>,
+    /// The file, and the one its text is read from.
+    text: Text,
 }
 
 impl Default for Scan {
@@ -135,6 +137,7 @@ impl Default for Scan {
             lines: 0,
             first_good: HashMap::new(),
             stretches: vec![Stretch::WHOLE],
+            text: Text::default(),
         }
     }
 }
@@ -172,6 +175,11 @@ impl Scan {
     /// runner.
     pub fn stretches(&self) -> &[Stretch] {
         &self.stretches
+    }
+
+    /// The file scanned, whose stretches [`Reader::open_stretch`] opens.
+    pub fn text(&self) -> &Text {
+        &self.text
     }
 }
 
@@ -216,20 +224,23 @@ fn cuts(size: u64, threads: usize, mut least: u64) -> Vec<u64> {
 }
 
 fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| cannot_read(path, e))?
-        .len();
-    let cuts = cuts(size, threads, least);
-    let mut next_cut = 0;
-    let mut starts = vec![(0u64, 0usize)];
     let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
     let head = lines.peek().map_err(|e| cannot_read(path, e))?;
     if let Some(problem) = not_text(path, head) {
         return Err(problem);
     }
-    if is_utf16(head) {
-        return Err(utf16_problem(path));
+    // A UTF-16 file (Windows PowerShell's `>` writes one) is scanned, cut
+    // and read in its UTF-8 copy, whose lines are the file's.
+    let text = Text::new(path, head).map_err(|e| cannot_read(path, e))?;
+    if text.file() != path {
+        lines = Lines::open(text.file()).map_err(|e| cannot_read(path, e))?;
     }
+    let size = std::fs::metadata(text.file())
+        .map_err(|e| cannot_read(path, e))?
+        .len();
+    let cuts = cuts(size, threads, least);
+    let mut next_cut = 0;
+    let mut starts = vec![(0u64, 0usize)];
     let mut prints = Vec::new();
     let mut count = 0;
     // The line of a first line that opens a JSON array and is a whole one.
@@ -276,7 +287,7 @@ fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError>
     drop(prints);
     let mut first_good = HashMap::new();
     if !repeated.is_empty() {
-        let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
+        let mut lines = Lines::open(text.file()).map_err(|e| cannot_read(path, e))?;
         while let Some(line) = lines.next_line() {
             let line = line.map_err(|e| cannot_read(path, e))?;
             if let Ok(text) = line.text
@@ -300,6 +311,7 @@ fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError>
         lines: count,
         first_good,
         stretches,
+        text,
     })
 }
 
@@ -763,12 +775,42 @@ mod tests {
     }
 
     #[test]
-    fn a_utf16_file_of_firings_is_said_to_be_one_once() {
+    fn a_utf16_file_of_firings_is_read_as_the_text_it_is() {
         let dir = tempfile::tempdir().unwrap();
+        let utf8 = dir.path().join("utf8.jsonl");
         let path = dir.path().join("f.jsonl");
-        let text = r#"{"id":"a","type":"t","contact_id":"c","occurred_at":1,"data":{}}
-{"id":"b","type":"t","contact_id":"c","occurred_at":1,"data":{}}
-"#;
+        let mut text = String::new();
+        for i in 0..300 {
+            let line = match i % 50 {
+                7 => "\r\n".to_string(),
+                11 => "{\"id\":\"broken\"\r\n".to_string(),
+                // One id on two lines: the first pass finds it.
+                13 => {
+                    r#"{"id":"twice","type":"t","contact_id":"c","occurred_at":1}"#.to_string()
+                        + "\r\n"
+                }
+                _ => {
+                    format!(
+                        r#"{{"id":"f{i}-Ἀλέξανδρος-😀","type":"t","contact_id":"c","occurred_at":1}}"#
+                    ) + "\r\n"
+                }
+            };
+            text.push_str(&line);
+        }
+        std::fs::write(&utf8, &text).unwrap();
+        let lines = |reader: Reader| -> Vec<String> {
+            reader
+                .map(|r| match r {
+                    Ok(rec) => format!("{} {}", rec.line, rec.firing.id),
+                    Err(bad) => format!("{} {:?}", bad.error.file, bad.error.line),
+                })
+                .collect()
+        };
+        let expected: Vec<String> = lines(Reader::open(&utf8).unwrap())
+            .into_iter()
+            .map(|line| line.replace("utf8.jsonl", "f.jsonl"))
+            .collect();
+        assert_eq!(expected.len(), 294);
         // Windows PowerShell's `>` writes little-endian with a byte-order
         // mark; other tools big-endian, or without one.
         let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
@@ -779,10 +821,19 @@ mod tests {
             le,
         ] {
             std::fs::write(&path, &bytes).unwrap();
-            let e = scan(&path, 2).unwrap_err();
-            assert_eq!(e.line, Some(1));
-            assert!(e.to_string().contains("the file is UTF-16 text"), "{e}");
-            assert!(e.to_string().contains("iconv -f UTF-16 -t UTF-8"), "{e}");
+            // Cut for three runners into stretches of a few lines: each
+            // starts at a line of the copy, and together they are the file.
+            let scan = scan_cut(&path, 3, 1_000).unwrap();
+            assert!(scan.stretches().len() > 3, "{:?}", scan.stretches());
+            assert_eq!(scan.lines, 294);
+            assert_eq!(scan.first_line_of("twice"), Some(14));
+            let read: Vec<String> = scan
+                .stretches()
+                .iter()
+                .flat_map(|s| lines(Reader::open_stretch(scan.text(), s).unwrap()))
+                .collect();
+            assert_eq!(read, expected);
+            assert_eq!(read[10], format!("{} Some(12)", path.display()));
         }
     }
 
@@ -909,7 +960,7 @@ mod tests {
             }
             let read: Vec<String> = stretches
                 .iter()
-                .flat_map(|s| lines(Reader::open_stretch(&path, s).unwrap()))
+                .flat_map(|s| lines(Reader::open_stretch(scan.text(), s).unwrap()))
                 .collect();
             assert_eq!(read, whole, "{threads} threads: {stretches:?}");
             // A file shorter than the least stretch is not cut.

@@ -1,9 +1,13 @@
 //! Bad input, located: every problem with a file names the file, the line
 //! and the field, so the user can fix it without searching.
 
+mod utf16;
+
 use serde::Serialize;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempPath;
 
 /// One problem with an input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -134,17 +138,47 @@ pub fn is_utf16(head: &[u8]) -> bool {
     }
 }
 
-/// The problem with a whole file that is UTF-16 text, said once instead
-/// of line by line.
-pub fn utf16_problem(path: &Path) -> InputError {
-    InputError::new(
-        path,
-        Some(1),
-        None,
-        "the file is UTF-16 text (as Excel's \"Unicode Text\" and Windows PowerShell's `>` write \
-         it), and inputs are read as UTF-8: save it as UTF-8 (\"CSV UTF-8\" in Excel), or convert \
-         it with `iconv -f UTF-16 -t UTF-8`",
-    )
+/// An input file and the file its text is read from: the file itself, or
+/// a UTF-8 copy of it, line for line the same, where it is UTF-16 text.
+#[derive(Debug, Clone, Default)]
+pub struct Text {
+    path: PathBuf,
+    /// The copy, which goes when the last reader does.
+    utf8: Option<Arc<TempPath>>,
+}
+
+impl Text {
+    /// The file at `path`, whose first bytes are `head`: copied to UTF-8
+    /// first when [`is_utf16`].
+    pub fn new(path: &Path, head: &[u8]) -> std::io::Result<Text> {
+        Ok(Text {
+            path: path.to_path_buf(),
+            utf8: is_utf16(head)
+                .then(|| utf16::to_utf8(path))
+                .transpose()?
+                .map(Arc::new),
+        })
+    }
+
+    /// The file at `path`, its first bytes read to tell its encoding.
+    pub fn open(path: &Path) -> std::io::Result<Text> {
+        let mut head = Vec::with_capacity(2);
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::open(path)?, 2),
+            &mut head,
+        )?;
+        Text::new(path, &head)
+    }
+
+    /// The input file, as problems name it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file its text is read from, in UTF-8.
+    pub fn file(&self) -> &Path {
+        self.utf8.as_deref().map_or(&self.path, |copy| copy)
+    }
 }
 
 /// The problem with a file starting with `head` that is no text at all: a
@@ -181,7 +215,8 @@ pub fn not_text(path: &Path, head: &[u8]) -> Option<InputError> {
     ))
 }
 
-/// Reads a file as UTF-8 (a byte-order mark is dropped), or says why not.
+/// Reads a file as UTF-8 text (a byte-order mark is dropped, UTF-16 text
+/// decoded), or says why not.
 pub fn read_text(path: &Path) -> Result<String, InputError> {
     let mut bytes = std::fs::read(path)
         .map_err(|e| InputError::new(path, None, None, format!("cannot read the file: {e}")))?;
@@ -189,7 +224,7 @@ pub fn read_text(path: &Path) -> Result<String, InputError> {
         return Err(problem);
     }
     if is_utf16(&bytes) {
-        return Err(utf16_problem(path));
+        return Ok(utf16::decode(&bytes));
     }
     if bytes.starts_with(BOM) {
         bytes.drain(..BOM.len());

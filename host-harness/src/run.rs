@@ -272,7 +272,7 @@ pub async fn run_to<S: FiringSink>(
             let readers = scan
                 .stretches()
                 .iter()
-                .map(|s| firings::Reader::open_stretch(&options.firings, s))
+                .map(|s| firings::Reader::open_stretch(scan.text(), s))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((scan, readers))
         })

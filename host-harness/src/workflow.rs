@@ -453,6 +453,40 @@ mod tests {
         assert_eq!(w.line_of_field(0, "/event"), Some(9));
     }
 
+    /// Notepad's "Unicode" and Windows PowerShell's `>` save UTF-16: such a
+    /// workflow is read as the text it is, its problems on their lines.
+    #[test]
+    fn a_utf16_workflow_is_read_as_the_text_it_is() {
+        let text = "name = \"Achats été\"\r\ntrigger = \"order_placed\"\r\n[[actions]]\r\n[actions.settings]\r\npixel_id = \"1\"\r\nevent = \"Purchase\"\r\n";
+        let broken = "trigger = \"t\"\r\n\r\nactions = 3\r\n";
+        let utf16 = |text: &str, big_endian: bool| -> Vec<u8> {
+            std::iter::once(0xFEFF)
+                .chain(text.encode_utf16())
+                .flat_map(|u| {
+                    if big_endian {
+                        u.to_be_bytes()
+                    } else {
+                        u.to_le_bytes()
+                    }
+                })
+                .collect()
+        };
+        for big_endian in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("w.toml");
+            std::fs::write(&path, utf16(text, big_endian)).unwrap();
+            let w = load(&path, &[]).unwrap();
+            assert_eq!(
+                (w.name.as_str(), w.trigger.as_str()),
+                ("Achats été", "order_placed")
+            );
+            assert_eq!(w.line_of_field(0, "/event"), Some(6));
+            std::fs::write(&path, utf16(broken, big_endian)).unwrap();
+            let e = only(load(&path, &[]));
+            assert_eq!(e.line, Some(3), "{e}");
+        }
+    }
+
     #[test]
     fn two_workflows_cannot_share_a_name() {
         let dir = tempfile::tempdir().unwrap();

@@ -1,10 +1,11 @@
-//! Contacts files in UTF-16, as Excel's "Unicode Text" (the one way an
-//! older Excel saves names of every script) and Windows PowerShell's `>`
-//! write them. The book reads a UTF-8 copy: it finds contacts again by
-//! their byte offsets, as in any other file, and every line keeps its
-//! number.
+//! Input files in UTF-16, as Excel's "Unicode Text" (the one way an older
+//! Excel saves names of every script), Windows PowerShell's `>` and
+//! Notepad's "Unicode" write them. A large file (contacts, firings) is read
+//! from a UTF-8 copy, where records are found again by their byte offsets
+//! as in any other file; a small one (a workflow) is decoded in memory.
+//! Either way every line keeps its number.
 
-use encoding_rs::{CoderResult, UTF_16BE, UTF_16LE};
+use encoding_rs::{CoderResult, Encoding, UTF_16BE, UTF_16LE};
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -18,11 +19,7 @@ pub(super) fn to_utf8(path: &Path) -> std::io::Result<TempPath> {
     let mut file = File::open(path)?;
     let mut input = vec![0; 64 * 1024];
     let mut filled = read_some(&mut file, &mut input)?;
-    let encoding = match input[..filled.min(2)] {
-        [0xFE, 0xFF] | [0, _] => UTF_16BE,
-        _ => UTF_16LE,
-    };
-    let mut decoder = encoding.new_decoder_with_bom_removal();
+    let mut decoder = byte_order(&input[..filled]).new_decoder_with_bom_removal();
     let (out, copy) = tempfile::NamedTempFile::new()?.into_parts();
     let mut out = BufWriter::new(out);
     let mut text = String::with_capacity(
@@ -53,6 +50,22 @@ pub(super) fn to_utf8(path: &Path) -> std::io::Result<TempPath> {
     Ok(copy)
 }
 
+/// The text of UTF-16 `bytes`, as [`to_utf8`] copies it.
+pub(super) fn decode(bytes: &[u8]) -> String {
+    byte_order(bytes)
+        .decode_with_bom_removal(bytes)
+        .0
+        .into_owned()
+}
+
+/// UTF-16's byte order for a text starting with `head`.
+fn byte_order(head: &[u8]) -> &'static Encoding {
+    match head {
+        [0xFE, 0xFF, ..] | [0, _, ..] => UTF_16BE,
+        _ => UTF_16LE,
+    }
+}
+
 /// Fills `buf` from `file` as far as it goes; 0 at its end.
 fn read_some(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
@@ -67,7 +80,7 @@ fn read_some(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::to_utf8;
+    use super::{decode, to_utf8};
 
     #[test]
     fn a_large_file_is_copied_whole_across_its_chunks() {
@@ -92,6 +105,7 @@ mod tests {
                 std::fs::read_to_string(&copy).unwrap() == text,
                 "big-endian {big_endian}"
             );
+            assert!(decode(&bytes) == text, "big-endian {big_endian}");
         }
     }
 }
