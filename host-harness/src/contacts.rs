@@ -697,27 +697,37 @@ pub fn load(path: &Path) -> (ContactBook, Vec<InputError>) {
     }
 }
 
-fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
-    // A UTF-16 file (Excel's "Unicode Text", Windows PowerShell's `>`) is
-    // read from a UTF-8 copy of it, line for line the same.
-    let source = {
-        let mut file = BufReader::new(File::open(path)?);
-        let head = file.fill_buf()?;
-        if let Some(problem) = not_text(path, head) {
-            let mut problems = Problems::default();
-            problems.push(problem);
-            return Ok((ContactBook::default(), problems));
-        }
-        Text::new(path, head)?
+/// The extension that names a file's format, lowercase: `csv` for
+/// `contacts.csv` and for `contacts.csv.gz`.
+fn format_extension(path: &Path) -> String {
+    let ext = |path: &Path| {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase()
     };
+    let outer = ext(path);
+    if outer == "gz" {
+        ext(Path::new(path.file_stem().unwrap_or_default()))
+    } else {
+        outer
+    }
+}
+
+fn index(path: &Path) -> std::io::Result<(ContactBook, Problems)> {
+    // A gzip-compressed or UTF-16 file (Excel's "Unicode Text", Windows
+    // PowerShell's `>`) is read from a UTF-8 copy of it, line for line the
+    // same.
+    let source = Text::open(path)?;
     let text = source.file();
     let file = File::open(text)?;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
     let mut reader = BufReader::new(File::open(text)?);
+    if let Some(problem) = not_text(path, reader.fill_buf()?) {
+        let mut problems = Problems::default();
+        problems.push(problem);
+        return Ok((ContactBook::default(), problems));
+    }
+    let ext = format_extension(path);
     let bom = reader.fill_buf()?.starts_with(BOM);
     let first = first_character(&mut reader)?;
     // A `.json` file whose first or second line is a whole contact holds
@@ -2729,6 +2739,66 @@ mod tests {
         assert_eq!(
             book.get("c1").unwrap().unwrap().first_name.as_deref(),
             Some("Ἀλέξανδρος")
+        );
+    }
+
+    /// Snowflake unloads a table as `.csv.gz` by default, BigQuery and
+    /// Redshift when asked: read as the file inside, its format told by
+    /// the extension before `.gz`.
+    #[test]
+    fn a_gzip_file_of_contacts_is_read_as_the_file_inside() {
+        use std::io::Write;
+        let gzip = |text: &str| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(text.as_bytes()).unwrap();
+            e.finish().unwrap()
+        };
+        for (suffix, line, text) in [
+            (
+                ".csv.gz",
+                3,
+                "ID,EMAIL,FIRST_NAME\nc1,ada@x.com,Ada\nc2,broken\nc3,bo@x.com,Björn\n",
+            ),
+            (
+                ".json.gz",
+                2,
+                "[{\"id\": \"c1\", \"email\": \"ada@x.com\", \"first_name\": \"Ada\"},\n \"c2\",\n {\"id\": \"c3\", \"email\": \"bo@x.com\", \"first_name\": \"Björn\"}]",
+            ),
+            (
+                ".jsonl.gz",
+                2,
+                "{\"id\": \"c1\", \"email\": \"ada@x.com\", \"first_name\": \"Ada\"}\n{\"id\": \"c2\",\n{\"id\": \"c3\", \"email\": \"bo@x.com\", \"first_name\": \"Björn\"}\n",
+            ),
+        ] {
+            let f = tempfile::Builder::new().suffix(suffix).tempfile().unwrap();
+            std::fs::write(f.path(), gzip(text)).unwrap();
+            let (book, errors) = load(f.path());
+            let said: Vec<_> = errors.iter().map(ToString::to_string).collect();
+            assert_eq!(said.len(), 1, "{suffix}: {said:?}");
+            assert!(
+                said[0].starts_with(&format!("{}:{line}:", f.path().display())),
+                "{suffix}: {said:?}"
+            );
+            assert_eq!(book.len(), 2, "{suffix}");
+            let other = book.another_reader().unwrap();
+            for (id, name) in [("c1", "Ada"), ("c3", "Björn")] {
+                let c = other.get(id).unwrap().unwrap();
+                assert_eq!(c.first_name.as_deref(), Some(name), "{suffix}");
+            }
+        }
+        // A broken stream is said to be one, once.
+        let f = tempfile::Builder::new()
+            .suffix(".csv.gz")
+            .tempfile()
+            .unwrap();
+        std::fs::write(f.path(), &gzip("id,email\nc1,a@x.com\n")[..20]).unwrap();
+        let (book, errors) = load(f.path());
+        let said: Vec<_> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(book.len(), 0);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("it is gzip-compressed and cannot be decompressed ("),
+            "{said:?}"
         );
     }
 

@@ -224,16 +224,14 @@ fn cuts(size: u64, threads: usize, mut least: u64) -> Vec<u64> {
 }
 
 fn scan_cut(path: &Path, threads: usize, least: u64) -> Result<Scan, InputError> {
-    let mut lines = Lines::open(path).map_err(|e| cannot_read(path, e))?;
+    // A gzip-compressed or UTF-16 file (Windows PowerShell's `>` writes
+    // one) is scanned, cut and read in its UTF-8 copy, whose lines are the
+    // file's.
+    let text = Text::open(path).map_err(|e| cannot_read(path, e))?;
+    let mut lines = Lines::open(text.file()).map_err(|e| cannot_read(path, e))?;
     let head = lines.peek().map_err(|e| cannot_read(path, e))?;
     if let Some(problem) = not_text(path, head) {
         return Err(problem);
-    }
-    // A UTF-16 file (Windows PowerShell's `>` writes one) is scanned, cut
-    // and read in its UTF-8 copy, whose lines are the file's.
-    let text = Text::new(path, head).map_err(|e| cannot_read(path, e))?;
-    if text.file() != path {
-        lines = Lines::open(text.file()).map_err(|e| cannot_read(path, e))?;
     }
     let size = std::fs::metadata(text.file())
         .map_err(|e| cannot_read(path, e))?
@@ -774,30 +772,25 @@ mod tests {
         assert!(read[1].is_ok() && read[2].is_ok());
     }
 
-    #[test]
-    fn a_utf16_file_of_firings_is_read_as_the_text_it_is() {
-        let dir = tempfile::tempdir().unwrap();
-        let utf8 = dir.path().join("utf8.jsonl");
-        let path = dir.path().join("f.jsonl");
-        let mut text = String::new();
-        for i in 0..300 {
-            let line = match i % 50 {
+    /// 300 lines of firings with ids in other scripts, Windows line ends,
+    /// blank and broken lines, and an id on two lines.
+    fn mixed_firings() -> String {
+        (0..300)
+            .map(|i| match i % 50 {
                 7 => "\r\n".to_string(),
                 11 => "{\"id\":\"broken\"\r\n".to_string(),
-                // One id on two lines: the first pass finds it.
-                13 => {
-                    r#"{"id":"twice","type":"t","contact_id":"c","occurred_at":1}"#.to_string()
-                        + "\r\n"
-                }
-                _ => {
-                    format!(
-                        r#"{{"id":"f{i}-Ἀλέξανδρος-😀","type":"t","contact_id":"c","occurred_at":1}}"#
-                    ) + "\r\n"
-                }
-            };
-            text.push_str(&line);
-        }
-        std::fs::write(&utf8, &text).unwrap();
+                13 => r#"{"id":"twice","type":"t","contact_id":"c","occurred_at":1}"#.to_string() + "\r\n",
+                _ => format!(
+                    r#"{{"id":"f{i}-Ἀλέξανδρος-😀","type":"t","contact_id":"c","occurred_at":1}}"#
+                ) + "\r\n",
+            })
+            .collect()
+    }
+
+    /// Asserts that the file at `path`, scanned and cut for three runners
+    /// into stretches of a few lines, reads as [`mixed_firings`] in UTF-8
+    /// does, line for line, its problems named by `path`.
+    fn assert_read_as_mixed_firings(path: &Path) {
         let lines = |reader: Reader| -> Vec<String> {
             reader
                 .map(|r| match r {
@@ -806,11 +799,39 @@ mod tests {
                 })
                 .collect()
         };
+        let dir = tempfile::tempdir().unwrap();
+        let utf8 = dir.path().join("utf8.jsonl");
+        std::fs::write(&utf8, mixed_firings()).unwrap();
         let expected: Vec<String> = lines(Reader::open(&utf8).unwrap())
             .into_iter()
-            .map(|line| line.replace("utf8.jsonl", "f.jsonl"))
+            .map(|line| line.replace(&utf8.display().to_string(), &path.display().to_string()))
             .collect();
         assert_eq!(expected.len(), 294);
+        assert_eq!(expected[10], format!("{} Some(12)", path.display()));
+        let scan = scan_cut(path, 3, 1_000).unwrap();
+        assert!(scan.stretches().len() > 3, "{:?}", scan.stretches());
+        assert_eq!(scan.lines, 294);
+        assert_eq!(scan.first_line_of("twice"), Some(14));
+        let read: Vec<String> = scan
+            .stretches()
+            .iter()
+            .flat_map(|s| lines(Reader::open_stretch(scan.text(), s).unwrap()))
+            .collect();
+        assert_eq!(read, expected);
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_utf16_file_of_firings_is_read_as_the_text_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.jsonl");
+        let text = mixed_firings();
         // Windows PowerShell's `>` writes little-endian with a byte-order
         // mark; other tools big-endian, or without one.
         let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
@@ -821,31 +842,56 @@ mod tests {
             le,
         ] {
             std::fs::write(&path, &bytes).unwrap();
-            // Cut for three runners into stretches of a few lines: each
-            // starts at a line of the copy, and together they are the file.
-            let scan = scan_cut(&path, 3, 1_000).unwrap();
-            assert!(scan.stretches().len() > 3, "{:?}", scan.stretches());
-            assert_eq!(scan.lines, 294);
-            assert_eq!(scan.first_line_of("twice"), Some(14));
-            let read: Vec<String> = scan
-                .stretches()
-                .iter()
-                .flat_map(|s| lines(Reader::open_stretch(scan.text(), s).unwrap()))
-                .collect();
-            assert_eq!(read, expected);
-            assert_eq!(read[10], format!("{} Some(12)", path.display()));
+            assert_read_as_mixed_firings(&path);
         }
     }
 
+    /// Event pipelines and data warehouses' unloads write gzip, often in
+    /// parts joined afterwards; a UTF-16 file may be compressed too.
     #[test]
-    fn a_compressed_file_of_firings_is_said_to_be_no_text() {
+    fn a_gzip_file_of_firings_is_read_as_the_text_it_holds() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.jsonl.gz");
-        std::fs::write(&path, b"\x1F\x8B\x08\x00\x00\x00\x00\x00\x00\x03\n\xFF\x00").unwrap();
+        let text = mixed_firings();
+        let half = text[..text.len() / 2].rfind('\n').unwrap() + 1;
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for bytes in [
+            gzip(text.as_bytes()),
+            [
+                gzip(&text.as_bytes()[..half]),
+                gzip(&text.as_bytes()[half..]),
+            ]
+            .concat(),
+            gzip(&utf16),
+        ] {
+            std::fs::write(&path, &bytes).unwrap();
+            assert_read_as_mixed_firings(&path);
+        }
+        // Cut short, as a download that stopped: said once, not read in part.
+        let whole = gzip(text.as_bytes());
+        std::fs::write(&path, &whole[..whole.len() - 100]).unwrap();
+        let e = scan(&path, 2).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{}: cannot read the file: it is gzip-compressed and cannot be decompressed (",
+                path.display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_file_compressed_otherwise_is_said_to_be_no_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.jsonl.bz2");
+        std::fs::write(&path, b"BZh91AY&SY\x00\x01\n\xFF").unwrap();
         let e = scan(&path, 2).unwrap_err();
         assert!(
             e.to_string()
-                .ends_with("f.jsonl.gz: the file is gzip-compressed, not text: inputs are CSV or JSON text; save a workbook's sheet as \"CSV UTF-8\", and decompress a compressed file first"),
+                .ends_with("f.jsonl.bz2: the file is bzip2-compressed, not text: inputs are CSV or JSON text; save a workbook's sheet as \"CSV UTF-8\", and decompress a compressed file first"),
             "{e}"
         );
     }

@@ -1,10 +1,12 @@
 //! Bad input, located: every problem with a file names the file, the line
 //! and the field, so the user can fix it without searching.
 
+mod gzip;
 mod utf16;
 
 use serde::Serialize;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tempfile::TempPath;
@@ -138,36 +140,33 @@ pub fn is_utf16(head: &[u8]) -> bool {
     }
 }
 
-/// An input file and the file its text is read from: the file itself, or
-/// a UTF-8 copy of it, line for line the same, where it is UTF-16 text.
+/// An input file and the file its text is read from: the file itself or,
+/// where it is gzip-compressed or UTF-16 text, a UTF-8 copy of its text,
+/// line for line the same.
 #[derive(Debug, Clone, Default)]
 pub struct Text {
     path: PathBuf,
     /// The copy, which goes when the last reader does.
-    utf8: Option<Arc<TempPath>>,
+    copy: Option<Arc<TempPath>>,
 }
 
 impl Text {
-    /// The file at `path`, whose first bytes are `head`: copied to UTF-8
-    /// first when [`is_utf16`].
-    pub fn new(path: &Path, head: &[u8]) -> std::io::Result<Text> {
+    /// The file at `path`: decompressed first when it is gzip-compressed,
+    /// then copied to UTF-8 when its text is UTF-16.
+    pub fn open(path: &Path) -> std::io::Result<Text> {
+        let mut copy = None;
+        if head(path)?.starts_with(gzip::MAGIC) {
+            copy = Some(gzip::decompress(path)?);
+        }
+        let read: &Path = copy.as_deref().map_or(path, |copy| copy);
+        if is_utf16(&head(read)?) {
+            let utf8 = utf16::to_utf8(read)?;
+            copy = Some(utf8);
+        }
         Ok(Text {
             path: path.to_path_buf(),
-            utf8: is_utf16(head)
-                .then(|| utf16::to_utf8(path))
-                .transpose()?
-                .map(Arc::new),
+            copy: copy.map(Arc::new),
         })
-    }
-
-    /// The file at `path`, its first bytes read to tell its encoding.
-    pub fn open(path: &Path) -> std::io::Result<Text> {
-        let mut head = Vec::with_capacity(2);
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(std::fs::File::open(path)?, 2),
-            &mut head,
-        )?;
-        Text::new(path, &head)
     }
 
     /// The input file, as problems name it.
@@ -175,10 +174,17 @@ impl Text {
         &self.path
     }
 
-    /// The file its text is read from, in UTF-8.
+    /// The file its text is read from.
     pub fn file(&self) -> &Path {
-        self.utf8.as_deref().map_or(&self.path, |copy| copy)
+        self.copy.as_deref().map_or(&self.path, |copy| copy)
     }
+}
+
+/// The first two bytes of the file at `path`, or what it has of them.
+fn head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(2);
+    std::fs::File::open(path)?.take(2).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 /// The problem with a file starting with `head` that is no text at all: a
