@@ -2747,12 +2747,7 @@ mod tests {
     /// the extension before `.gz`.
     #[test]
     fn a_gzip_file_of_contacts_is_read_as_the_file_inside() {
-        use std::io::Write;
-        let gzip = |text: &str| {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            e.write_all(text.as_bytes()).unwrap();
-            e.finish().unwrap()
-        };
+        let gzip = |text: &str| crate::input::gzipped(text.as_bytes());
         for (suffix, line, text) in [
             (
                 ".csv.gz",

@@ -587,6 +587,7 @@ fn zoned_time(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::gzipped;
 
     #[test]
     fn reads_a_line() {
@@ -820,13 +821,6 @@ mod tests {
         assert_eq!(read, expected);
     }
 
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(bytes).unwrap();
-        e.finish().unwrap()
-    }
-
     #[test]
     fn a_utf16_file_of_firings_is_read_as_the_text_it_is() {
         let dir = tempfile::tempdir().unwrap();
@@ -859,19 +853,19 @@ mod tests {
             .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
             .collect();
         for bytes in [
-            gzip(text.as_bytes()),
+            gzipped(text.as_bytes()),
             [
-                gzip(&text.as_bytes()[..half]),
-                gzip(&text.as_bytes()[half..]),
+                gzipped(&text.as_bytes()[..half]),
+                gzipped(&text.as_bytes()[half..]),
             ]
             .concat(),
-            gzip(&utf16),
+            gzipped(&utf16),
         ] {
             std::fs::write(&path, &bytes).unwrap();
             assert_read_as_mixed_firings(&path);
         }
         // Cut short, as a download that stopped: said once, not read in part.
-        let whole = gzip(text.as_bytes());
+        let whole = gzipped(text.as_bytes());
         std::fs::write(&path, &whole[..whole.len() - 100]).unwrap();
         let e = scan(&path, 2).unwrap_err().to_string();
         assert!(

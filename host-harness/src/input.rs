@@ -180,6 +180,15 @@ impl Text {
     }
 }
 
+/// `bytes` compressed with gzip, as test files are.
+#[cfg(test)]
+pub(crate) fn gzipped(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
 /// The first two bytes of the file at `path`, or what it has of them.
 fn head(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(2);

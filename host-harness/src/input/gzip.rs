@@ -39,13 +39,7 @@ pub(super) fn decompress(path: &Path) -> std::io::Result<TempPath> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{Compression, write::GzEncoder};
-
-    fn gzip(text: &[u8]) -> Vec<u8> {
-        let mut e = GzEncoder::new(Vec::new(), Compression::default());
-        e.write_all(text).unwrap();
-        e.finish().unwrap()
-    }
+    use crate::input::gzipped as gzip;
 
     #[test]
     fn every_member_is_decompressed_and_a_broken_stream_is_said_to_be_one() {
