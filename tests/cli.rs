@@ -530,6 +530,55 @@ fn a_report_is_never_written_over_the_runs_own_files() {
     assert!(!d.join("flows/report.json").exists());
 }
 
+/// A UTF-16 or gzip file is read from a copy in the temporary folder:
+/// where that cannot be written, the problem says so, and blames neither
+/// the file nor its lines.
+#[test]
+fn a_copy_the_temporary_folder_cannot_take_is_said_to_be_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = |name: &str| d.join(name).display().to_string();
+    std::fs::write(
+        d.join("w.toml"),
+        "trigger = \"t\"\n[[actions]]\nsettings = {}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("c.csv"), "id,email\nc1,a@example.com\n").unwrap();
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            "{\"id\":\"f1\",\"type\":\"t\",\"contact_id\":\"c1\",\"occurred_at\":1}\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    std::fs::write(d.join("f.jsonl"), utf16).unwrap();
+    let out = crate::common::harness_command()
+        .env("TMPDIR", d.join("no such folder"))
+        .args([
+            "run",
+            "--dry-run",
+            "--workflow",
+            &p("w.toml"),
+            "--contacts",
+            &p("c.csv"),
+            "--triggers",
+            &p("f.jsonl"),
+        ])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains(&format!(
+            "{}: cannot read the file: its text is read from a copy, which cannot be written to the temporary folder {}",
+            p("f.jsonl"),
+            p("no such folder")
+        )),
+        "{t}"
+    );
+}
+
 #[test]
 fn contacts_or_firings_from_a_pipe_are_refused_not_lost() {
     let dir = tempfile::tempdir().unwrap();

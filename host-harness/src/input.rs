@@ -180,6 +180,45 @@ impl Text {
     }
 }
 
+/// A copy of an input's text being written to the temporary folder. Its
+/// errors say so: a full disk there is no fault of the input file.
+struct TextCopy {
+    out: std::io::BufWriter<std::fs::File>,
+    path: TempPath,
+}
+
+impl TextCopy {
+    fn new() -> std::io::Result<TextCopy> {
+        let (out, path) = tempfile::NamedTempFile::new()
+            .map_err(TextCopy::failed)?
+            .into_parts();
+        Ok(TextCopy {
+            out: std::io::BufWriter::new(out),
+            path,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.out, bytes).map_err(TextCopy::failed)
+    }
+
+    /// The copy, written whole.
+    fn finish(mut self) -> std::io::Result<TempPath> {
+        std::io::Write::flush(&mut self.out).map_err(TextCopy::failed)?;
+        Ok(self.path)
+    }
+
+    fn failed(e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "its text is read from a copy, which cannot be written to the temporary folder {} ({e})",
+                std::env::temp_dir().display()
+            ),
+        )
+    }
+}
+
 /// `bytes` compressed with gzip, as test files are.
 #[cfg(test)]
 pub(crate) fn gzipped(bytes: &[u8]) -> Vec<u8> {

@@ -3,9 +3,10 @@
 //! pipelines store events: read from a decompressed copy, where records
 //! are found again by their byte offsets as in any other file.
 
+use super::TextCopy;
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Error, Read, Write};
+use std::io::{BufReader, Error, Read};
 use std::path::Path;
 use tempfile::TempPath;
 
@@ -17,8 +18,7 @@ pub(super) const MAGIC: &[u8] = &[0x1F, 0x8B];
 /// makes, is their texts joined).
 pub(super) fn decompress(path: &Path) -> std::io::Result<TempPath> {
     let mut input = MultiGzDecoder::new(BufReader::new(File::open(path)?));
-    let (out, copy) = tempfile::NamedTempFile::new()?.into_parts();
-    let mut out = BufWriter::new(out);
+    let mut out = TextCopy::new()?;
     let mut buf = vec![0; 64 * 1024];
     loop {
         let n = input.read(&mut buf).map_err(|e| {
@@ -30,10 +30,9 @@ pub(super) fn decompress(path: &Path) -> std::io::Result<TempPath> {
         if n == 0 {
             break;
         }
-        out.write_all(&buf[..n])?;
+        out.write(&buf[..n])?;
     }
-    out.flush()?;
-    Ok(copy)
+    out.finish()
 }
 
 #[cfg(test)]

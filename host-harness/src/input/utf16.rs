@@ -5,9 +5,10 @@
 //! as in any other file; a small one (a workflow) is decoded in memory.
 //! Either way every line keeps its number.
 
+use super::TextCopy;
 use encoding_rs::{CoderResult, Encoding, UTF_16BE, UTF_16LE};
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::Path;
 use tempfile::TempPath;
 
@@ -20,8 +21,7 @@ pub(super) fn to_utf8(path: &Path) -> std::io::Result<TempPath> {
     let mut input = vec![0; 64 * 1024];
     let mut filled = read_some(&mut file, &mut input)?;
     let mut decoder = byte_order(&input[..filled]).new_decoder_with_bom_removal();
-    let (out, copy) = tempfile::NamedTempFile::new()?.into_parts();
-    let mut out = BufWriter::new(out);
+    let mut out = TextCopy::new()?;
     let mut text = String::with_capacity(
         decoder
             .max_utf8_buffer_length(input.len())
@@ -35,7 +35,7 @@ pub(super) fn to_utf8(path: &Path) -> std::io::Result<TempPath> {
         loop {
             let (result, read, _) = decoder.decode_to_string(&input[at..filled], &mut text, last);
             at += read;
-            out.write_all(text.as_bytes())?;
+            out.write(text.as_bytes())?;
             text.clear();
             if result == CoderResult::InputEmpty {
                 break;
@@ -46,8 +46,7 @@ pub(super) fn to_utf8(path: &Path) -> std::io::Result<TempPath> {
         }
         filled = read_some(&mut file, &mut input)?;
     }
-    out.flush()?;
-    Ok(copy)
+    out.finish()
 }
 
 /// The text of UTF-16 `bytes`, as [`to_utf8`] copies it.
