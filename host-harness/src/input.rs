@@ -1,15 +1,16 @@
-//! Bad input, located: every problem with a file names the file, the line
-//! and the field, so the user can fix it without searching.
+//! The input files: read as the text they hold, and their problems
+//! located. Every problem with a file names the file, the line and the
+//! field, so the user can fix it without searching.
 
 mod gzip;
+mod text;
 mod utf16;
+
+pub use text::Text;
 
 use serde::Serialize;
 use std::fmt;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use tempfile::TempPath;
+use std::path::Path;
 
 /// One problem with an input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,85 +141,6 @@ pub fn is_utf16(head: &[u8]) -> bool {
     }
 }
 
-/// An input file and the file its text is read from: the file itself or,
-/// where it is gzip-compressed or UTF-16 text, a UTF-8 copy of its text,
-/// line for line the same.
-#[derive(Debug, Clone, Default)]
-pub struct Text {
-    path: PathBuf,
-    /// The copy, which goes when the last reader does.
-    copy: Option<Arc<TempPath>>,
-}
-
-impl Text {
-    /// The file at `path`: decompressed first when it is gzip-compressed,
-    /// then copied to UTF-8 when its text is UTF-16.
-    pub fn open(path: &Path) -> std::io::Result<Text> {
-        let mut copy = None;
-        if head(path)?.starts_with(gzip::MAGIC) {
-            copy = Some(gzip::decompress(path)?);
-        }
-        let read: &Path = copy.as_deref().map_or(path, |copy| copy);
-        if is_utf16(&head(read)?) {
-            let utf8 = utf16::to_utf8(read)?;
-            copy = Some(utf8);
-        }
-        Ok(Text {
-            path: path.to_path_buf(),
-            copy: copy.map(Arc::new),
-        })
-    }
-
-    /// The input file, as problems name it.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The file its text is read from.
-    pub fn file(&self) -> &Path {
-        self.copy.as_deref().map_or(&self.path, |copy| copy)
-    }
-}
-
-/// A copy of an input's text being written to the temporary folder. Its
-/// errors say so: a full disk there is no fault of the input file.
-struct TextCopy {
-    out: std::io::BufWriter<std::fs::File>,
-    path: TempPath,
-}
-
-impl TextCopy {
-    fn new() -> std::io::Result<TextCopy> {
-        let (out, path) = tempfile::NamedTempFile::new()
-            .map_err(TextCopy::failed)?
-            .into_parts();
-        Ok(TextCopy {
-            out: std::io::BufWriter::new(out),
-            path,
-        })
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        std::io::Write::write_all(&mut self.out, bytes).map_err(TextCopy::failed)
-    }
-
-    /// The copy, written whole.
-    fn finish(mut self) -> std::io::Result<TempPath> {
-        std::io::Write::flush(&mut self.out).map_err(TextCopy::failed)?;
-        Ok(self.path)
-    }
-
-    fn failed(e: std::io::Error) -> std::io::Error {
-        std::io::Error::new(
-            e.kind(),
-            format!(
-                "its text is read from a copy, which cannot be written to the temporary folder {} ({e})",
-                std::env::temp_dir().display()
-            ),
-        )
-    }
-}
-
 /// `bytes` compressed with gzip, as test files are.
 #[cfg(test)]
 pub(crate) fn gzipped(bytes: &[u8]) -> Vec<u8> {
@@ -226,13 +148,6 @@ pub(crate) fn gzipped(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
-}
-
-/// The first two bytes of the file at `path`, or what it has of them.
-fn head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(2);
-    std::fs::File::open(path)?.take(2).read_to_end(&mut head)?;
-    Ok(head)
 }
 
 /// The problem with a file starting with `head` that is no text at all: a

@@ -3,7 +3,7 @@
 //! pipelines store events: read from a decompressed copy, where records
 //! are found again by their byte offsets as in any other file.
 
-use super::TextCopy;
+use super::text::TextCopy;
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufReader, Error, Read};

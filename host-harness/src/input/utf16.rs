@@ -5,7 +5,7 @@
 //! as in any other file; a small one (a workflow) is decoded in memory.
 //! Either way every line keeps its number.
 
-use super::TextCopy;
+use super::text::TextCopy;
 use encoding_rs::{CoderResult, Encoding, UTF_16BE, UTF_16LE};
 use std::fs::File;
 use std::io::Read;
