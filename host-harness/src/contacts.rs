@@ -63,6 +63,7 @@ pub struct Refused {
 /// The file the book reads contacts from.
 #[derive(Debug)]
 struct Source {
+    /// The contacts file, and the one its text is read from.
     text: Text,
     format: Format,
 }
