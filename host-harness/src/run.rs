@@ -750,7 +750,8 @@ impl Admission<'_> {
             Ok(Some(contact)) => contact,
             Ok(None) => {
                 let contacts = plan.options.contacts.display();
-                let id = shown_id(&rec.contact_id);
+                // As the report shows it.
+                let id = report.contact_id.as_deref().unwrap_or_default();
                 report.error = at(
                     "contact_id",
                     match self.book.refused(&rec.contact_id) {
