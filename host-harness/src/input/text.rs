@@ -23,19 +23,17 @@ impl Text {
     /// The file at `path`: decompressed first when it is gzip-compressed,
     /// then copied to UTF-8 when its text is UTF-16.
     pub fn open(path: &Path) -> std::io::Result<Text> {
-        let mut copy = None;
-        if head(path)?.starts_with(gzip::MAGIC) {
-            copy = Some(gzip::decompress(path)?);
-        }
-        let read: &Path = copy.as_deref().map_or(path, |copy| copy);
-        if is_utf16(&head(read)?) {
-            let utf8 = utf16::to_utf8(read)?;
-            copy = Some(utf8);
-        }
-        Ok(Text {
+        let mut text = Text {
             path: path.to_path_buf(),
-            copy: copy.map(Arc::new),
-        })
+            copy: None,
+        };
+        if head(path)?.starts_with(gzip::MAGIC) {
+            text.copy = Some(Arc::new(gzip::decompress(path)?));
+        }
+        if is_utf16(&head(text.file())?) {
+            text.copy = Some(Arc::new(utf16::to_utf8(text.file())?));
+        }
+        Ok(text)
     }
 
     /// The input file, as problems name it.
